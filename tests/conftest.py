@@ -1,0 +1,119 @@
+"""Test session wiring: offscreen Qt, one qasync loop for the whole session, the PostgreSQL cluster.
+
+One loop per session is deliberate: closing a `qasync.QEventLoop` leaves cycles whose later collection
+crashes Qt (qasync #73; see docs/testing.md). `async def` tests run on that loop through the small hook
+below, which also processes Qt events, timers and queued signals while they await.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import psycopg
+import pytest
+
+from tests.pgcluster import INSTALL_HINT, TEMPLATE_DB, PgCluster, PgUnavailable, running_cluster
+
+ASYNC_TEST_TIMEOUT = 60.0
+
+
+# -- one asyncio loop (qasync) for the session ----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def event_loop(qapp: Any) -> asyncio.AbstractEventLoop:
+    """Never closed, on purpose: see the module docstring."""
+    import qasync
+
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    return loop
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run `async def` tests to completion on the session loop."""
+    func = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(func):
+        return None
+    loop: asyncio.AbstractEventLoop = pyfuncitem._request.getfixturevalue("event_loop")
+    argnames = pyfuncitem._fixtureinfo.argnames
+    kwargs = {name: pyfuncitem.funcargs[name] for name in argnames}
+    try:
+        loop.run_until_complete(asyncio.wait_for(func(**kwargs), ASYNC_TEST_TIMEOUT))
+    finally:
+        _cancel_leftover_tasks(loop)
+    return True
+
+
+def _cancel_leftover_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    leftovers = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in leftovers:
+        task.cancel()
+    if leftovers:
+        loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A session-wide cluster with a migrated template database (skips, or fails under CI)."""
+    try:
+        with running_cluster() as cluster:
+            yield cluster
+    except PgUnavailable:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"CI=true but PostgreSQL is missing. {INSTALL_HINT}", pytrace=False)
+        pytest.skip(INSTALL_HINT)
+
+
+@dataclass
+class PgDatabase:
+    """A fresh database cloned from the migrated template, for one test."""
+
+    cluster: PgCluster
+    name: str
+
+    @property
+    def dsn(self) -> str:
+        return self.cluster.dsn(self.name)
+
+    def connect(self) -> psycopg.Connection:
+        """A superuser connection (autocommit): for arranging and inspecting."""
+        return psycopg.connect(self.dsn, autocommit=True)
+
+    def connect_as(
+        self, role: str, claims: dict[str, Any] | None = None, *, autocommit: bool = True
+    ) -> psycopg.Connection:
+        """Connect as PostgREST does: log in as `authenticator`, switch to `role`, set the JWT claims."""
+        conn = psycopg.connect(self.cluster.dsn(self.name, user="authenticator"), autocommit=True)
+        conn.execute(
+            "select set_config('role', %s, false), set_config('request.jwt.claims', %s, false)",
+            (role, json.dumps({"role": role, **(claims or {})})),
+        )
+        conn.autocommit = autocommit
+        return conn
+
+
+_db_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def pg_db(pg_cluster: PgCluster) -> Iterator[PgDatabase]:
+    name = f"test_{os.getpid()}_{next(_db_numbers)}"
+    pg_cluster.create_database(name, template=TEMPLATE_DB)
+    try:
+        yield PgDatabase(pg_cluster, name)
+    finally:
+        pg_cluster.drop_database(name)

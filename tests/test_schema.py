@@ -1,0 +1,540 @@
+"""The Supabase schema (migrations/) against a real PostgreSQL, acting as the real API roles."""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections import Counter
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from tests.conftest import PgDatabase
+from tests.pgcluster import BOOTSTRAP_SQL, MIGRATIONS_DIR, PgCluster, migration_files
+
+pytestmark = pytest.mark.pg
+
+SEED_MIRROR_COLUMNS = [
+    ("id", "uuid", "NO", "gen_random_uuid()"),
+    ("project_id", "text", "NO", None),
+    ("job_id", "text", "NO", None),
+    ("name", "text", "NO", None),
+    ("schedule_kind", "text", "YES", None),
+    ("schedule_expr", "text", "YES", None),
+    ("tz", "text", "YES", None),
+    ("enabled", "boolean", "NO", "true"),
+    ("next_run_at", "timestamp with time zone", "YES", None),
+    ("last_run_at", "timestamp with time zone", "YES", None),
+    ("last_status", "text", "YES", None),
+    ("last_duration_ms", "integer", "YES", None),
+    ("instructions", "text", "YES", None),
+    ("updated_at", "timestamp with time zone", "NO", "now()"),
+]
+SEED_REQUEST_COLUMNS = [
+    ("id", "uuid", "NO", "gen_random_uuid()"),
+    ("project_id", "text", "NO", None),
+    ("job_id", "text", "NO", None),
+    ("requested_by", "text", "YES", None),
+    ("requested_at", "timestamp with time zone", "NO", "now()"),
+    ("status", "text", "NO", "'queued'::text"),
+    ("picked_up_at", "timestamp with time zone", "YES", None),
+    ("completed_at", "timestamp with time zone", "YES", None),
+    ("result", "jsonb", "YES", None),
+]
+SEED_POLICIES = {
+    ("cron_mirror", "cron_mirror_select_anon", "SELECT", "true", None),
+    ("cron_mirror", "cron_mirror_write_anon", "ALL", "true", "true"),
+    ("cron_run_requests", "cron_run_requests_select_anon", "SELECT", "true", None),
+    ("cron_run_requests", "cron_run_requests_insert_anon", "INSERT", None, "true"),
+    ("cron_run_requests", "cron_run_requests_update_anon", "UPDATE", "true", "true"),
+}
+PROJECT = "front-office"
+
+
+def columns(conn: psycopg.Connection, table: str) -> list[tuple[str, str, str, str | None]]:
+    rows = conn.execute(
+        """select column_name, data_type, is_nullable, column_default
+             from information_schema.columns
+            where table_schema = 'public' and table_name = %s
+            order by ordinal_position""",
+        (table,),
+    ).fetchall()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def queue(conn: psycopg.Connection, job_id: str, project: str = PROJECT) -> uuid.UUID:
+    row = conn.execute(
+        "insert into cron_run_requests (project_id, job_id, requested_by) values (%s, %s, 'ui') returning id",
+        (project, job_id),
+    ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def claim(conn: psycopg.Connection, worker: str, lease: int = 60) -> dict | None:
+    cur = conn.execute("select * from claim_run_request(%s, %s, %s)", (PROJECT, worker, lease))
+    names = [d.name for d in cur.description or []]
+    row = cur.fetchone()
+    return dict(zip(names, row, strict=True)) if row else None
+
+
+def status_of(db: PgDatabase, request_id: uuid.UUID) -> tuple:
+    with db.connect() as conn:
+        row = conn.execute(
+            "select status, worker_id, lease_until, result, completed_at "
+            "from cron_run_requests where id = %s",
+            (request_id,),
+        ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+# -- migrations as files ----------------------------------------------------------------------------
+
+
+def test_migration_files_use_supabase_cli_naming_in_order() -> None:
+    files = migration_files()
+    assert len(files) >= 9
+    stamps = []
+    for path in files:
+        match = re.fullmatch(r"(\d{14})_[a-z0-9_]+\.sql", path.name)
+        assert match, f"{path.name} does not follow YYYYMMDDHHMMSS_name.sql"
+        stamps.append(match.group(1))
+    assert len(set(stamps)) == len(stamps), "two migrations share a timestamp"
+    assert files[0].name.endswith("_create_cron_mirror.sql")
+    assert files[1].name.endswith("_create_cron_run_requests.sql")
+    for path in files[2:]:
+        assert path.read_text().lstrip().startswith("-- Why:"), f"{path.name} must say why"
+
+
+def test_seed_migrations_are_the_plan_verbatim() -> None:
+    """The first two files hold the seed plan's SQL blocks (docs/seed-plan.md) character for character."""
+    plan = (MIGRATIONS_DIR.parent / "docs" / "seed-plan.md").read_text()
+    mirror_sql, requests_sql = re.findall(r"```sql\n(.*?)```", plan, flags=re.S)
+    mirror, requests = (p.read_text() for p in migration_files()[:2])
+    assert mirror_sql in mirror
+    assert requests_sql in requests
+
+
+def test_migrations_apply_in_order_on_a_bootstrap_only_database(pg_cluster: PgCluster) -> None:
+    name = "fresh_bootstrap_only"
+    pg_cluster.create_database(name)
+    try:
+        pg_cluster.apply_sql(name, BOOTSTRAP_SQL)
+        applied = []
+        for path in migration_files():
+            pg_cluster.apply_sql(name, path)
+            applied.append(path.name)
+        assert applied == sorted(applied)
+        with pg_cluster.connect(name) as conn:
+            tables = {
+                r[0]
+                for r in conn.execute(
+                    "select tablename from pg_tables where schemaname = 'public'"
+                ).fetchall()
+            }
+            assert {"cron_mirror", "cron_run_requests"} <= tables
+            functions = {
+                r[0]
+                for r in conn.execute(
+                    "select proname from pg_proc where pronamespace = 'public'::regnamespace"
+                ).fetchall()
+            }
+            assert {
+                "claim_run_request",
+                "heartbeat_run_request",
+                "complete_run_request",
+                "cancel_run_request",
+                "rescue_expired_run_requests",
+            } <= functions
+    finally:
+        pg_cluster.drop_database(name)
+
+
+# -- the seed's shape, exactly --------------------------------------------------------------------
+
+
+def test_seed_columns_types_defaults_and_nullability(pg_db: PgDatabase) -> None:
+    with pg_db.connect() as conn:
+        mirror = columns(conn, "cron_mirror")
+        requests = columns(conn, "cron_run_requests")
+    assert mirror[: len(SEED_MIRROR_COLUMNS)] == SEED_MIRROR_COLUMNS
+    assert requests[: len(SEED_REQUEST_COLUMNS)] == SEED_REQUEST_COLUMNS
+    added = [c[0] for c in requests[len(SEED_REQUEST_COLUMNS) :]]
+    assert added == ["worker_id", "lease_until", "heartbeat_at", "attempts"]
+
+
+def test_seed_indexes_and_rls(pg_db: PgDatabase) -> None:
+    with pg_db.connect() as conn:
+        indexes = dict(
+            conn.execute("select indexname, indexdef from pg_indexes where schemaname = 'public'").fetchall()
+        )
+        rls = dict(
+            conn.execute(
+                "select relname, relrowsecurity from pg_class "
+                "where relname in ('cron_mirror', 'cron_run_requests')"
+            ).fetchall()
+        )
+    assert indexes["cron_mirror_project_job_idx"] == (
+        "CREATE UNIQUE INDEX cron_mirror_project_job_idx "
+        "ON public.cron_mirror USING btree (project_id, job_id)"
+    )
+    assert indexes["cron_run_requests_project_time_idx"] == (
+        "CREATE INDEX cron_run_requests_project_time_idx "
+        "ON public.cron_run_requests USING btree (project_id, requested_at DESC)"
+    )
+    assert rls == {"cron_mirror": True, "cron_run_requests": True}
+
+
+def test_seed_policies_exactly_before_hardening(pg_cluster: PgCluster) -> None:
+    name = "seed_only"
+    pg_cluster.prepare_database(name, migrations=migration_files()[:2])
+    try:
+        with pg_cluster.connect(name) as conn:
+            rows = conn.execute(
+                "select tablename, policyname, cmd, qual, with_check, roles from pg_policies"
+            ).fetchall()
+    finally:
+        pg_cluster.drop_database(name)
+    assert {tuple(r[:5]) for r in rows} == SEED_POLICIES
+    assert all(r[5] == ["public"] for r in rows)
+
+
+def test_both_tables_published_for_realtime_with_full_replica_identity(pg_db: PgDatabase) -> None:
+    with pg_db.connect() as conn:
+        published = {
+            r[0]
+            for r in conn.execute(
+                "select tablename from pg_publication_tables where pubname = 'supabase_realtime'"
+            ).fetchall()
+        }
+        identity = dict(
+            conn.execute(
+                "select relname, relreplident::text from pg_class "
+                "where relname in ('cron_mirror', 'cron_run_requests')"
+            ).fetchall()
+        )
+    assert published == {"cron_mirror", "cron_run_requests"}
+    assert identity == {"cron_mirror": "f", "cron_run_requests": "f"}
+
+
+def test_status_must_be_a_known_state(pg_db: PgDatabase) -> None:
+    with pg_db.connect_as("service_role") as conn:
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(
+                "insert into cron_run_requests (project_id, job_id, status) values (%s, 'j', 'Done')",
+                (PROJECT,),
+            )
+        for status in ("queued", "running", "done", "error", "cancelled"):
+            conn.execute(
+                "insert into cron_run_requests (project_id, job_id, status) values (%s, %s, %s)",
+                (PROJECT, f"job-{status}", status),
+            )
+
+
+# -- what the anon key may and may not do ---------------------------------------------------------
+
+
+def test_anon_can_queue_and_read(pg_db: PgDatabase) -> None:
+    with pg_db.connect() as admin:
+        admin.execute(
+            "insert into cron_mirror (project_id, job_id, name) values (%s, 'j1', 'Inbox check')",
+            (PROJECT,),
+        )
+    with pg_db.connect_as("anon") as anon:
+        request_id = queue(anon, "j1")
+        rows = anon.execute(
+            "select status, attempts, worker_id from cron_run_requests where id = %s",
+            (request_id,),
+        ).fetchall()
+        assert rows == [("queued", 0, None)]
+        assert anon.execute("select name from cron_mirror").fetchall() == [("Inbox check",)]
+        assert anon.execute("select project_id, job_count from cron_projects").fetchall() == [(PROJECT, 1)]
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("status", "done"),
+        ("status", "running"),
+        ("worker_id", "evil"),
+        ("picked_up_at", "2026-01-01T00:00:00Z"),
+        ("completed_at", "2026-01-01T00:00:00Z"),
+        ("result", Jsonb({"exitCode": 0})),
+        ("attempts", 3),
+    ],
+)
+def test_anon_cannot_forge_a_request(pg_db: PgDatabase, column: str, value: object) -> None:
+    with pg_db.connect_as("anon") as anon, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        anon.execute(
+            f"insert into cron_run_requests (project_id, job_id, {column}) values (%s, 'j', %s)",
+            (PROJECT, value),
+        )
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "update cron_run_requests set status = 'done'",
+        "delete from cron_run_requests",
+        "insert into cron_mirror (project_id, job_id, name) values ('front-office', 'x', 'x')",
+        "update cron_mirror set name = 'pwned'",
+        "delete from cron_mirror",
+        "select * from claim_run_request('front-office', 'anon-worker')",
+        "select complete_run_request(gen_random_uuid(), 'w', 'done')",
+        "select * from rescue_expired_run_requests()",
+    ],
+)
+def test_anon_cannot_rewrite_or_delete(pg_db: PgDatabase, statement: str) -> None:
+    with pg_db.connect() as admin:
+        admin.execute(
+            "insert into cron_mirror (project_id, job_id, name) values (%s, 'j1', 'a')",
+            (PROJECT,),
+        )
+        queue(admin, "j1")
+    for role in ("anon", "authenticated"):
+        with pg_db.connect_as(role) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(statement)
+    with pg_db.connect() as admin:
+        assert admin.execute("select name from cron_mirror").fetchall() == [("a",)]
+        assert admin.execute("select status from cron_run_requests").fetchall() == [("queued",)]
+
+
+def test_service_role_can_do_everything(pg_db: PgDatabase) -> None:
+    with pg_db.connect_as("service_role") as svc:
+        svc.execute(
+            "insert into cron_mirror (project_id, job_id, name) values (%s, 'j1', 'a')"
+            " on conflict (project_id, job_id) do update set name = excluded.name",
+            (PROJECT,),
+        )
+        svc.execute("update cron_mirror set name = 'b'")
+        request_id = queue(svc, "j1")
+        claimed = claim(svc, "mac-mini")
+        assert claimed is not None
+        assert claimed["id"] == request_id
+        assert claimed["status"] == "running"
+        assert claimed["picked_up_at"] is not None
+        assert claimed["attempts"] == 1
+        assert svc.execute(
+            "select complete_run_request(%s, 'mac-mini', 'done', %s)",
+            (request_id, Jsonb({"exitCode": 0})),
+        ).fetchone() == (True,)
+        svc.execute("delete from cron_mirror")
+        svc.execute("delete from cron_run_requests")
+
+
+def test_anon_can_cancel_only_a_queued_request(pg_db: PgDatabase) -> None:
+    with pg_db.connect_as("anon") as anon:
+        queued = queue(anon, "j1")
+        running = queue(anon, "j2")
+    with pg_db.connect() as admin:
+        admin.execute(
+            "update cron_run_requests set status = 'running', worker_id = 'w', "
+            "lease_until = now() + interval '1 minute' where id = %s",
+            (running,),
+        )
+    with pg_db.connect_as("anon") as anon:
+        cancelled = anon.execute("select id, status from cancel_run_request(%s)", (queued,)).fetchall()
+        assert cancelled == [(queued, "cancelled")]
+        assert anon.execute("select * from cancel_run_request(%s)", (running,)).fetchall() == []
+        assert anon.execute("select * from cancel_run_request(%s)", (queued,)).fetchall() == []
+    assert status_of(pg_db, running)[0] == "running"
+    assert status_of(pg_db, queued)[0] == "cancelled"
+    assert status_of(pg_db, queued)[4] is not None
+
+
+# -- the request lifecycle ------------------------------------------------------------------------
+
+
+def test_claim_hands_each_request_to_exactly_one_of_eight_concurrent_claimers(
+    pg_db: PgDatabase,
+) -> None:
+    with pg_db.connect_as("anon") as anon:
+        expected = {queue(anon, f"job-{i:03d}") for i in range(200)}
+    claimers = 8
+    barrier = threading.Barrier(claimers)
+    claimed: list[list[uuid.UUID]] = [[] for _ in range(claimers)]
+    errors: list[BaseException] = []
+
+    def claimer(index: int) -> None:
+        try:
+            with pg_db.connect_as("service_role") as conn:
+                barrier.wait(timeout=30)
+                while (row := claim(conn, f"worker-{index}")) is not None:
+                    claimed[index].append(row["id"])
+        except BaseException as exc:  # reported below, in the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claimer, args=(i,)) for i in range(claimers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors
+    every_claim = [rid for ids in claimed for rid in ids]
+    counts = Counter(every_claim)
+    assert set(counts) == expected
+    assert max(counts.values()) == 1
+    assert sum(1 for ids in claimed if ids) >= 2, "the claimers did not actually overlap"
+    with pg_db.connect() as admin:
+        rows = admin.execute(
+            "select count(*), count(distinct worker_id), min(attempts), max(attempts) "
+            "from cron_run_requests where status = 'running'"
+        ).fetchone()
+    assert rows is not None
+    assert rows[0] == 200
+    assert (rows[2], rows[3]) == (1, 1)
+
+
+def test_claim_takes_oldest_first_and_only_own_project(pg_db: PgDatabase) -> None:
+    with pg_db.connect() as admin:
+        admin.execute(
+            "insert into cron_run_requests (project_id, job_id, requested_at) values "
+            "(%s, 'late', now()), (%s, 'early', now() - interval '1 hour'), "
+            "('other', 'older', now() - interval '2 hours')",
+            (PROJECT, PROJECT),
+        )
+    with pg_db.connect_as("service_role") as svc:
+        first = claim(svc, "w")
+        second = claim(svc, "w")
+        assert first is not None
+        assert second is not None
+        assert (first["job_id"], second["job_id"]) == ("early", "late")
+        assert claim(svc, "w") is None
+
+
+def test_second_active_request_for_the_same_job_is_refused(pg_db: PgDatabase) -> None:
+    with pg_db.connect_as("anon") as anon:
+        first = queue(anon, "j1")
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            queue(anon, "j1")
+        queue(anon, "j1", project="another-project")
+    with pg_db.connect_as("service_role") as svc:
+        claim(svc, "w")
+    with pg_db.connect_as("anon") as anon, pytest.raises(psycopg.errors.UniqueViolation):
+        queue(anon, "j1")
+    with pg_db.connect_as("service_role") as svc:
+        svc.execute("select complete_run_request(%s, 'w', 'error', null)", (first,))
+    with pg_db.connect_as("anon") as anon:
+        queue(anon, "j1")  # finished requests no longer block a new one
+
+
+def test_heartbeat_extends_only_the_holders_lease(pg_db: PgDatabase) -> None:
+    with pg_db.connect_as("anon") as anon:
+        request_id = queue(anon, "j1")
+    with pg_db.connect_as("service_role") as svc:
+        claim(svc, "w1", lease=10)
+        before = status_of(pg_db, request_id)[2]
+        assert svc.execute("select heartbeat_run_request(%s, 'w2', 600)", (request_id,)).fetchone() == (
+            False,
+        )
+        assert status_of(pg_db, request_id)[2] == before
+        assert svc.execute("select heartbeat_run_request(%s, 'w1', 600)", (request_id,)).fetchone() == (True,)
+        assert status_of(pg_db, request_id)[2] > before
+
+
+def test_expired_lease_is_rescued_and_a_live_one_is_not(pg_db: PgDatabase) -> None:
+    with pg_db.connect_as("anon") as anon:
+        expired = queue(anon, "expired")
+        live = queue(anon, "live")
+        leaseless = queue(anon, "leaseless")
+    with pg_db.connect() as admin:
+        admin.execute(
+            "update cron_run_requests set status = 'running', worker_id = 'dead-worker', "
+            "lease_until = now() - interval '1 second' where id = %s",
+            (expired,),
+        )
+        admin.execute(
+            "update cron_run_requests set status = 'running', worker_id = 'live-worker', "
+            "lease_until = now() + interval '1 minute' where id = %s",
+            (live,),
+        )
+        # A seed/ClawdOS-style worker never sets a lease: it may still be running the job.
+        admin.execute("update cron_run_requests set status = 'running' where id = %s", (leaseless,))
+    with pg_db.connect_as("service_role") as svc:
+        rescued = svc.execute("select id from rescue_expired_run_requests()").fetchall()
+        assert rescued == [(expired,)]
+        assert svc.execute("select id from rescue_expired_run_requests()").fetchall() == []
+    status, worker, lease, result, completed = status_of(pg_db, expired)
+    assert (status, worker, lease) == ("error", "dead-worker", None)
+    assert completed is not None
+    assert result["rescued"] is True
+    assert "dead-worker" in result["reason"]
+    assert "lease expired" in result["reason"]
+    assert status_of(pg_db, live)[0] == "running"
+    assert status_of(pg_db, leaseless)[0] == "running"
+
+
+def test_late_complete_from_a_worker_that_lost_its_lease_changes_nothing(
+    pg_db: PgDatabase,
+) -> None:
+    with pg_db.connect_as("anon") as anon:
+        request_id = queue(anon, "j1")
+    with pg_db.connect_as("service_role") as svc:
+        assert claim(svc, "slow-worker") is not None
+    with pg_db.connect() as admin:
+        admin.execute(
+            "update cron_run_requests set lease_until = now() - interval '1 second' where id = %s",
+            (request_id,),
+        )
+    with pg_db.connect_as("service_role") as svc:
+        # Expired but not yet rescued: the lease no longer holds, so neither call acts.
+        assert svc.execute(
+            "select heartbeat_run_request(%s, 'slow-worker', 60)", (request_id,)
+        ).fetchone() == (False,)
+        assert svc.execute(
+            "select complete_run_request(%s, 'slow-worker', 'done', %s)",
+            (request_id, Jsonb({"exitCode": 0})),
+        ).fetchone() == (False,)
+        svc.execute("select rescue_expired_run_requests()")
+        after_rescue = status_of(pg_db, request_id)
+        assert svc.execute(
+            "select complete_run_request(%s, 'slow-worker', 'done', %s)",
+            (request_id, Jsonb({"exitCode": 0})),
+        ).fetchone() == (False,)
+    assert status_of(pg_db, request_id) == after_rescue
+    assert after_rescue[0] == "error"
+
+
+def test_complete_refuses_a_non_final_status(pg_db: PgDatabase) -> None:
+    with pg_db.connect_as("service_role") as svc, pytest.raises(psycopg.errors.InvalidParameterValue):
+        svc.execute("select complete_run_request(gen_random_uuid(), 'w', 'queued')")
+
+
+def test_claim_validates_its_arguments(pg_db: PgDatabase) -> None:
+    with pg_db.connect_as("service_role") as svc:
+        for args in ((PROJECT, "", 60), (PROJECT, "w", 0), ("", "w", 60)):
+            with pytest.raises(psycopg.errors.InvalidParameterValue):
+                svc.execute("select * from claim_run_request(%s, %s, %s)", args)
+
+
+def test_cron_projects_counts_jobs_not_fingerprints(pg_db: PgDatabase) -> None:
+    with pg_db.connect() as admin:
+        admin.execute(
+            "insert into cron_mirror (project_id, job_id, name, schedule_kind, enabled) values "
+            "('a', 'j1', 'one', 'cron', true), ('a', 'j2', 'two', 'every', false), "
+            "('a', '__mirror_state__', 'mirror state (do not delete)', 'state', false)"
+        )
+        admin.execute("insert into cron_run_requests (project_id, job_id) values ('b', 'x')")
+    with pg_db.connect_as("anon") as anon:
+        rows = anon.execute(
+            "select project_id, job_count, last_sync_at is not null, last_request_at is not null "
+            "from cron_projects order by project_id"
+        ).fetchall()
+    assert rows == [("a", 2, True, False), ("b", 0, False, True)]
+
+
+def test_anon_worker_mode_script_restores_the_seed_rights(pg_db: PgDatabase) -> None:
+    script = MIGRATIONS_DIR.parent / "docs" / "sql" / "anon-worker-mode.sql"
+    pg_db.cluster.apply_sql(pg_db.name, script)
+    with pg_db.connect_as("anon") as anon:
+        anon.execute("insert into cron_mirror (project_id, job_id, name) values (%s, 'j1', 'a')", (PROJECT,))
+        request_id = queue(anon, "j1")
+        claimed = claim(anon, "anon-worker")
+        assert claimed is not None
+        assert claimed["id"] == request_id
+        assert anon.execute(
+            "select complete_run_request(%s, 'anon-worker', 'done', null)", (request_id,)
+        ).fetchone() == (True,)
