@@ -1,0 +1,60 @@
+"""Run every benchmark module, print a table, write bench/results/latest.json.
+
+Usage: python -m bench [--quick] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+import time
+from pathlib import Path
+
+from bench.common import Figure
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="reduced sample counts (under 2 minutes)")
+    parser.add_argument("--only", nargs="*", default=None, help="module names, e.g. bench_realtime")
+    args = parser.parse_args(argv)
+
+    package = Path(__file__).resolve().parent
+    names = sorted(m.name for m in pkgutil.iter_modules([str(package)]) if m.name.startswith("bench_"))
+    if args.only:
+        names = [n for n in names if n in set(args.only)]
+    figures: dict[str, Figure] = {}
+    started = time.monotonic()
+    for name in names:
+        module = importlib.import_module(f"bench.{name}")
+        print(f"== {name}", file=sys.stderr)
+        figures.update(module.run(quick=args.quick))
+    print(f"{'figure':28} {'median':>10} {'p95':>10} {'unit':6} {'goal':>8} {'baseline':>10}  ok")
+    for key, fig in figures.items():
+        base = "" if fig.baseline is None else f"{fig.baseline:10.2f}"
+        goal = "" if fig.goal is None else f"{fig.goal:8g}"
+        ok = {True: "yes", False: "NO", None: "-"}[fig.meets_goal]
+        print(f"{key:28} {fig.median:10.2f} {fig.p95:10.2f} {fig.unit:6} {goal:>8} {base:>10}  {ok}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "quick": args.quick,
+                "seconds": round(time.monotonic() - started, 1),
+                "figures": {k: f.to_json() for k, f in figures.items()},
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"wrote {RESULTS}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
