@@ -1,0 +1,654 @@
+"""The embedded store: one SQLite file (WAL) with the same tables and rules as the Supabase schema.
+
+Why it exists: a newcomer (or a Mac mini without a Supabase project) gets a working app and worker with
+nothing to set up. Semantics match `SupabaseStore` exactly: the one-active-request-per-job index, atomic
+claims, leases that only act while held, rescue of expired leases.
+
+Change notification: triggers append every write to a `changes` log. A subscription reads the log past the
+last sequence number it delivered. It is woken at once by writes made through any LocalStore in this
+process, and polls the log's head every `poll_interval` seconds for writes by other processes. If the log
+was pruned past a slow subscriber, it gets a fresh Snapshot instead.
+
+All SQLite work runs on one thread per store, so the asyncio loop (the GUI's, with qasync) never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from cronmirror_desktop.core.errors import Conflict, CronMirrorError, NotFound, Unreachable
+from cronmirror_desktop.core.mirror_rows import normalize_mirror_row
+from cronmirror_desktop.core.rows import (
+    MIRROR_COLUMNS,
+    MIRROR_STATE_JOB_ID,
+    MIRROR_STATE_KIND,
+    CronMirrorJob,
+    CronRunRequest,
+    ProjectInfo,
+    format_timestamp,
+    utc_now,
+)
+from cronmirror_desktop.core.store import (
+    DEFAULT_LEASE_SECONDS,
+    DEFAULT_REQUEST_LIMIT,
+    ChangeType,
+    EventHandler,
+    JobChange,
+    LiveState,
+    QueueOutcome,
+    RequestChange,
+    Snapshot,
+    StateChange,
+    Store,
+    Subscription,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+#: How many change-log entries survive pruning; a subscriber further behind gets a Snapshot.
+CHANGE_LOG_KEEP = 20_000
+_IN_CHUNK = 500
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cron_mirror (
+  id TEXT PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  schedule_kind TEXT,
+  schedule_expr TEXT,
+  tz TEXT,
+  enabled INTEGER NOT NULL DEFAULT 1,
+  next_run_at TEXT,
+  last_run_at TEXT,
+  last_status TEXT,
+  last_duration_ms INTEGER,
+  instructions TEXT,
+  updated_at TEXT NOT NULL,
+  target_agent_key TEXT,
+  job_intent TEXT,
+  context_policy TEXT DEFAULT 'default',
+  ui_label TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS cron_mirror_project_job_idx ON cron_mirror (project_id, job_id);
+
+CREATE TABLE IF NOT EXISTS cron_run_requests (
+  id TEXT PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  requested_by TEXT,
+  requested_at TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'queued'
+    CHECK (status IN ('queued', 'running', 'done', 'error', 'cancelled')),
+  picked_up_at TEXT,
+  completed_at TEXT,
+  result TEXT,
+  worker_id TEXT,
+  lease_until TEXT,
+  heartbeat_at TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS cron_run_requests_project_time_idx
+  ON cron_run_requests (project_id, requested_at DESC);
+CREATE UNIQUE INDEX IF NOT EXISTS cron_run_requests_one_active_idx
+  ON cron_run_requests (project_id, job_id) WHERE status IN ('queued', 'running');
+
+CREATE TABLE IF NOT EXISTS changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  tbl TEXT NOT NULL,
+  op TEXT NOT NULL,
+  row_id TEXT NOT NULL,
+  project_id TEXT NOT NULL
+);
+""" + "".join(
+    f"""
+CREATE TRIGGER IF NOT EXISTS {table}_{op.lower()}_log AFTER {op} ON {table} BEGIN
+  INSERT INTO changes (tbl, op, row_id, project_id) VALUES ('{table}', '{op}', {ref}.id, {ref}.project_id);
+END;"""
+    for table in ("cron_mirror", "cron_run_requests")
+    for op, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+)
+
+_JOB_FILTER = f"job_id != '{MIRROR_STATE_JOB_ID}' AND coalesce(schedule_kind, '') != '{MIRROR_STATE_KIND}'"
+
+
+# -- in-process wake-ups ------------------------------------------------------------------------------
+
+_wakers_lock = threading.Lock()
+_wakers: dict[str, set[Callable[[], None]]] = {}
+
+
+def _register_waker(path: str, waker: Callable[[], None]) -> None:
+    with _wakers_lock:
+        _wakers.setdefault(path, set()).add(waker)
+
+
+def _unregister_waker(path: str, waker: Callable[[], None]) -> None:
+    with _wakers_lock:
+        _wakers.get(path, set()).discard(waker)
+
+
+def _wake_all(path: str) -> None:
+    with _wakers_lock:
+        wakers = list(_wakers.get(path, ()))
+    for wake in wakers:
+        wake()
+
+
+def _sort_jobs(jobs: list[CronMirrorJob]) -> list[CronMirrorJob]:
+    return sorted(jobs, key=lambda j: (j.display_name.casefold(), j.job_id))
+
+
+class LocalStore(Store):
+    """The embedded SQLite store. Safe to open the same file from several stores and processes."""
+
+    kind = "local"
+
+    def __init__(self, path: Path | str, *, poll_interval: float = 0.25) -> None:
+        self.path = Path(path).expanduser()
+        self.poll_interval = poll_interval
+        #: Identifies the file across stores in this process (for immediate wake-ups).
+        self._key = str(self.path.resolve())
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cronmirror-sqlite")
+        self._conn: sqlite3.Connection | None = None
+        self._subscriptions: set[_LocalSubscription] = set()
+        self._writes_since_prune = 0
+        self._closed = False
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        """The store's connection, opened on first use on the store's own thread."""
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=10000")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                conn.close()
+                raise Unreachable(
+                    f"The local store {self.path} was written by a newer CronMirror (schema {version}).",
+                    hint="Update CronMirror, or point it at another file.",
+                )
+            if version < SCHEMA_VERSION:
+                conn.executescript(
+                    f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                )
+            self._conn = conn
+        return self._conn
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T], *, writes: bool = False) -> T:
+        if self._closed:
+            raise CronMirrorError("The local store is closed.")
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self._executor, partial(self._call, fn, writes))
+        except (sqlite3.Error, OSError) as exc:
+            raise Unreachable(
+                f"The local store {self.path} cannot be used: {exc}",
+                hint="Check that the folder exists and is writable and that the disk is not full.",
+            ) from exc
+        if writes:
+            _wake_all(self._key)
+        return result
+
+    def _call(self, fn: Callable[[sqlite3.Connection], T], writes: bool) -> T:
+        conn = self._connection()
+        result = fn(conn)
+        if writes:
+            self._writes_since_prune += 1
+            if self._writes_since_prune >= 500:
+                self._writes_since_prune = 0
+                conn.execute(
+                    "DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?",
+                    (CHANGE_LOG_KEEP,),
+                )
+        return result
+
+    @staticmethod
+    def _transaction(conn: sqlite3.Connection, body: Callable[[], T]) -> T:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = body()
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    async def open(self) -> None:
+        """Create or check the file now, so a bad path fails at start-up rather than on first use."""
+        await self._run(lambda conn: None)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        for sub in list(self._subscriptions):
+            await sub.close()
+        self._closed = True
+
+        def shutdown() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, shutdown)
+        self._executor.shutdown(wait=False)
+
+    # -- reading and queueing ---------------------------------------------------------------------
+
+    async def list_projects(self, configured: Sequence[str] = ()) -> list[ProjectInfo]:
+        def query(conn: sqlite3.Connection) -> list[ProjectInfo]:
+            mirror = conn.execute(
+                f"SELECT project_id, sum(CASE WHEN {_JOB_FILTER} THEN 1 ELSE 0 END), max(updated_at) "
+                "FROM cron_mirror GROUP BY project_id"
+            ).fetchall()
+            requests = conn.execute(
+                "SELECT project_id, max(requested_at) FROM cron_run_requests GROUP BY project_id"
+            ).fetchall()
+            rows: dict[str, dict[str, Any]] = {}
+            for project_id, count, last_sync in mirror:
+                rows[project_id] = {"project_id": project_id, "job_count": count, "last_sync_at": last_sync}
+            for project_id, last_request in requests:
+                rows.setdefault(project_id, {"project_id": project_id})["last_request_at"] = last_request
+            for project_id in configured:
+                rows.setdefault(project_id, {"project_id": project_id})["configured"] = True
+            return [ProjectInfo(**rows[key]) for key in sorted(rows)]
+
+        return await self._run(query)
+
+    async def list_jobs(self, project_id: str) -> list[CronMirrorJob]:
+        def query(conn: sqlite3.Connection) -> list[CronMirrorJob]:
+            rows = conn.execute(
+                f"SELECT * FROM cron_mirror WHERE project_id = ? AND {_JOB_FILTER}", (project_id,)
+            ).fetchall()
+            return _sort_jobs([CronMirrorJob.from_row(dict(r)) for r in rows])
+
+        return await self._run(query)
+
+    async def queue_run(self, project_id: str, job_id: str, requested_by: str) -> QueueOutcome:
+        def insert(conn: sqlite3.Connection) -> QueueOutcome:
+            for _ in range(3):
+                try:
+                    row = conn.execute(
+                        "INSERT INTO cron_run_requests (id, project_id, job_id, requested_by, requested_at) "
+                        "VALUES (?, ?, ?, ?, ?) RETURNING *",
+                        (str(uuid.uuid4()), project_id, job_id, requested_by, format_timestamp(utc_now())),
+                    ).fetchone()
+                    return QueueOutcome(CronRunRequest.from_row(dict(row)), created=True)
+                except sqlite3.IntegrityError:
+                    active = conn.execute(
+                        "SELECT * FROM cron_run_requests WHERE project_id = ? AND job_id = ? "
+                        "AND status IN ('queued', 'running')",
+                        (project_id, job_id),
+                    ).fetchone()
+                    if active is not None:
+                        return QueueOutcome(CronRunRequest.from_row(dict(active)), created=False)
+            raise Conflict(f"Could not queue {job_id}: its requests keep changing; try again.")
+
+        return await self._run(insert, writes=True)
+
+    async def list_requests(
+        self, project_id: str, limit: int = DEFAULT_REQUEST_LIMIT, job_id: str | None = None
+    ) -> list[CronRunRequest]:
+        def query(conn: sqlite3.Connection) -> list[CronRunRequest]:
+            return self._requests(conn, project_id, limit, job_id)
+
+        return await self._run(query)
+
+    @staticmethod
+    def _requests(
+        conn: sqlite3.Connection, project_id: str, limit: int, job_id: str | None = None
+    ) -> list[CronRunRequest]:
+        sql = "SELECT * FROM cron_run_requests WHERE project_id = ?"
+        params: list[Any] = [project_id]
+        if job_id is not None:
+            sql += " AND job_id = ?"
+            params.append(job_id)
+        sql += " ORDER BY requested_at DESC, id DESC LIMIT ?"
+        params.append(max(0, limit))
+        return [CronRunRequest.from_row(dict(r)) for r in conn.execute(sql, params).fetchall()]
+
+    async def get_request(self, request_id: str) -> CronRunRequest | None:
+        def query(conn: sqlite3.Connection) -> CronRunRequest | None:
+            row = conn.execute("SELECT * FROM cron_run_requests WHERE id = ?", (request_id,)).fetchone()
+            return CronRunRequest.from_row(dict(row)) if row else None
+
+        return await self._run(query)
+
+    async def cancel_request(self, request_id: str) -> CronRunRequest:
+        def cancel(conn: sqlite3.Connection) -> CronRunRequest:
+            row = conn.execute(
+                "UPDATE cron_run_requests SET status = 'cancelled', completed_at = ?, result = ? "
+                "WHERE id = ? AND status = 'queued' RETURNING *",
+                (
+                    format_timestamp(utc_now()),
+                    json.dumps({"reason": "cancelled before a worker picked it up"}),
+                    request_id,
+                ),
+            ).fetchone()
+            if row is not None:
+                return CronRunRequest.from_row(dict(row))
+            current = conn.execute(
+                "SELECT status FROM cron_run_requests WHERE id = ?", (request_id,)
+            ).fetchone()
+            if current is None:
+                raise NotFound(f"There is no run request {request_id}.")
+            raise Conflict(f"The request is already {current[0]}; only a queued request can be cancelled.")
+
+        return await self._run(cancel, writes=True)
+
+    async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
+        subscription = _LocalSubscription(project_id=project_id, store=self, handler=on_event)
+        self._subscriptions.add(subscription)
+        subscription.start()
+        return subscription
+
+    # -- mirroring and executing ------------------------------------------------------------------
+
+    async def mirror_rows(self, project_id: str) -> list[CronMirrorJob]:
+        def query(conn: sqlite3.Connection) -> list[CronMirrorJob]:
+            rows = conn.execute("SELECT * FROM cron_mirror WHERE project_id = ?", (project_id,)).fetchall()
+            return [CronMirrorJob.from_row(dict(r)) for r in rows]
+
+        return await self._run(query)
+
+    async def upsert_mirror(self, project_id: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        normal = [normalize_mirror_row(row) for row in rows]
+        if not normal:
+            return 0
+        columns = ("id", "project_id", *MIRROR_COLUMNS, "updated_at")
+        updates = ", ".join(f"{c} = excluded.{c}" for c in (*MIRROR_COLUMNS, "updated_at"))
+        sql = (
+            f"INSERT INTO cron_mirror ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT (project_id, job_id) DO UPDATE SET {updates}"
+        )
+
+        def upsert(conn: sqlite3.Connection) -> int:
+            now = format_timestamp(utc_now())
+            params = [
+                (str(uuid.uuid4()), project_id, *(row[c] for c in MIRROR_COLUMNS), now) for row in normal
+            ]
+            self._transaction(conn, lambda: conn.executemany(sql, params))
+            return len(params)
+
+        return await self._run(upsert, writes=True)
+
+    async def delete_mirror(self, project_id: str, job_ids: Sequence[str]) -> int:
+        ids = list(dict.fromkeys(job_ids))
+        if not ids:
+            return 0
+
+        def delete(conn: sqlite3.Connection) -> int:
+            def body() -> int:
+                deleted = 0
+                for start in range(0, len(ids), _IN_CHUNK):
+                    chunk = ids[start : start + _IN_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    cur = conn.execute(
+                        f"DELETE FROM cron_mirror WHERE project_id = ? AND job_id IN ({marks})",
+                        (project_id, *chunk),
+                    )
+                    deleted += cur.rowcount
+                return deleted
+
+            return self._transaction(conn, body)
+
+        return await self._run(delete, writes=True)
+
+    async def claim_next(
+        self, project_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
+    ) -> CronRunRequest | None:
+        _check_lease(worker_id, lease_seconds)
+
+        def claim(conn: sqlite3.Connection) -> CronRunRequest | None:
+            now = utc_now()
+            row = conn.execute(
+                "UPDATE cron_run_requests SET status = 'running', picked_up_at = :now, worker_id = :worker, "
+                "lease_until = :lease, heartbeat_at = :now, attempts = attempts + 1 "
+                "WHERE status = 'queued' AND id = (SELECT id FROM cron_run_requests "
+                "  WHERE project_id = :project AND status = 'queued' ORDER BY requested_at, id LIMIT 1) "
+                "RETURNING *",
+                {
+                    "now": format_timestamp(now),
+                    "worker": worker_id,
+                    "lease": format_timestamp(now + timedelta(seconds=lease_seconds)),
+                    "project": project_id,
+                },
+            ).fetchone()
+            return CronRunRequest.from_row(dict(row)) if row else None
+
+        return await self._run(claim, writes=True)
+
+    async def heartbeat(
+        self, request_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
+    ) -> bool:
+        _check_lease(worker_id, lease_seconds)
+
+        def beat(conn: sqlite3.Connection) -> bool:
+            now = utc_now()
+            cur = conn.execute(
+                "UPDATE cron_run_requests SET heartbeat_at = :now, lease_until = :lease "
+                "WHERE id = :id AND worker_id = :worker AND status = 'running' AND lease_until > :now",
+                {
+                    "now": format_timestamp(now),
+                    "lease": format_timestamp(now + timedelta(seconds=lease_seconds)),
+                    "id": request_id,
+                    "worker": worker_id,
+                },
+            )
+            return cur.rowcount == 1
+
+        return await self._run(beat, writes=True)
+
+    async def complete(
+        self,
+        request_id: str,
+        worker_id: str,
+        status: Literal["done", "error"],
+        result: Mapping[str, Any],
+    ) -> bool:
+        if status not in ("done", "error"):
+            raise ValueError(f"a request completes as done or error, not {status!r}")
+        payload = json.dumps(dict(result), default=str)
+
+        def finish(conn: sqlite3.Connection) -> bool:
+            now = format_timestamp(utc_now())
+            cur = conn.execute(
+                "UPDATE cron_run_requests SET status = :status, completed_at = :now, result = :result, "
+                "lease_until = NULL "
+                "WHERE id = :id AND worker_id = :worker AND status = 'running' AND lease_until > :now",
+                {"status": status, "now": now, "result": payload, "id": request_id, "worker": worker_id},
+            )
+            return cur.rowcount == 1
+
+        return await self._run(finish, writes=True)
+
+    async def rescue_expired(self, project_id: str | None = None) -> list[CronRunRequest]:
+        def rescue(conn: sqlite3.Connection) -> list[CronRunRequest]:
+            def body() -> list[CronRunRequest]:
+                now = format_timestamp(utc_now())
+                sql = (
+                    "SELECT * FROM cron_run_requests WHERE status = 'running' "
+                    "AND lease_until IS NOT NULL AND lease_until < ?"
+                )
+                params: list[Any] = [now]
+                if project_id is not None:
+                    sql += " AND project_id = ?"
+                    params.append(project_id)
+                rescued = []
+                for row in conn.execute(sql, params).fetchall():
+                    old = CronRunRequest.from_row(dict(row))
+                    result = {**(old.result or {}), **rescue_result(old)}
+                    updated = conn.execute(
+                        "UPDATE cron_run_requests SET status = 'error', completed_at = ?, result = ?, "
+                        "lease_until = NULL WHERE id = ? RETURNING *",
+                        (now, json.dumps(result, default=str), old.id),
+                    ).fetchone()
+                    rescued.append(CronRunRequest.from_row(dict(updated)))
+                return rescued
+
+            return self._transaction(conn, body)
+
+        return await self._run(rescue, writes=True)
+
+    # -- for subscriptions ------------------------------------------------------------------------
+
+    def _snapshot(self, conn: sqlite3.Connection, project_id: str) -> tuple[int, Snapshot]:
+        conn.execute("BEGIN")
+        try:
+            head = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+            jobs = conn.execute(
+                f"SELECT * FROM cron_mirror WHERE project_id = ? AND {_JOB_FILTER}", (project_id,)
+            ).fetchall()
+            requests = self._requests(conn, project_id, DEFAULT_REQUEST_LIMIT)
+        finally:
+            conn.execute("COMMIT")
+        snapshot = Snapshot(project_id, _sort_jobs([CronMirrorJob.from_row(dict(r)) for r in jobs]), requests)
+        return head, snapshot
+
+    def _changes_since(
+        self, conn: sqlite3.Connection, project_id: str, after: int
+    ) -> tuple[int, list[JobChange | RequestChange] | None]:
+        """(new head, events) — events None when the log no longer reaches back to `after`."""
+        oldest = conn.execute("SELECT min(seq) FROM changes").fetchone()[0]
+        if oldest is not None and oldest > after + 1:
+            return after, None
+        rows = conn.execute(
+            "SELECT seq, tbl, op, row_id FROM changes WHERE seq > ? AND project_id = ? ORDER BY seq",
+            (after, project_id),
+        ).fetchall()
+        head = conn.execute("SELECT coalesce(max(seq), ?) FROM changes", (after,)).fetchone()[0]
+        # Coalesce several changes of one row into one event carrying its current state.
+        first_op: dict[tuple[str, str], str] = {}
+        last_op: dict[tuple[str, str], str] = {}
+        for _seq, table, op, row_id in rows:
+            first_op.setdefault((table, row_id), op)
+            last_op[(table, row_id)] = op
+        events: list[JobChange | RequestChange] = []
+        for key, op in last_op.items():
+            table, row_id = key
+            if op == "DELETE":
+                if first_op[key] == "INSERT":
+                    continue
+                kind = ChangeType.DELETE
+                current = None
+            else:
+                kind = ChangeType.INSERT if first_op[key] == "INSERT" else ChangeType.UPDATE
+                current = conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
+                if current is None:
+                    continue
+            if table == "cron_mirror":
+                job = CronMirrorJob.from_row(dict(current)) if current else None
+                if job is not None and not job.is_job:
+                    continue
+                events.append(JobChange(kind, project_id, row_id, job))
+            else:
+                request = CronRunRequest.from_row(dict(current)) if current else None
+                events.append(RequestChange(kind, project_id, row_id, request))
+        return head, events
+
+
+def rescue_result(request: CronRunRequest) -> dict[str, Any]:
+    """What a rescued request's result says (the same words as the SQL function)."""
+    lease = request.lease_until.strftime("%Y-%m-%dT%H:%M:%SZ") if request.lease_until else "?"
+    return {
+        "reason": f"worker {request.worker_id or '?'} stopped reporting; its lease expired at {lease}",
+        "workerId": request.worker_id,
+        "rescued": True,
+    }
+
+
+def _check_lease(worker_id: str, lease_seconds: int) -> None:
+    if not worker_id:
+        raise ValueError("a worker id is required")
+    if not 5 <= lease_seconds <= 86400:
+        raise ValueError(f"lease must be between 5 and 86400 seconds, got {lease_seconds}")
+
+
+class _LocalSubscription(Subscription):
+    def __init__(self, project_id: str, store: LocalStore, handler: EventHandler) -> None:
+        super().__init__(project_id=project_id)
+        self._store = store
+        self._handler = handler
+        self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        _register_waker(self._store._key, self._waker)
+        self._task = self._loop.create_task(self._follow(), name=f"local-subscription:{self.project_id}")
+
+    def _waker(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is already closed
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def _emit(self, event: Any) -> None:
+        try:
+            self._handler(event)
+        except Exception:
+            log.exception("a store event handler failed")
+
+    def _set_state(self, state: LiveState, detail: str = "") -> None:
+        self.state = state
+        self._emit(StateChange(state, detail))
+
+    async def _follow(self) -> None:
+        store = self._store
+        self._set_state(LiveState.CONNECTING)
+        head, snapshot = await store._run(lambda conn: store._snapshot(conn, self.project_id))
+        self._emit(snapshot)
+        self._set_state(LiveState.LIVE)
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), store.poll_interval)
+            self._wake.clear()
+            try:
+                head, events = await store._run(
+                    lambda conn, after=head: store._changes_since(conn, self.project_id, after)
+                )
+                if events is None:
+                    head, snapshot = await store._run(lambda conn: store._snapshot(conn, self.project_id))
+                    self._emit(snapshot)
+                    continue
+            except CronMirrorError as exc:
+                self._set_state(LiveState.DISCONNECTED, exc.message)
+                await asyncio.sleep(1)
+                continue
+            if self.state is not LiveState.LIVE:
+                self._set_state(LiveState.LIVE)
+            for event in events:
+                self._emit(event)
+
+    async def close(self) -> None:
+        if self.state is LiveState.CLOSED:
+            return
+        _unregister_waker(self._store._key, self._waker)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._store._subscriptions.discard(self)
+        self.state = LiveState.CLOSED

@@ -1,0 +1,40 @@
+"""The one normal form of a mirror row that both stores write, so they store the same thing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cronmirror_desktop.core.errors import InvalidRow
+from cronmirror_desktop.core.rows import MIRROR_COLUMNS, format_timestamp, parse_timestamp, short
+
+_TIMESTAMP_COLUMNS = frozenset({"next_run_at", "last_run_at"})
+_DEFAULTS: dict[str, Any] = {"enabled": True}
+
+
+def normalize_mirror_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """All of MIRROR_COLUMNS (missing ones at their defaults), timestamps as ISO UTC text.
+
+    Raises InvalidRow for a row no store could accept (no job id or name, a column that is not
+    a mirror column, an unreadable timestamp): the worker reports that instead of writing it.
+    """
+    unknown = set(row) - set(MIRROR_COLUMNS)
+    if unknown:
+        raise InvalidRow(f"not mirror columns: {', '.join(sorted(unknown))}")
+    job_id, name = row.get("job_id"), row.get("name")
+    if not isinstance(job_id, str) or not job_id:
+        raise InvalidRow(f"mirror row without a job id: {short(dict(row))}")
+    if not isinstance(name, str) or not name:
+        raise InvalidRow(f"mirror row {short(job_id)} without a name")
+    normal: dict[str, Any] = {}
+    for column in MIRROR_COLUMNS:
+        value = row.get(column, _DEFAULTS.get(column))
+        if column in _TIMESTAMP_COLUMNS:
+            try:
+                value = format_timestamp(parse_timestamp(value))
+            except (ValueError, OverflowError, OSError) as exc:
+                raise InvalidRow(f"{column} of job {short(job_id)} is not a time: {short(value)}") from exc
+        elif column == "enabled":
+            value = bool(value)
+        normal[column] = value
+    return normal

@@ -1,0 +1,428 @@
+"""Typed rows of `cron_mirror` and `cron_run_requests`, parsed tolerantly and honestly.
+
+Everything here comes from the network or from another program's worker, so nothing is trusted: `from_row`
+never raises. A field that cannot be understood is replaced by a safe value (None, a truncated text) and the
+row carries a human-readable `problems` entry saying what was wrong; the app shows such a row as invalid
+instead of dropping it or crashing. The public (JSON) shape uses the seed plan's TypeScript names
+(`jobId`, `scheduleKind`, ...), the Python attributes are snake_case.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+SCHEDULE_KINDS = ("cron", "every", "at")
+LAST_STATUSES = ("ok", "error", "skipped")
+REQUEST_STATUSES = ("queued", "running", "done", "error", "cancelled")
+ACTIVE_STATUSES = frozenset({"queued", "running"})
+FINAL_STATUSES = frozenset({"done", "error", "cancelled"})
+
+#: The ClawdOS Node worker writes this fingerprint row into cron_mirror; it is not a job.
+MIRROR_STATE_JOB_ID = "__mirror_state__"
+MIRROR_STATE_KIND = "state"
+
+#: Longest text kept from a row; a longer value is cut and the row says so.
+MAX_TEXT = 64 * 1024
+MAX_SHORT_TEXT = 1024
+#: Output tails are shown, never stored whole (the worker keeps the last 4000 characters).
+MAX_TAIL = 4000
+
+#: What the mirror's columns are called; the worker writes these, stores read them.
+MIRROR_COLUMNS = (
+    "job_id",
+    "name",
+    "schedule_kind",
+    "schedule_expr",
+    "tz",
+    "enabled",
+    "next_run_at",
+    "last_run_at",
+    "last_status",
+    "last_duration_ms",
+    "instructions",
+)
+
+
+@lru_cache(maxsize=512)
+def zone_or_none(name: str) -> ZoneInfo | None:
+    """The IANA zone called `name`, or None when there is no such zone (cached: rows repeat zones)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """A timezone-aware UTC datetime from an ISO string, a datetime or epoch milliseconds.
+
+    Raises ValueError for anything else; naive values are taken as UTC (PostgREST always sends offsets).
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, bool):
+        raise ValueError(f"not a timestamp: {value!r}")
+    elif isinstance(value, int | float):
+        parsed = datetime.fromtimestamp(value / 1000, tz=UTC)
+    elif isinstance(value, str):
+        parsed = datetime.fromisoformat(value.strip())
+    else:
+        raise ValueError(f"not a timestamp: {value!r}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_timestamp(value: datetime | None) -> str | None:
+    """The wire form of a timestamp: ISO 8601 in UTC with microseconds (sorts as text, too)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """A value quoted for an error message, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _Fields:
+    """Collects coerced fields and the problems found while coercing them."""
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+        self.problems: list[str] = []
+
+    def text(self, key: str, *, required: bool = False, limit: int = MAX_SHORT_TEXT) -> str | None:
+        value = self.raw.get(key)
+        if value is None:
+            if required:
+                self.problems.append(f"{key} is missing")
+            return None
+        if not isinstance(value, str):
+            self.problems.append(f"{key} is not text: {short(value)}")
+            value = json.dumps(value) if isinstance(value, dict | list) else str(value)
+        if "\x00" in value:
+            self.problems.append(f"{key} contains NUL characters")
+            value = value.replace("\x00", "\N{REPLACEMENT CHARACTER}")
+        if len(value) > limit:
+            self.problems.append(
+                f"{key} is too long ({len(value):,} characters); showing the first {limit:,}"
+            )
+            value = value[:limit]
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.raw.get(key)
+        if isinstance(value, bool):
+            return value
+        if value in (0, 1) and not isinstance(value, float):
+            return bool(value)
+        if isinstance(value, str) and value.lower() in {"true", "false", "t", "f", "1", "0"}:
+            return value.lower() in {"true", "t", "1"}
+        self.problems.append(f"{key} is not true/false: {short(value)}")
+        return default
+
+    def integer(self, key: str, *, minimum: int | None = None) -> int | None:
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        try:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            number = int(value)
+        except (TypeError, ValueError):
+            self.problems.append(f"{key} is not a whole number: {short(value)}")
+            return None
+        if minimum is not None and number < minimum:
+            self.problems.append(f"{key} is negative: {number}")
+            return None
+        return number
+
+    def timestamp(self, key: str, *, required: bool = False) -> datetime | None:
+        value = self.raw.get(key)
+        try:
+            parsed = parse_timestamp(value)
+        except (ValueError, OverflowError, OSError):
+            self.problems.append(f"{key} is not a valid time: {short(value)}")
+            return None
+        if parsed is None and required:
+            self.problems.append(f"{key} is missing")
+        return parsed
+
+    def json_object(self, key: str) -> tuple[dict[str, Any] | None, str | None]:
+        """(object, None) for a JSON object; (None, text) when the value is something else."""
+        value = self.raw.get(key)
+        if value is None:
+            return None, None
+        if isinstance(value, str):
+            try:
+                decoded = json.loads(value)
+            except ValueError:
+                decoded = value
+            value = decoded
+        if isinstance(value, dict):
+            return value, None
+        self.problems.append(f"{key} is not a JSON object but {type(value).__name__}: {short(value)}")
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        return None, text[:MAX_TAIL]
+
+
+class Row(BaseModel):
+    """Common configuration: frozen, camelCase JSON names, snake_case attributes."""
+
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    #: Why this row could not be fully understood; empty for a valid row.
+    problems: tuple[str, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def to_public(self) -> dict[str, Any]:
+        """The seed's TypeScript shape (camelCase keys, ISO timestamps), for `--json` output."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class CronMirrorJob(Row):
+    """One row of `cron_mirror`: a job as the Mac mini's worker last reported it."""
+
+    id: str | None = None
+    project_id: str = ""
+    job_id: str = ""
+    name: str = ""
+    schedule_kind: str | None = None
+    schedule_expr: str | None = None
+    tz: str | None = None
+    enabled: bool = True
+    next_run_at: datetime | None = None
+    last_run_at: datetime | None = None
+    last_status: str | None = None
+    last_duration_ms: int | None = None
+    instructions: str | None = None
+    updated_at: datetime | None = None
+    # Columns the ClawdOS web project added later (migration 20261129001000); NULL for our worker's rows.
+    target_agent_key: str | None = None
+    job_intent: str | None = None
+    context_policy: str | None = None
+    ui_label: str | None = None
+
+    @classmethod
+    def from_row(cls, raw: Mapping[str, Any]) -> CronMirrorJob:
+        """Parse a row from any store; never raises (see the module docstring)."""
+        if not isinstance(raw, Mapping):
+            return cls(problems=(f"row is not an object: {short(raw)}",))
+        f = _Fields(raw)
+        job_id = f.text("job_id", required=True) or ""
+        name = f.text("name", required=True)
+        kind = f.text("schedule_kind")
+        expr = f.text("schedule_expr")
+        tz = f.text("tz")
+        job = {
+            "id": f.text("id"),
+            "project_id": f.text("project_id", required=True) or "",
+            "job_id": job_id,
+            "name": name if name else job_id,
+            "schedule_kind": kind,
+            "schedule_expr": expr,
+            "tz": tz,
+            "enabled": f.boolean("enabled", default=True),
+            "next_run_at": f.timestamp("next_run_at"),
+            "last_run_at": f.timestamp("last_run_at"),
+            "last_status": f.text("last_status"),
+            "last_duration_ms": f.integer("last_duration_ms", minimum=0),
+            "instructions": f.text("instructions", limit=MAX_TEXT),
+            "updated_at": f.timestamp("updated_at"),
+            "target_agent_key": f.text("target_agent_key"),
+            "job_intent": f.text("job_intent"),
+            "context_policy": f.text("context_policy"),
+            "ui_label": f.text("ui_label"),
+        }
+        is_fingerprint = job_id == MIRROR_STATE_JOB_ID or kind == MIRROR_STATE_KIND
+        if not is_fingerprint:
+            f.problems.extend(schedule_problems(kind, expr, tz))
+            status = job["last_status"]
+            if status is not None and status not in LAST_STATUSES:
+                f.problems.append(f"unknown last status {short(status)}")
+        return cls.model_construct(problems=tuple(f.problems), **job)
+
+    @property
+    def is_job(self) -> bool:
+        """False for rows that are bookkeeping, not jobs (the ClawdOS worker's fingerprint row)."""
+        return self.job_id != MIRROR_STATE_JOB_ID and self.schedule_kind != MIRROR_STATE_KIND
+
+    @property
+    def display_name(self) -> str:
+        return self.ui_label or self.name or self.job_id
+
+    @property
+    def zone(self) -> ZoneInfo | None:
+        return zone_or_none(self.tz) if self.tz else None
+
+
+def schedule_problems(kind: str | None, expr: str | None, tz: str | None) -> list[str]:
+    """What is wrong with a schedule as the mirror gives it (empty when it is usable)."""
+    problems: list[str] = []
+    if tz and zone_or_none(tz) is None:
+        problems.append(f"unknown time zone {short(tz)}")
+    if kind is None:
+        return problems
+    if kind not in SCHEDULE_KINDS:
+        problems.append(f"unknown schedule kind {short(kind)} (expected cron, every or at)")
+        return problems
+    if expr is None or not expr.strip():
+        problems.append(f"{kind} schedule without an expression")
+    elif kind == "cron":
+        if not croniter.is_valid(expr):
+            problems.append(f"invalid cron expression {short(expr)}")
+    elif kind == "every":
+        if not expr.strip().isdigit() or int(expr) <= 0:
+            problems.append(f"every-schedule needs a positive number of milliseconds, got {short(expr)}")
+    elif kind == "at":
+        try:
+            parse_timestamp(int(expr) if expr.strip().isdigit() else expr)
+        except (ValueError, OverflowError, OSError):
+            problems.append(f"at-schedule needs an ISO time, got {short(expr)}")
+    return problems
+
+
+class CronRunRequest(Row):
+    """One row of `cron_run_requests`: a "run now" request and what became of it."""
+
+    #: Result keys that hold the job's output, newest first in priority for display.
+    OUTPUT_KEYS: ClassVar[tuple[str, ...]] = ("stdoutTail", "stderrTail")
+
+    id: str = ""
+    project_id: str = ""
+    job_id: str = ""
+    requested_by: str | None = None
+    requested_at: datetime | None = None
+    status: str = "queued"
+    picked_up_at: datetime | None = None
+    completed_at: datetime | None = None
+    result: dict[str, Any] | None = None
+    #: The raw `result` when it was not a JSON object (shown as text).
+    result_text: str | None = None
+    worker_id: str | None = None
+    lease_until: datetime | None = None
+    heartbeat_at: datetime | None = None
+    attempts: int = 0
+
+    @classmethod
+    def from_row(cls, raw: Mapping[str, Any]) -> CronRunRequest:
+        """Parse a row from any store; never raises (see the module docstring)."""
+        if not isinstance(raw, Mapping):
+            return cls(problems=(f"row is not an object: {short(raw)}",))
+        f = _Fields(raw)
+        status = f.text("status", required=True) or "queued"
+        if status not in REQUEST_STATUSES:
+            f.problems.append(f"unknown status {short(status)}")
+        result, result_text = f.json_object("result")
+        request = {
+            "id": f.text("id", required=True) or "",
+            "project_id": f.text("project_id", required=True) or "",
+            "job_id": f.text("job_id", required=True) or "",
+            "requested_by": f.text("requested_by"),
+            "requested_at": f.timestamp("requested_at", required=True),
+            "status": status,
+            "picked_up_at": f.timestamp("picked_up_at"),
+            "completed_at": f.timestamp("completed_at"),
+            "result": _bounded_result(result) if result is not None else None,
+            "result_text": result_text,
+            "worker_id": f.text("worker_id"),
+            "lease_until": f.timestamp("lease_until"),
+            "heartbeat_at": f.timestamp("heartbeat_at"),
+            "attempts": f.integer("attempts", minimum=0) or 0,
+        }
+        return cls.model_construct(problems=tuple(f.problems), **request)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def duration_ms(self) -> int | None:
+        """How long the run took: the worker's own figure, else completed minus picked up.
+
+        ClawdOS's worker reports `durationMs` but never sets `picked_up_at`/`completed_at`.
+        """
+        if self.result is not None:
+            value = self.result.get("durationMs")
+            if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+                return int(value)
+        if self.picked_up_at and self.completed_at and self.completed_at >= self.picked_up_at:
+            return int((self.completed_at - self.picked_up_at) / timedelta(milliseconds=1))
+        return None
+
+    @property
+    def exit_code(self) -> int | None:
+        value = (self.result or {}).get("exitCode")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
+    def output_tail(self) -> str:
+        """The job's output as the worker kept it: stdout, then stderr, or the raw result text."""
+        if self.result_text is not None:
+            return self.result_text
+        parts = [
+            str(self.result[key]).rstrip()
+            for key in self.OUTPUT_KEYS
+            if self.result and isinstance(self.result.get(key), str) and self.result[key].strip()
+        ]
+        return "\n".join(parts)
+
+    @property
+    def reason(self) -> str | None:
+        """One line saying why a request ended as it did (for errors: what went wrong)."""
+        result = self.result or {}
+        for key in ("reason", "error", "message"):
+            value = result.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip().splitlines()[0][:MAX_SHORT_TEXT]
+        if self.status == "error":
+            stderr = result.get("stderrTail")
+            if isinstance(stderr, str):
+                lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+                if lines:
+                    return lines[-1][:MAX_SHORT_TEXT]
+            if self.exit_code is not None:
+                return f"exited with code {self.exit_code}"
+            if self.result_text:
+                return self.result_text.strip().splitlines()[0][:MAX_SHORT_TEXT]
+        return None
+
+
+def _bounded_result(result: dict[str, Any]) -> dict[str, Any]:
+    """Cut oversized string values of a result so one huge payload cannot bloat the app."""
+    bounded: dict[str, Any] = {}
+    for key, value in result.items():
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            value = value[-MAX_TEXT:]
+        bounded[str(key)] = value
+    return bounded
+
+
+class ProjectInfo(Row):
+    """A project for the switcher: from the `cron_projects` view and/or the configured ids."""
+
+    project_id: str
+    job_count: int = 0
+    last_sync_at: datetime | None = None
+    last_request_at: datetime | None = None
+    #: True when the user configured this id (it may have no data yet).
+    configured: bool = False

@@ -1,0 +1,185 @@
+"""The one Store interface the UI and the worker use, whichever backend holds the data.
+
+Two implementations keep identical semantics (checked by one contract test suite): `SupabaseStore`
+(PostgREST + Realtime through supabase-py) and `LocalStore` (an SQLite file, the embedded default).
+Live changes reach a subscriber as `StoreEvent`s, on the asyncio loop that subscribed.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Literal
+
+from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest, ProjectInfo
+
+DEFAULT_REQUEST_LIMIT = 20
+DEFAULT_LEASE_SECONDS = 60
+
+
+class ChangeType(StrEnum):
+    INSERT = "INSERT"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+
+
+class LiveState(StrEnum):
+    """Where a subscription stands. Only LIVE means events are flowing."""
+
+    CONNECTING = "connecting"
+    LIVE = "live"
+    DISCONNECTED = "disconnected"
+    AUTH_FAILED = "auth_failed"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class JobChange:
+    """A `cron_mirror` row was inserted, updated or deleted. `job` is None for a delete."""
+
+    type: ChangeType
+    project_id: str
+    row_id: str
+    job: CronMirrorJob | None
+
+
+@dataclass(frozen=True)
+class RequestChange:
+    """A `cron_run_requests` row was inserted, updated or deleted. `request` is None for a delete."""
+
+    type: ChangeType
+    project_id: str
+    row_id: str
+    request: CronRunRequest | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Both lists as they are now: sent when a subscription becomes live, and again after every
+    reconnect, because missed changes are never replayed."""
+
+    project_id: str
+    jobs: list[CronMirrorJob]
+    requests: list[CronRunRequest]
+
+
+@dataclass(frozen=True)
+class StateChange:
+    state: LiveState
+    detail: str = ""
+
+
+StoreEvent = JobChange | RequestChange | Snapshot | StateChange
+EventHandler = Callable[[StoreEvent], None]
+
+
+@dataclass(frozen=True)
+class QueueOutcome:
+    """What `queue_run` did: `created` is False when the job already had an active request,
+    which is then returned instead of a duplicate."""
+
+    request: CronRunRequest
+    created: bool
+
+
+@dataclass(eq=False)
+class Subscription(abc.ABC):
+    """A live view of one project. Close it to stop events; closing twice is harmless."""
+
+    project_id: str
+    state: LiveState = field(default=LiveState.CONNECTING)
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+
+class Store(abc.ABC):
+    """Everything the desktop app and the worker read and write."""
+
+    #: "supabase" or "local": shown in the UI and the CLI.
+    kind: ClassVar[Literal["supabase", "local"]]
+
+    @property
+    @abc.abstractmethod
+    def location(self) -> str:
+        """Where the data lives, for people: a URL or a file path (never a key)."""
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections and stop every subscription. Idempotent."""
+
+    # -- reading and queueing (the app) ----------------------------------------------------------
+
+    @abc.abstractmethod
+    async def list_projects(self, configured: Sequence[str] = ()) -> list[ProjectInfo]:
+        """Projects with data, plus the `configured` ids (which may have none yet), sorted by id."""
+
+    @abc.abstractmethod
+    async def list_jobs(self, project_id: str) -> list[CronMirrorJob]:
+        """The project's mirrored jobs (bookkeeping rows left out), sorted by name."""
+
+    @abc.abstractmethod
+    async def queue_run(self, project_id: str, job_id: str, requested_by: str) -> QueueOutcome:
+        """Queue a run; if the job already has a queued or running request, return that one."""
+
+    @abc.abstractmethod
+    async def list_requests(
+        self, project_id: str, limit: int = DEFAULT_REQUEST_LIMIT, job_id: str | None = None
+    ) -> list[CronRunRequest]:
+        """The newest requests first (optionally of one job)."""
+
+    @abc.abstractmethod
+    async def get_request(self, request_id: str) -> CronRunRequest | None: ...
+
+    @abc.abstractmethod
+    async def cancel_request(self, request_id: str) -> CronRunRequest:
+        """Withdraw a queued request. Raises NotFound, or Conflict when it is no longer queued."""
+
+    @abc.abstractmethod
+    async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
+        """Deliver the project's changes to `on_event` on the calling loop, starting with a Snapshot."""
+
+    # -- mirroring and executing (the worker) ----------------------------------------------------
+
+    @abc.abstractmethod
+    async def mirror_rows(self, project_id: str) -> list[CronMirrorJob]:
+        """Every mirror row of the project including bookkeeping rows (what a sync diffs against)."""
+
+    @abc.abstractmethod
+    async def upsert_mirror(self, project_id: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert or update rows by `(project_id, job_id)`; each row holds MIRROR_COLUMNS.
+        Sets `updated_at`. Returns the number of rows written."""
+
+    @abc.abstractmethod
+    async def delete_mirror(self, project_id: str, job_ids: Sequence[str]) -> int:
+        """Delete the project's rows with these job ids. Returns the number deleted."""
+
+    @abc.abstractmethod
+    async def claim_next(
+        self, project_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
+    ) -> CronRunRequest | None:
+        """Atomically take the oldest queued request (queued -> running) with a lease, or None."""
+
+    @abc.abstractmethod
+    async def heartbeat(
+        self, request_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
+    ) -> bool:
+        """Extend the lease; False when this worker no longer holds it."""
+
+    @abc.abstractmethod
+    async def complete(
+        self, request_id: str, worker_id: str, status: Literal["done", "error"], result: Mapping[str, Any]
+    ) -> bool:
+        """Finish a request; False (and nothing changes) when this worker's lease no longer holds."""
+
+    @abc.abstractmethod
+    async def rescue_expired(self, project_id: str | None = None) -> list[CronRunRequest]:
+        """End requests whose lease expired as `error`; returns them."""

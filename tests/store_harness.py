@@ -1,0 +1,77 @@
+"""Backends for the Store contract suite: each gives an app-side store, a worker-side store, and a
+way to put raw (possibly garbage) rows straight into the backend, bypassing every check."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cronmirror_desktop.core.localstore import LocalStore
+from cronmirror_desktop.core.store import Store, StoreEvent
+
+
+class LocalHarness:
+    """Two LocalStore instances on one file: the app's and the worker's (as with the hosted worker)."""
+
+    name = "local"
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.path = tmp_path / "cronmirror.sqlite3"
+        self.app = LocalStore(self.path)
+        self.worker = LocalStore(self.path)
+        self._extra: list[Store] = []
+
+    async def open(self) -> None:
+        await self.app.open()
+
+    async def new_worker_store(self) -> Store:
+        store = LocalStore(self.path)
+        self._extra.append(store)
+        return store
+
+    def raw_insert(self, table: str, row: dict[str, Any]) -> None:
+        row = {"id": str(uuid.uuid4()), **row}
+        if table == "cron_mirror":
+            row.setdefault("updated_at", "2026-11-29T00:00:00.000000+00:00")
+        if table == "cron_run_requests":
+            row.setdefault("requested_at", "2026-11-29T00:00:00.000000+00:00")
+        values = [json.dumps(v) if isinstance(v, dict | list) else v for v in row.values()]
+        with sqlite3.connect(self.path) as conn:
+            conn.execute(
+                f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", values
+            )
+
+    def raw_execute(self, sql: str, params: tuple = ()) -> None:
+        with sqlite3.connect(self.path) as conn:
+            conn.execute(sql, params)
+
+    async def close(self) -> None:
+        for store in (self.app, self.worker, *self._extra):
+            await store.close()
+
+
+class Events:
+    """Collects store events; `wait_for` polls until one matches (for `async def` tests)."""
+
+    def __init__(self) -> None:
+        self.items: list[StoreEvent] = []
+
+    def __call__(self, event: StoreEvent) -> None:
+        self.items.append(event)
+
+    async def wait_for(self, predicate: Callable[[StoreEvent], bool], within: float = 5.0) -> StoreEvent:
+        deadline = time.monotonic() + within
+        seen = 0
+        while time.monotonic() < deadline:
+            for event in self.items[seen:]:
+                if predicate(event):
+                    return event
+            seen = len(self.items)
+            await asyncio.sleep(0.005)
+        raise AssertionError(f"no matching event within {within} s; got {self.items!r}")

@@ -1,0 +1,114 @@
+"""What only the embedded store has: a file, other processes on it, and a change log."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from cronmirror_desktop.core import localstore
+from cronmirror_desktop.core.errors import Unreachable
+from cronmirror_desktop.core.localstore import LocalStore
+from cronmirror_desktop.core.store import ChangeType, JobChange, RequestChange, Snapshot
+from tests.store_harness import Events
+
+PROJECT = "front-office"
+
+
+async def test_changes_made_by_another_process_reach_a_subscriber(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    store = LocalStore(path, poll_interval=0.05)
+    events = Events()
+    await store.subscribe(PROJECT, events)
+    try:
+        await events.wait_for(lambda e: isinstance(e, Snapshot))
+        script = textwrap.dedent(
+            f"""
+            import asyncio
+            from cronmirror_desktop.core.localstore import LocalStore
+
+            async def main():
+                store = LocalStore({str(path)!r})
+                await store.upsert_mirror({PROJECT!r}, [{{"job_id": "from-child", "name": "Child"}}])
+                await store.queue_run({PROJECT!r}, "from-child", "child-process")
+                await store.close()
+
+            asyncio.run(main())
+            """
+        )
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", script)
+        assert await proc.wait() == 0
+        job = await events.wait_for(lambda e: isinstance(e, JobChange) and e.type is ChangeType.INSERT)
+        assert isinstance(job, JobChange)
+        assert job.job is not None
+        assert job.job.name == "Child"
+        request = await events.wait_for(lambda e: isinstance(e, RequestChange))
+        assert isinstance(request, RequestChange)
+        assert request.request is not None
+        assert request.request.requested_by == "child-process"
+    finally:
+        await store.close()
+
+
+async def test_a_subscriber_left_behind_by_pruning_gets_a_fresh_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(localstore, "CHANGE_LOG_KEEP", 5)
+    path = tmp_path / "pruned.sqlite3"
+    reader = LocalStore(path, poll_interval=3600)  # woken only explicitly below
+    writer = LocalStore(path)
+    await reader.open()
+    events = Events()
+    subscription = await reader.subscribe(PROJECT, events)
+    try:
+        await events.wait_for(lambda e: isinstance(e, Snapshot))
+        # Write from "elsewhere" without waking the reader, past the point pruning keeps.
+        with sqlite3.connect(path) as conn:
+            for i in range(20):
+                conn.execute(
+                    "INSERT INTO cron_mirror (id, project_id, job_id, name, updated_at) "
+                    "VALUES (?, ?, ?, ?, '2026-11-29T00:00:00.000000+00:00')",
+                    (f"id-{i}", PROJECT, f"job-{i}", f"Job {i}"),
+                )
+            conn.execute("DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - 5")
+        await writer.upsert_mirror(PROJECT, [{"job_id": "wake", "name": "Wake"}])  # wakes the reader
+        fresh = await events.wait_for(lambda e: isinstance(e, Snapshot) and len(e.jobs) == 21)
+        assert isinstance(fresh, Snapshot)
+        assert subscription.state.value == "live"
+    finally:
+        await writer.close()
+        await reader.close()
+
+
+async def test_an_unusable_path_gives_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where a folder should be")
+    store = LocalStore(blocker / "cronmirror.sqlite3")
+    with pytest.raises(Unreachable) as info:
+        await store.open()
+    assert "cannot be used" in info.value.message
+    assert "writable" in info.value.hint
+    await store.close()
+
+
+async def test_a_file_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    store = LocalStore(path)
+    with pytest.raises(Unreachable, match="newer CronMirror"):
+        await store.open()
+    await store.close()
+
+
+async def test_the_file_uses_wal(tmp_path: Path) -> None:
+    path = tmp_path / "wal.sqlite3"
+    store = LocalStore(path)
+    await store.open()
+    await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -1,0 +1,214 @@
+"""Row parsing: tolerant, honest, never raising."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cronmirror_desktop.core.rows import (
+    MAX_TEXT,
+    CronMirrorJob,
+    CronRunRequest,
+    parse_timestamp,
+)
+
+GOOD_JOB = {
+    "id": "5b3c1f0e-0000-4000-8000-000000000001",
+    "project_id": "front-office",
+    "job_id": "3f1c2a9e-6b7d-4e21-9a0c-5d8e7f6a1b23",
+    "name": "Morning status",
+    "schedule_kind": "cron",
+    "schedule_expr": "0 7 * * 1-5",
+    "tz": "America/Los_Angeles",
+    "enabled": True,
+    "next_run_at": "2026-11-30T15:00:00+00:00",
+    "last_run_at": "2026-11-27T15:00:00.123456+00:00",
+    "last_status": "ok",
+    "last_duration_ms": 48213,
+    "instructions": "Summarize inbox + calendar for today.",
+    "updated_at": "2026-11-29T05:48:16.591564+00:00",
+}
+
+
+def test_a_good_row_is_valid_and_keeps_the_seed_names_in_json() -> None:
+    job = CronMirrorJob.from_row(GOOD_JOB)
+    assert job.valid
+    assert job.is_job
+    assert job.next_run_at == datetime(2026, 11, 30, 15, tzinfo=UTC)
+    public = job.to_public()
+    for key in ("jobId", "scheduleKind", "scheduleExpr", "nextRunAt", "lastDurationMs", "updatedAt"):
+        assert key in public
+    assert public["jobId"] == GOOD_JOB["job_id"]
+    json.dumps(public)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"schedule_kind": "fortnightly"}, "unknown schedule kind"),
+        ({"schedule_expr": "61 * * * *"}, "invalid cron expression"),
+        ({"schedule_kind": "every", "schedule_expr": "soon"}, "positive number of milliseconds"),
+        ({"schedule_kind": "at", "schedule_expr": "tomorrow-ish"}, "ISO time"),
+        ({"tz": "Mars/Olympus_Mons"}, "unknown time zone"),
+        ({"next_run_at": "not a date"}, "next_run_at is not a valid time"),
+        ({"last_run_at": 12.5e99}, "last_run_at is not a valid time"),
+        ({"enabled": "maybe"}, "enabled is not true/false"),
+        ({"last_duration_ms": "fast"}, "last_duration_ms is not a whole number"),
+        ({"last_duration_ms": -3}, "negative"),
+        ({"last_status": "success"}, "unknown last status"),
+        ({"name": None}, "name is missing"),
+        ({"job_id": None}, "job_id is missing"),
+        ({"instructions": "x" * (1024 * 1024)}, "instructions is too long (1,048,576 characters)"),
+        ({"name": {"nested": True}}, "name is not text"),
+        ({"job_id": "a\x00b"}, "NUL"),
+    ],
+)
+def test_bad_fields_mark_the_row_invalid_with_a_reason(change: dict, problem: str) -> None:
+    job = CronMirrorJob.from_row({**GOOD_JOB, **change})
+    assert not job.valid
+    assert any(problem in p for p in job.problems), job.problems
+
+
+def test_huge_instructions_are_cut_not_kept() -> None:
+    job = CronMirrorJob.from_row({**GOOD_JOB, "instructions": "y" * (1024 * 1024)})
+    assert job.instructions is not None
+    assert len(job.instructions) == MAX_TEXT
+
+
+def test_null_optional_fields_are_fine() -> None:
+    row = {k: None for k in GOOD_JOB}
+    row.update(project_id="p", job_id="j", name="n", enabled=False)
+    job = CronMirrorJob.from_row(row)
+    assert job.valid, job.problems
+    assert job.schedule_kind is None
+    assert job.enabled is False
+
+
+def test_the_clawdos_fingerprint_row_is_not_a_job_and_not_invalid() -> None:
+    fingerprint = CronMirrorJob.from_row(
+        {
+            "project_id": "front-office",
+            "job_id": "__mirror_state__",
+            "name": "mirror state (do not delete)",
+            "schedule_kind": "state",
+            "schedule_expr": "a1b2c3d4",
+            "enabled": False,
+        }
+    )
+    assert not fingerprint.is_job
+    assert fingerprint.valid
+
+
+def test_clawdos_rows_with_null_instructions_and_extra_columns() -> None:
+    job = CronMirrorJob.from_row(
+        {**GOOD_JOB, "instructions": None, "target_agent_key": "agent:main:main", "context_policy": "default"}
+    )
+    assert job.valid
+    assert job.target_agent_key == "agent:main:main"
+
+
+def test_not_a_mapping_gives_an_invalid_row() -> None:
+    assert not CronMirrorJob.from_row(["not", "a", "row"]).valid  # type: ignore[arg-type]
+    assert not CronRunRequest.from_row("nope").valid  # type: ignore[arg-type]
+
+
+REQUEST = {
+    "id": "0b6a8f5e-0000-4000-8000-000000000002",
+    "project_id": "front-office",
+    "job_id": "job-1",
+    "requested_by": "ui",
+    "requested_at": "2026-11-29T06:00:00+00:00",
+    "status": "done",
+    "picked_up_at": "2026-11-29T06:00:01+00:00",
+    "completed_at": "2026-11-29T06:00:04.500000+00:00",
+    "result": {"exitCode": 0, "stdoutTail": "all good\n", "stderrTail": ""},
+}
+
+
+def test_request_duration_from_timestamps() -> None:
+    request = CronRunRequest.from_row(REQUEST)
+    assert request.valid
+    assert request.duration_ms == 3500
+    assert request.output_tail == "all good"
+    assert request.exit_code == 0
+    assert not request.is_active
+
+
+def test_clawdos_request_without_timestamps_uses_duration_from_result() -> None:
+    request = CronRunRequest.from_row(
+        {
+            **REQUEST,
+            "status": "error",
+            "picked_up_at": None,
+            "completed_at": None,
+            "result": {
+                "jobId": "job-1",
+                "exitCode": 1,
+                "durationMs": 812,
+                "stdoutTail": "",
+                "stderrTail": "error: unknown option '--force'\n",
+            },
+        }
+    )
+    assert request.valid
+    assert request.duration_ms == 812
+    assert request.reason == "error: unknown option '--force'"
+
+
+@pytest.mark.parametrize("result", [[1, 2], "plain text", 42, json.dumps([1])])
+def test_non_object_result_is_shown_as_text_and_marked(result: object) -> None:
+    request = CronRunRequest.from_row({**REQUEST, "status": "error", "result": result})
+    assert not request.valid
+    assert request.result is None
+    assert request.result_text
+    assert request.output_tail == request.result_text
+
+
+def test_result_given_as_json_text_is_decoded() -> None:
+    request = CronRunRequest.from_row({**REQUEST, "result": json.dumps({"exitCode": 3})})
+    assert request.valid
+    assert request.exit_code == 3
+    assert request.reason is None  # done requests need no reason
+
+
+def test_unknown_request_status_is_marked() -> None:
+    request = CronRunRequest.from_row({**REQUEST, "status": "exploded"})
+    assert not request.valid
+    assert "unknown status" in request.problems[0]
+
+
+def test_huge_output_in_result_is_bounded() -> None:
+    request = CronRunRequest.from_row({**REQUEST, "result": {"stdoutTail": "z" * 5_000_000}})
+    assert len(request.output_tail) <= MAX_TEXT
+
+
+def test_timestamps_in_every_form_the_wire_uses() -> None:
+    expected = datetime(2026, 1, 26, 19, 0, 0, 123000, tzinfo=UTC)
+    assert parse_timestamp("2026-01-26T19:00:00.123Z") == expected
+    assert parse_timestamp("2026-01-26T19:00:00.123+00:00") == expected
+    assert parse_timestamp(1769454000123) == expected
+    assert parse_timestamp("") is None
+    with pytest.raises(ValueError, match="not a timestamp"):
+        parse_timestamp(True)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(), children, max_size=3),
+    max_leaves=8,
+)
+columns = st.sampled_from([*GOOD_JOB, *REQUEST, "result", "whatever"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(columns, json_values))
+def test_any_json_row_parses_without_raising(row: dict) -> None:
+    job = CronMirrorJob.from_row(row)
+    request = CronRunRequest.from_row(row)
+    job.to_public()
+    request.to_public()
+    _ = (request.duration_ms, request.output_tail, request.reason, job.display_name, job.zone)

@@ -1,0 +1,375 @@
+"""One contract for every Store backend: same calls, same answers, same events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from cronmirror_desktop.core.errors import Conflict, InvalidRow, NotFound
+from cronmirror_desktop.core.store import (
+    ChangeType,
+    JobChange,
+    LiveState,
+    RequestChange,
+    Snapshot,
+    StateChange,
+)
+from tests.store_harness import Events, LocalHarness
+
+PROJECT = "front-office"
+OTHER = "back-office"
+
+
+def job(job_id: str, name: str | None = None, **extra: object) -> dict[str, object]:
+    return {
+        "job_id": job_id,
+        "name": name or f"Job {job_id}",
+        "schedule_kind": "cron",
+        "schedule_expr": "*/30 * * * *",
+        "tz": "Europe/Berlin",
+        "enabled": True,
+        **extra,
+    }
+
+
+@pytest.fixture(params=["local"])
+def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, event_loop: asyncio.AbstractEventLoop
+) -> Iterator[LocalHarness]:
+    harness = LocalHarness(tmp_path)
+    event_loop.run_until_complete(harness.open())
+    yield harness
+    event_loop.run_until_complete(harness.close())
+
+
+# -- the mirror ----------------------------------------------------------------------------------
+
+
+async def test_jobs_are_upserted_listed_sorted_and_deleted(backend: LocalHarness) -> None:
+    assert await backend.app.list_jobs(PROJECT) == []
+    written = await backend.worker.upsert_mirror(
+        PROJECT, [job("b", "beta"), job("a", "Alpha"), job("c", "gamma", enabled=False)]
+    )
+    assert written == 3
+    jobs = await backend.app.list_jobs(PROJECT)
+    assert [j.name for j in jobs] == ["Alpha", "beta", "gamma"]
+    assert all(j.valid and j.updated_at is not None for j in jobs)
+    assert jobs[2].enabled is False
+
+    await backend.worker.upsert_mirror(PROJECT, [job("a", "Alpha renamed", last_status="error")])
+    jobs = {j.job_id: j for j in await backend.app.list_jobs(PROJECT)}
+    assert jobs["a"].name == "Alpha renamed"
+    assert jobs["a"].last_status == "error"
+    assert len(jobs) == 3
+
+    assert await backend.worker.delete_mirror(PROJECT, ["a", "c", "missing"]) == 2
+    assert [j.job_id for j in await backend.app.list_jobs(PROJECT)] == ["b"]
+
+
+async def test_projects_are_separate(backend: LocalHarness) -> None:
+    await backend.worker.upsert_mirror(PROJECT, [job("a")])
+    await backend.worker.upsert_mirror(OTHER, [job("a", "other a"), job("b")])
+    assert [j.name for j in await backend.app.list_jobs(PROJECT)] == ["Job a"]
+    assert await backend.worker.delete_mirror(OTHER, ["a"]) == 1
+    assert [j.name for j in await backend.app.list_jobs(PROJECT)] == ["Job a"]
+
+
+async def test_upsert_normalises_and_refuses_unwritable_rows(backend: LocalHarness) -> None:
+    when = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    await backend.worker.upsert_mirror(PROJECT, [{"job_id": "t", "name": "T", "next_run_at": when}])
+    (only,) = await backend.app.list_jobs(PROJECT)
+    assert only.next_run_at == when
+    assert only.enabled is True
+    assert only.schedule_kind is None
+    for bad in ({"name": "no id"}, {"job_id": "x"}, {"job_id": "x", "name": "x", "colour": "red"}):
+        with pytest.raises(InvalidRow):
+            await backend.worker.upsert_mirror(PROJECT, [bad])
+
+
+async def test_fingerprint_rows_are_hidden_from_jobs_but_kept(backend: LocalHarness) -> None:
+    backend.raw_insert(
+        "cron_mirror",
+        {
+            "project_id": PROJECT,
+            "job_id": "__mirror_state__",
+            "name": "mirror state (do not delete)",
+            "schedule_kind": "state",
+            "schedule_expr": "9f8e7d6c",
+            "enabled": False,
+        },
+    )
+    await backend.worker.upsert_mirror(PROJECT, [job("a")])
+    assert [j.job_id for j in await backend.app.list_jobs(PROJECT)] == ["a"]
+    assert {j.job_id for j in await backend.worker.mirror_rows(PROJECT)} == {"a", "__mirror_state__"}
+    (info,) = await backend.app.list_projects()
+    assert info.job_count == 1
+
+
+async def test_garbage_rows_come_back_marked_invalid(backend: LocalHarness) -> None:
+    backend.raw_insert(
+        "cron_mirror",
+        {
+            "project_id": PROJECT,
+            "job_id": "weird",
+            "name": "Weird",
+            "schedule_kind": "lunar",
+            "tz": "Mars/Olympus_Mons",
+            "instructions": "x" * (1024 * 1024),
+        },
+    )
+    await backend.worker.upsert_mirror(PROJECT, [job("fine")])
+    jobs = {j.job_id: j for j in await backend.app.list_jobs(PROJECT)}
+    assert jobs["fine"].valid
+    weird = jobs["weird"]
+    assert not weird.valid
+    assert any("lunar" in p for p in weird.problems)
+    assert any("Mars/Olympus_Mons" in p for p in weird.problems)
+    assert any("too long" in p for p in weird.problems)
+
+    backend.raw_insert(
+        "cron_run_requests",
+        {"project_id": PROJECT, "job_id": "weird", "status": "error", "result": [1, 2, 3]},
+    )
+    (request,) = await backend.app.list_requests(PROJECT)
+    assert not request.valid
+    assert request.result_text == "[1, 2, 3]"
+
+
+async def test_list_projects_merges_data_and_configured_ids(backend: LocalHarness) -> None:
+    await backend.worker.upsert_mirror(PROJECT, [job("a"), job("b")])
+    await backend.app.queue_run(OTHER, "x", "test")
+    projects = await backend.app.list_projects(configured=["configured-only", PROJECT])
+    by_id = {p.project_id: p for p in projects}
+    assert [p.project_id for p in projects] == sorted(by_id)
+    assert by_id[PROJECT].job_count == 2
+    assert by_id[PROJECT].configured
+    assert by_id[PROJECT].last_sync_at is not None
+    assert by_id[OTHER].job_count == 0
+    assert by_id[OTHER].last_request_at is not None
+    assert not by_id[OTHER].configured
+    assert by_id["configured-only"].configured
+    assert by_id["configured-only"].job_count == 0
+
+
+# -- queueing ------------------------------------------------------------------------------------
+
+
+async def test_queue_returns_the_active_request_instead_of_a_duplicate(backend: LocalHarness) -> None:
+    first = await backend.app.queue_run(PROJECT, "a", "alice@laptop")
+    assert first.created
+    assert first.request.status == "queued"
+    assert first.request.requested_by == "alice@laptop"
+    again = await backend.app.queue_run(PROJECT, "a", "bob@desktop")
+    assert not again.created
+    assert again.request.id == first.request.id
+    other_job = await backend.app.queue_run(PROJECT, "b", "alice@laptop")
+    assert other_job.created
+    claimed = await backend.worker.claim_next(PROJECT, "w1")
+    assert claimed is not None
+    assert claimed.id == first.request.id
+    while_running = await backend.app.queue_run(PROJECT, "a", "carol")
+    assert not while_running.created
+    assert while_running.request.status == "running"
+    assert await backend.worker.complete(claimed.id, "w1", "done", {"exitCode": 0})
+    after = await backend.app.queue_run(PROJECT, "a", "carol")
+    assert after.created
+
+
+async def test_list_requests_newest_first_with_limit_and_job_filter(backend: LocalHarness) -> None:
+    ids = []
+    for i in range(25):
+        outcome = await backend.app.queue_run(PROJECT, f"job-{i}", "test")
+        ids.append(outcome.request.id)
+    recent = await backend.app.list_requests(PROJECT)
+    assert len(recent) == 20
+    assert [r.id for r in recent] == ids[::-1][:20]
+    assert [r.id for r in await backend.app.list_requests(PROJECT, limit=3)] == ids[::-1][:3]
+    assert [r.id for r in await backend.app.list_requests(PROJECT, job_id="job-7")] == [ids[7]]
+    assert await backend.app.list_requests(OTHER) == []
+    fetched = await backend.app.get_request(ids[0])
+    assert fetched is not None
+    assert fetched.job_id == "job-0"
+
+
+async def test_cancel_only_a_queued_request(backend: LocalHarness) -> None:
+    queued = (await backend.app.queue_run(PROJECT, "a", "test")).request
+    running = (await backend.app.queue_run(PROJECT, "b", "test")).request
+    claimed = await backend.worker.claim_next(PROJECT, "w")
+    assert claimed is not None
+    assert claimed.id == queued.id  # oldest first
+    with pytest.raises(Conflict, match="already running"):
+        await backend.app.cancel_request(queued.id)
+    cancelled = await backend.app.cancel_request(running.id)
+    assert cancelled.status == "cancelled"
+    assert cancelled.completed_at is not None
+    assert cancelled.reason == "cancelled before a worker picked it up"
+    with pytest.raises(Conflict, match="already cancelled"):
+        await backend.app.cancel_request(running.id)
+    with pytest.raises(NotFound):
+        await backend.app.cancel_request("00000000-0000-4000-8000-000000000000")
+    assert await backend.worker.claim_next(PROJECT, "w") is None
+
+
+# -- the worker's lifecycle ----------------------------------------------------------------------
+
+
+async def test_claim_heartbeat_complete(backend: LocalHarness) -> None:
+    request = (await backend.app.queue_run(PROJECT, "a", "test")).request
+    assert await backend.worker.claim_next(OTHER, "w1") is None
+    claimed = await backend.worker.claim_next(PROJECT, "w1", lease_seconds=30)
+    assert claimed is not None
+    assert claimed.id == request.id
+    assert claimed.status == "running"
+    assert claimed.worker_id == "w1"
+    assert claimed.attempts == 1
+    assert claimed.picked_up_at is not None
+    assert claimed.lease_until is not None
+    assert timedelta(seconds=25) < claimed.lease_until - claimed.picked_up_at <= timedelta(seconds=31)
+    assert await backend.worker.claim_next(PROJECT, "w2") is None
+
+    assert not await backend.worker.heartbeat(request.id, "w2")
+    assert await backend.worker.heartbeat(request.id, "w1", lease_seconds=120)
+    beat = await backend.app.get_request(request.id)
+    assert beat is not None
+    assert beat.lease_until is not None
+    assert beat.lease_until > claimed.lease_until
+
+    assert not await backend.worker.complete(request.id, "w2", "done", {"exitCode": 0})
+    result = {"exitCode": 0, "durationMs": 12, "stdoutTail": "hi", "stderrTail": "", "workerId": "w1"}
+    assert await backend.worker.complete(request.id, "w1", "done", result)
+    done = await backend.app.get_request(request.id)
+    assert done is not None
+    assert done.status == "done"
+    assert done.result == result
+    assert done.completed_at is not None
+    assert done.lease_until is None
+    assert not await backend.worker.complete(request.id, "w1", "error", {})
+
+
+async def test_expired_lease_is_rescued_and_late_complete_changes_nothing(backend: LocalHarness) -> None:
+    expired = (await backend.app.queue_run(PROJECT, "a", "test")).request
+    live = (await backend.app.queue_run(PROJECT, "b", "test")).request
+    assert await backend.worker.claim_next(PROJECT, "slow") is not None
+    assert await backend.worker.claim_next(PROJECT, "healthy") is not None
+    past = (datetime.now(UTC) - timedelta(seconds=2)).isoformat(timespec="microseconds")
+    backend.raw_execute("UPDATE cron_run_requests SET lease_until = ? WHERE id = ?", (past, expired.id))
+
+    assert not await backend.worker.heartbeat(expired.id, "slow")
+    rescued = await backend.worker.rescue_expired(PROJECT)
+    assert [r.id for r in rescued] == [expired.id]
+    assert rescued[0].status == "error"
+    assert rescued[0].reason is not None
+    assert "slow stopped reporting" in rescued[0].reason
+    assert await backend.worker.rescue_expired() == []
+    assert not await backend.worker.complete(expired.id, "slow", "done", {"exitCode": 0})
+    after = await backend.app.get_request(expired.id)
+    assert after is not None
+    assert after.status == "error"
+    still = await backend.app.get_request(live.id)
+    assert still is not None
+    assert still.status == "running"
+
+
+async def test_two_workers_racing_claim_each_request_exactly_once(backend: LocalHarness) -> None:
+    ids = {(await backend.app.queue_run(PROJECT, f"job-{i}", "test")).request.id for i in range(60)}
+    stores = [backend.worker, await backend.new_worker_store(), await backend.new_worker_store()]
+    claimed: list[str] = []
+
+    async def drain(index: int) -> None:
+        while (request := await stores[index].claim_next(PROJECT, f"w{index}")) is not None:
+            claimed.append(request.id)
+
+    await asyncio.gather(*(drain(i) for i in range(len(stores))))
+    counts = Counter(claimed)
+    assert set(counts) == ids
+    assert max(counts.values()) == 1
+
+
+async def test_bad_lease_arguments_are_refused(backend: LocalHarness) -> None:
+    with pytest.raises(ValueError, match="lease"):
+        await backend.worker.claim_next(PROJECT, "w", lease_seconds=1)
+    with pytest.raises(ValueError, match="worker id"):
+        await backend.worker.claim_next(PROJECT, "", lease_seconds=60)
+
+
+# -- live events ---------------------------------------------------------------------------------
+
+
+async def test_subscription_starts_with_a_snapshot_then_streams_changes(backend: LocalHarness) -> None:
+    await backend.worker.upsert_mirror(PROJECT, [job("a")])
+    events = Events()
+    subscription = await backend.app.subscribe(PROJECT, events)
+    try:
+        snapshot = await events.wait_for(lambda e: isinstance(e, Snapshot))
+        assert isinstance(snapshot, Snapshot)
+        assert [j.job_id for j in snapshot.jobs] == ["a"]
+        assert snapshot.requests == []
+        await events.wait_for(lambda e: isinstance(e, StateChange) and e.state is LiveState.LIVE)
+        assert subscription.state is LiveState.LIVE
+
+        await backend.worker.upsert_mirror(PROJECT, [job("b")])
+        inserted = await events.wait_for(lambda e: isinstance(e, JobChange) and e.type is ChangeType.INSERT)
+        assert isinstance(inserted, JobChange)
+        assert inserted.job is not None
+        assert inserted.job.job_id == "b"
+
+        await backend.worker.upsert_mirror(PROJECT, [job("a", "renamed")])
+        updated = await events.wait_for(lambda e: isinstance(e, JobChange) and e.type is ChangeType.UPDATE)
+        assert isinstance(updated, JobChange)
+        assert updated.job is not None
+        assert updated.job.name == "renamed"
+
+        request = (await backend.app.queue_run(PROJECT, "a", "test")).request
+        queued = await events.wait_for(lambda e: isinstance(e, RequestChange) and e.type is ChangeType.INSERT)
+        assert isinstance(queued, RequestChange)
+        assert queued.request is not None
+        assert queued.request.id == request.id
+
+        await backend.worker.claim_next(PROJECT, "w")
+
+        def running(e: object) -> bool:
+            return (
+                isinstance(e, RequestChange)
+                and e.type is ChangeType.UPDATE
+                and e.request is not None
+                and e.request.status == "running"
+            )
+
+        await events.wait_for(running)
+
+        await backend.worker.delete_mirror(PROJECT, ["b"])
+        deleted = await events.wait_for(lambda e: isinstance(e, JobChange) and e.type is ChangeType.DELETE)
+        assert isinstance(deleted, JobChange)
+        assert deleted.job is None
+        assert deleted.row_id == inserted.row_id
+
+        # Another project's changes never arrive.
+        count = len(events.items)
+        await backend.worker.upsert_mirror(OTHER, [job("zzz")])
+        await backend.app.queue_run(OTHER, "zzz", "test")
+        await backend.worker.upsert_mirror(PROJECT, [job("marker")])
+        await events.wait_for(
+            lambda e: isinstance(e, JobChange) and e.job is not None and e.job.job_id == "marker"
+        )
+        for event in events.items[count:]:
+            assert getattr(event, "project_id", PROJECT) == PROJECT
+    finally:
+        await subscription.close()
+        await subscription.close()  # idempotent
+    assert subscription.state is LiveState.CLOSED
+
+
+async def test_events_stop_after_close(backend: LocalHarness) -> None:
+    events = Events()
+    subscription = await backend.app.subscribe(PROJECT, events)
+    await events.wait_for(lambda e: isinstance(e, Snapshot))
+    await subscription.close()
+    count = len(events.items)
+    await backend.worker.upsert_mirror(PROJECT, [job("late")])
+    await asyncio.sleep(0.4)
+    assert len(events.items) == count
