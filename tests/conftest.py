@@ -22,6 +22,7 @@ import keyring
 import psycopg
 import pytest
 
+from cronmirror_desktop.core.config import ENV_NAMES
 from cronmirror_desktop.core.paths import ENV_CONFIG_DIR, ENV_DEV_DIR
 from cronmirror_desktop.core.secrets import ENV_ALLOW_INSECURE
 from tests.keyring_memory import MemoryKeyring
@@ -75,10 +76,10 @@ def memory_keyring(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> MemoryKeyring:
     """Each test gets an empty in-memory keychain, its own dev dir for every CronMirror file, and none of
-    the developer's CronMirror path or keyring variables."""
+    the developer's CronMirror/ClawdOS environment variables (a real SUPABASE_URL must not leak in)."""
     backend = MemoryKeyring()
     keyring.set_keyring(backend)
-    for name in (ENV_CONFIG_DIR, ENV_ALLOW_INSECURE, "PYTHON_KEYRING_BACKEND"):
+    for name in (*ENV_NAMES, ENV_CONFIG_DIR, ENV_ALLOW_INSECURE, "PYTHON_KEYRING_BACKEND"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(ENV_DEV_DIR, str(tmp_path_factory.mktemp("devdir")))
     return backend
