@@ -35,13 +35,20 @@ ASYNC_TEST_TIMEOUT = 60.0
 
 
 @pytest.fixture(scope="session")
-def event_loop(qapp: Any) -> asyncio.AbstractEventLoop:
-    """Never closed, on purpose: see the module docstring."""
+def event_loop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
+    """Never closed, on purpose: see the module docstring.
+
+    Its executor (which `getaddrinfo` for a host name runs in) is shut down at the end instead: closing the
+    loop would do that, and QThreads still running when the process exits make Qt abort it (exit 134).
+    """
     import qasync
 
     loop = qasync.QEventLoop(qapp)
+    executor = qasync.QThreadExecutor(4)
+    loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
-    return loop
+    yield loop
+    executor.shutdown()
 
 
 @pytest.hookimpl(tryfirst=True)
