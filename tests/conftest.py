@@ -18,9 +18,14 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import keyring
 import psycopg
 import pytest
 
+from cronmirror_desktop.core.config import ENV_NAMES
+from cronmirror_desktop.core.paths import ENV_CONFIG_DIR, ENV_DEV_DIR
+from cronmirror_desktop.core.secrets import ENV_ALLOW_INSECURE
+from tests.keyring_memory import MemoryKeyring
 from tests.pgcluster import INSTALL_HINT, TEMPLATE_DB, PgCluster, PgUnavailable, running_cluster
 
 ASYNC_TEST_TIMEOUT = 60.0
@@ -30,13 +35,20 @@ ASYNC_TEST_TIMEOUT = 60.0
 
 
 @pytest.fixture(scope="session")
-def event_loop(qapp: Any) -> asyncio.AbstractEventLoop:
-    """Never closed, on purpose: see the module docstring."""
+def event_loop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
+    """Never closed, on purpose: see the module docstring.
+
+    Its executor (which `getaddrinfo` for a host name runs in) is shut down at the end instead: closing the
+    loop would do that, and QThreads still running when the process exits make Qt abort it (exit 134).
+    """
     import qasync
 
     loop = qasync.QEventLoop(qapp)
+    executor = qasync.QThreadExecutor(4)
+    loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
-    return loop
+    yield loop
+    executor.shutdown()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -61,6 +73,23 @@ def _cancel_leftover_tasks(loop: asyncio.AbstractEventLoop) -> None:
         task.cancel()
     if leftovers:
         loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+
+
+# -- no real keychain, settings or environment overrides --------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> MemoryKeyring:
+    """Each test gets an empty in-memory keychain, its own dev dir for every CronMirror file, and none of
+    the developer's CronMirror/ClawdOS environment variables (a real SUPABASE_URL must not leak in)."""
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    for name in (*ENV_NAMES, ENV_CONFIG_DIR, ENV_ALLOW_INSECURE, "PYTHON_KEYRING_BACKEND"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(ENV_DEV_DIR, str(tmp_path_factory.mktemp("devdir")))
+    return backend
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------------

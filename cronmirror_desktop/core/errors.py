@@ -71,3 +71,24 @@ class SecretStoreError(CronMirrorError):
         "CronMirror keeps keys in the system keychain. On Linux without a Secret Service, "
         "set the keys as environment variables (SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY) instead."
     )
+
+
+class InvalidValue(NotConfigured):
+    """A configured value (URL, number, project id) is present but not usable, e.g. a URL without http://."""
+
+    default_hint = "Correct it in Settings (or with `cronmirror config set`)."
+
+
+class CommandFailed(CronMirrorError):
+    """A command on the Mac mini (the gateway CLI behind the Control API, a job) failed.
+
+    `message` is the command's own error line (its stderr), never the server's command line or paths;
+    `detail` keeps the rest of the error output for a details pane.
+    """
+
+    exit_code = 1
+    default_hint = "The Mac mini ran the gateway's CLI and it reported this error; check the gateway there."
+
+    def __init__(self, message: str, hint: str | None = None, *, detail: str = "") -> None:
+        super().__init__(message, hint)
+        self.detail = detail
