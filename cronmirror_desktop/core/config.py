@@ -365,10 +365,11 @@ def resolve_config(
         return Resolved(None, Source.UNSET, "")
 
     keychain_failure: SecretStoreError | None = None
+    keychain_failure_label = ""
     keychain_used = False
 
     def secret(spec: ConfigKey) -> Resolved[SecretStr]:
-        nonlocal keychain_failure, keychain_used
+        nonlocal keychain_failure, keychain_failure_label, keychain_used
         assert spec.secret is not None
         found = from_env(spec)
         if found is not None:
@@ -379,7 +380,7 @@ def resolve_config(
             try:
                 value = store.get(spec.secret)
             except SecretStoreError as exc:
-                keychain_failure = exc
+                keychain_failure, keychain_failure_label = exc, spec.label
             else:
                 if value is None:
                     return Resolved(None, Source.UNSET, "keychain")
@@ -389,7 +390,9 @@ def resolve_config(
             None,
             Source.UNSET,
             "keychain",
-            problem=f"{spec.label} is unavailable: {keychain_failure.message}",
+            # The keychain was asked once, about the first secret; say this secret's name, not that one's.
+            problem=f"{spec.label} is unavailable: "
+            + keychain_failure.message.replace(keychain_failure_label, spec.label),
             hint=f"{keychain_failure.hint} Or set {spec.env[0]}.",
         )
 
