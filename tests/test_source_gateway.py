@@ -337,7 +337,9 @@ async def test_an_upgrade_that_drops_force_is_detected_and_retried(tmp_path: Pat
     source = source_for(gw)
     job = by_id((await source.list_jobs()).jobs)[INBOX]  # detected: needs --force
     gw.configure(variant="openclaw-2026.2.6")  # `npm i -g openclaw@latest` in the meantime
-    outcome = await source.run(job, timeout=20)
+    started: list[ProcessStarted] = []
+    outcome = await source.run(job, timeout=20, on_started=started.append)
+    assert len(started) == 1
     assert outcome.verdict == "done", outcome.reason
     calls = run_calls(gw)
     assert "--force" in calls[0]

@@ -16,6 +16,7 @@ from worker.outcome import RunOutcome
 from worker.process import OnStarted, ProcessStarted
 from worker.sources.base import JobSource, SourceListing
 from worker.sources.crontab import CrontabSource
+from worker.sources.defaults import default_source_set, default_sources
 from worker.sources.gateway import GatewaySource
 from worker.sources.jobs_file import JobsFileSource
 from worker.sources.launchd import LaunchdSource
@@ -263,3 +264,12 @@ async def test_a_source_that_crashes_while_running_ends_the_request_not_the_work
     outcome = await sources.run("static:1", timeout=5)
     assert (outcome.verdict, outcome.ran) == ("error", False)
     assert outcome.reason == "the static source failed: static source cannot run"
+
+
+def test_default_sources_in_priority_order(tmp_path: Path) -> None:
+    sources = default_source_set(jobs_file=tmp_path / "jobs.toml", history_file=tmp_path / "h.json")
+    assert [s.name for s in sources.sources] == ["gateway", "crontab", "launchd", "jobs"]
+    only = default_sources(jobs_file=tmp_path / "jobs.toml", enabled=("jobs", "crontab"))
+    assert [s.name for s in only] == ["crontab", "jobs"]
+    with pytest.raises(ValueError, match="unknown source"):
+        default_sources(jobs_file=tmp_path / "jobs.toml", enabled=("cronie",))

@@ -27,7 +27,7 @@ from typing import Any
 from cronmirror_desktop.core.timeutil import ms_from_dt, now_utc
 from worker.jobs import LocalJob
 from worker.outcome import RunOutcome, Verdict, last_line
-from worker.process import OnStarted, ProcessResult, SpawnError, run_process
+from worker.process import OnStarted, ProcessResult, ProcessStarted, SpawnError, run_process
 from worker.sources.base import JobSource, SourceListing, is_plain_id
 from worker.sources.gateway_cli import (
     MAX_JSON_CHARS,
@@ -216,6 +216,7 @@ class GatewaySource(JobSource):
             )
         start_ms = ms_from_dt(now_utc())
         deadline = time.monotonic() + timeout
+        on_started = _once(on_started)  # a retry below must not report a second start
         try:
             result = await self._run_cli(cli, info, gateway_id, timeout, on_started)
             if info.pass_force and "unknown option '--force'" in result.stderr_tail:
@@ -279,6 +280,21 @@ class GatewaySource(JobSource):
             if time.monotonic() + self.poll_interval > until:
                 return None
             await asyncio.sleep(self.poll_interval)
+
+
+def _once(hook: OnStarted | None) -> OnStarted | None:
+    if hook is None:
+        return None
+    fired = False
+
+    def fire(started: ProcessStarted) -> object:
+        nonlocal fired
+        if fired:
+            return None
+        fired = True
+        return hook(started)
+
+    return fire
 
 
 def _is_our_run(entry: object, start_ms: int, run_id: str | None) -> bool:
