@@ -207,12 +207,8 @@ def assert_nothing_ran(markers: Path, gw: FakeGateway) -> None:
 
 async def test_the_real_ids_do_run_so_the_checks_above_can_see_a_run(tmp_path: Path) -> None:
     sources, markers, gw = make_set(tmp_path)
-    await sources.list_jobs()
-    for job_id in (
-        "jobs:backup",
-        next(j.job_id for j in sources.inventory.jobs if j.source == "crontab"),
-        INBOX,
-    ):  # type: ignore[union-attr]
+    inventory = await sources.list_jobs()
+    for job_id in ("jobs:backup", next(j.job_id for j in inventory.jobs if j.source == "crontab"), INBOX):
         started: list[ProcessStarted] = []
         outcome = await sources.run(job_id, timeout=20, on_started=started.append)
         assert outcome.verdict == "done", outcome.reason

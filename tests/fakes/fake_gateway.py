@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 DOWN_MESSAGE = "gateway connect failed: Error: connect ECONNREFUSED 127.0.0.1:18789"
 
@@ -113,7 +113,7 @@ class Fake:
             sys.stdout.write(self.cfg["noise"])
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
 
-    def fail(self, message: str, code: int = 1) -> None:
+    def fail(self, message: str, code: int = 1) -> NoReturn:
         sys.stderr.write(message + "\n")
         sys.exit(code)
 

@@ -28,7 +28,7 @@ from cronmirror_desktop.core.timeutil import ms_from_dt, now_utc
 from worker.jobs import LocalJob
 from worker.outcome import RunOutcome, Verdict, last_line
 from worker.process import OnStarted, ProcessResult, ProcessStarted, SpawnError, run_process
-from worker.sources.base import JobSource, SourceListing, is_plain_id
+from worker.sources.base import JobSource, SourceListing, SourceState, is_plain_id
 from worker.sources.gateway_cli import (
     MAX_JSON_CHARS,
     CliInfo,
@@ -173,7 +173,7 @@ class GatewaySource(JobSource):
         location = locate_store(self._env, self._home)
         read = read_store(location)
         if read.problem and not read.jobs:
-            state = "unavailable" if cli_missing and location.state_dir is None else "error"
+            state: SourceState = "unavailable" if cli_missing and location.state_dir is None else "error"
             return SourceListing(SOURCE, (), state, f"{reason}; {read.problem}", location.notes)
         jobs, warnings = self._map(read.jobs)
         notes = (*location.notes, *warnings, *([read.problem] if read.problem else []))
@@ -274,8 +274,9 @@ class GatewaySource(JobSource):
                 entries = payload.get("entries") if isinstance(payload, dict) else None
             except GatewayError:
                 entries = None
-            for entry in reversed(entries if isinstance(entries, list) else []):
-                if _is_our_run(entry, start_ms, run_id):
+            found: list[Any] = entries if isinstance(entries, list) else []
+            for entry in reversed(found):
+                if isinstance(entry, dict) and _is_our_run(entry, start_ms, run_id):
                     return entry
             if time.monotonic() + self.poll_interval > until:
                 return None

@@ -92,8 +92,7 @@ def cli_environment(binary: Path, base: Mapping[str, str], extra_dirs: Sequence[
     """`base` with the CLI's own directory (and node's usual homes) in front of PATH."""
     dirs = [str(binary.parent), str(binary.resolve().parent), *map(str, extra_dirs)]
     dirs += [d for d in base.get("PATH", "/usr/bin:/bin").split(os.pathsep) if d]
-    seen: set[str] = set()
-    path = os.pathsep.join(d for d in dirs if not (d in seen or seen.add(d)))
+    path = os.pathsep.join(dict.fromkeys(dirs))  # first occurrence wins, order kept
     return {**base, "PATH": path}
 
 

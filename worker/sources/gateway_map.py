@@ -33,11 +33,13 @@ def map_gateway_job(raw: object, *, position: int) -> tuple[LocalJob | None, lis
     if not is_plain_id(job_id) or str(job_id).startswith("-") or "/" in str(job_id) or "\\" in str(job_id):
         return None, [f"gateway job #{position} has no usable id ({_cut(job_id)}); left out"]
     assert isinstance(job_id, str)
-    name = raw.get("name") if isinstance(raw.get("name"), str) and raw.get("name") else job_id
+    raw_name = raw.get("name")
+    name = raw_name if isinstance(raw_name, str) and raw_name else job_id
     label = f"gateway job {name!r}"
     notes: list[str] = []
     kind, expr, tz, anchor = _schedule(raw.get("schedule"), label, notes)
-    state = raw.get("state") if isinstance(raw.get("state"), dict) else {}
+    raw_state = raw.get("state")
+    state: dict[str, Any] = raw_state if isinstance(raw_state, dict) else {}
     status = state.get("lastRunStatus") or state.get("lastStatus")
     if status is None and raw.get("status") in LAST_STATUSES:  # 2026.9 `cron list` per-job status
         status = raw.get("status")

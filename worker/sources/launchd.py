@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from worker.jobs import LocalJob
-from worker.outcome import RunOutcome, last_line
+from worker.outcome import RunOutcome, Verdict, last_line
 from worker.process import OnStarted, SpawnError, run_process
 from worker.sources.base import JobSource, SourceListing
 from worker.sources.launchd_parse import SOURCE, parse_agents_dir, parse_print_disabled
@@ -93,7 +93,7 @@ class LaunchdSource(JobSource):
             pid = last_line(result.stdout_tail)
             reason = f"launchd started {job.native_id}" + (f" (pid {pid})" if pid.isdigit() else "")
             reason += "; launchd reports no exit status, so this only confirms the start"
-            verdict = "done"
+            verdict: Verdict = "done"
         else:
             detail = last_line(result.stderr_tail) or last_line(result.stdout_tail)
             code = "timed out" if result.timed_out else f"exit code {result.exit_code}"

@@ -91,7 +91,8 @@ def job_from_plist(data: Any, *, file_name: str) -> tuple[LocalJob | None, list[
         return None, [f"{file_name}: missing or unusable Label {label!r}; skipped"]
     assert isinstance(label, str)
     notes: list[str] = []
-    kind, expr = EVENT, next((k for k in _EVENT_KEYS if data.get(k)), "on demand")
+    kind: str | None = EVENT
+    expr: str | None = next((k for k in _EVENT_KEYS if data.get(k)), "on demand")
     if "StartCalendarInterval" in data:
         try:
             kind, expr = calendar_to_schedule(data["StartCalendarInterval"])
