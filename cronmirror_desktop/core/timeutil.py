@@ -1,0 +1,62 @@
+"""Instants as the mirror stores them: timezone-aware UTC, epoch milliseconds, and JavaScript-style ISO text.
+
+The gateway speaks epoch milliseconds and `Date.toISOString()`; Postgres speaks timestamptz. Converting in one
+place keeps every row byte-identical from sync to sync, which is what lets the sync loop skip unchanged rows.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, tzinfo
+
+#: Epoch milliseconds outside this range are garbage (year < 1970 or > 9999), not instants.
+_MAX_MS = 253_402_300_799_999
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def utc_from_ms(value: object) -> datetime | None:
+    """Epoch milliseconds (int or float, as JSON gives them) → aware UTC datetime; None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if not 0 <= value <= _MAX_MS:
+        return None
+    return datetime.fromtimestamp(int(value) / 1000, UTC)
+
+
+def ms_from_dt(value: datetime) -> int:
+    """Aware datetime → epoch milliseconds (floored, like `Date.now()`)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: attach a time zone first")
+    return math.floor(value.timestamp() * 1000)
+
+
+def iso_z(value: datetime) -> str:
+    """`2026-01-27T16:00:00.000Z`, exactly what JavaScript's `toISOString()` prints for the same instant."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: attach a time zone first")
+    utc = value.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def parse_iso(text: str, default_tz: tzinfo | None = None) -> datetime:
+    """ISO 8601 text → aware UTC datetime. A naive value is read in `default_tz` (ValueError without one)."""
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        if default_tz is None:
+            raise ValueError(f"{text!r} has no UTC offset")
+        value = value.replace(tzinfo=default_tz)
+    return value.astimezone(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Normalise an aware datetime to UTC (None passes through); naive ones are refused, never guessed."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: attach a time zone first")
+    return value.astimezone(UTC)

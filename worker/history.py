@@ -1,0 +1,86 @@
+"""The last run of each job, for sources that keep no history of their own (crontab, launchd, jobs file).
+
+Without it a run's `last_run_at`/`last_status` would vanish at the next sync, because `crontab -l` knows
+nothing about runs. The gateway keeps its own (`state.lastRunAtMs`), so it is not overlaid there.
+Optionally persisted as a small JSON file (atomic replace) so a restarted worker still knows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cronmirror_desktop.core.timeutil import iso_z, parse_iso
+from worker.jobs import LAST_STATUSES, LastStatus, LocalJob
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LastRun:
+    started_at: datetime
+    status: LastStatus
+    duration_ms: int
+
+
+class RunHistory:
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path
+        self._runs: dict[str, LastRun] = {}
+        if path is not None:
+            self._load(path)
+
+    def record(self, job_id: str, run: LastRun) -> None:
+        self._runs[job_id] = run
+        if self._path is not None:
+            self._save(self._path)
+
+    def get(self, job_id: str) -> LastRun | None:
+        return self._runs.get(job_id)
+
+    def overlay(self, job: LocalJob) -> LocalJob:
+        """The job with our remembered last run, when that is newer than what the source reported."""
+        run = self._runs.get(job.job_id)
+        if run is None or (job.last_run_at is not None and job.last_run_at >= run.started_at):
+            return job
+        return job.with_last_run(run.started_at, run.status, run.duration_ms)
+
+    def _load(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable run history %s: %s", path, exc)
+            return
+        for job_id, item in data.items() if isinstance(data, dict) else ():
+            try:
+                status = item["status"]
+                if status not in LAST_STATUSES:
+                    continue
+                self._runs[job_id] = LastRun(parse_iso(item["started_at"]), status, int(item["duration_ms"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+
+    def _save(self, path: Path) -> None:
+        data = {
+            job_id: {
+                "started_at": iso_z(run.started_at),
+                "status": run.status,
+                "duration_ms": run.duration_ms,
+            }
+            for job_id, run in self._runs.items()
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".history-", dir=path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, indent=1, sort_keys=True)
+            os.replace(tmp, path)
+        except OSError as exc:  # losing the history is not worth failing a run over
+            log.warning("could not save run history to %s: %s", path, exc)

@@ -1,0 +1,94 @@
+"""`RunOutcome`: how one run request ended, judged by the source that ran it, ready for `cron_run_requests`.
+
+`verdict` is the request's final status (`done` / `error`); `reason` is one sentence for a person.
+`ran` says whether anything was executed at all — False for an unknown job or a refused run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from worker.process import TAIL_CHARS, ProcessResult
+
+Verdict = Literal["done", "error"]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    verdict: Verdict
+    reason: str
+    source: str
+    job_id: str | None = None
+    exit_code: int | None = None
+    duration_ms: int = 0
+    stdout_tail: str = ""
+    stderr_tail: str = ""
+    timed_out: bool = False
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    ran: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "done"
+
+    @property
+    def last_status(self) -> Literal["ok", "error"]:
+        """The job's `last_status` after this run."""
+        return "ok" if self.ok else "error"
+
+    def result(self, worker_id: str) -> dict[str, Any]:
+        """The request's `result` column (tails capped at 4000 characters)."""
+        return {
+            "exitCode": self.exit_code,
+            "durationMs": self.duration_ms,
+            "stdoutTail": self.stdout_tail[-TAIL_CHARS:],
+            "stderrTail": self.stderr_tail[-TAIL_CHARS:],
+            "source": self.source,
+            "workerId": worker_id,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def refused(cls, reason: str, *, source: str, job_id: str | None = None) -> RunOutcome:
+        """Nothing was run: unknown job, unusable id, missing tool."""
+        return cls("error", reason, source, job_id, ran=False)
+
+
+def last_line(text: str) -> str:
+    """The last non-empty line of some output, trimmed for a one-line reason."""
+    for line in reversed(text.strip().splitlines()):
+        if line.strip():
+            return line.strip()[:300]
+    return ""
+
+
+def judge_process(result: ProcessResult, *, source: str, job_id: str, what: str = "the job") -> RunOutcome:
+    """A command's own run: exit code 0 is `done`; anything else, a signal or the timeout is `error`."""
+    if result.timed_out:
+        seconds = result.duration_ms / 1000
+        verdict: Verdict = "error"
+        reason = f"{what} timed out after {seconds:.0f} s; its whole process group was killed"
+    elif result.exit_code == 0:
+        verdict, reason = "done", f"{what} finished (exit code 0)"
+    elif result.signal_name:
+        verdict, reason = "error", f"{what} was killed by {result.signal_name}"
+    else:
+        detail = last_line(result.stderr_tail)
+        verdict = "error"
+        reason = f"{what} failed with exit code {result.exit_code}" + (f": {detail}" if detail else "")
+    return RunOutcome(
+        verdict=verdict,
+        reason=reason,
+        source=source,
+        job_id=job_id,
+        exit_code=result.exit_code,
+        duration_ms=result.duration_ms,
+        stdout_tail=result.stdout_tail,
+        stderr_tail=result.stderr_tail,
+        timed_out=result.timed_out,
+        started_at=result.started_at,
+        finished_at=result.finished_at,
+    )

@@ -1,0 +1,65 @@
+"""The `JobSource` interface every source implements, and the listing it returns.
+
+A source lists the jobs it can see and runs one of them. Listing never raises for bad data: a broken line,
+file or CLI answer becomes a warning while the other jobs still list. Running never raises either: every
+failure is a `RunOutcome` with verdict `error` and a reason.
+"""
+
+from __future__ import annotations
+
+import abc
+import unicodedata
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from worker.jobs import LocalJob
+from worker.outcome import RunOutcome
+from worker.process import OnStarted
+
+#: ok: listed from the real thing · degraded: listed from a fallback (read-only) · unavailable: not on this
+#: machine (no launchctl, no jobs file) · error: expected but unreadable.
+SourceState = Literal["ok", "degraded", "unavailable", "error"]
+
+MAX_ID_LENGTH = 512
+
+
+@dataclass(frozen=True)
+class SourceListing:
+    source: str
+    jobs: tuple[LocalJob, ...] = ()
+    state: SourceState = "ok"
+    #: One line for a person about the whole source ("gateway is down — showing jobs.json read-only").
+    message: str = ""
+    #: Per-job or per-line problems ("crontab line 7: …"); the other jobs still list.
+    warnings: tuple[str, ...] = ()
+
+
+class JobSource(abc.ABC):
+    """One place jobs come from. Subclasses set `name` (the `source` of their jobs and outcomes)."""
+
+    name: ClassVar[str]
+    #: True when `list_jobs` reports last runs itself (the gateway); otherwise the SourceSet remembers them.
+    keeps_history: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    async def list_jobs(self) -> SourceListing:
+        """The jobs this source sees now. Must not raise for bad data (warnings instead)."""
+
+    @abc.abstractmethod
+    async def run(self, job: LocalJob, *, timeout: float, on_started: OnStarted | None = None) -> RunOutcome:  # noqa: ASYNC109 - the run's own kill deadline
+        """Run `job` (one this source listed) once, now. Never raises for a failed run."""
+
+    def refuse_foreign(self, job: LocalJob) -> RunOutcome | None:
+        """An outcome refusing a job this source did not list, else None."""
+        if job.source != self.name:
+            return RunOutcome.refused(
+                f"job belongs to source {job.source!r}, not {self.name!r}", source=self.name
+            )
+        return None
+
+
+def is_plain_id(value: object) -> bool:
+    """A job id a source could have produced: text, bounded, no control or format characters (NUL, RTL...)."""
+    if type(value) is not str or not value or len(value) > MAX_ID_LENGTH:
+        return False
+    return not any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} for ch in value)

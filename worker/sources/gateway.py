@@ -1,0 +1,440 @@
+"""ClawdBot / Moltbot / OpenClaw gateway cron jobs, through the gateway's own CLI.
+
+Listing: `<bin> cron list --all --json --timeout 60000` (disabled jobs too: the mirror shows `enabled`),
+noise before the JSON tolerated, `{"jobs": [...]}` or a bare list, 2026.2+ pages followed when the CLI can.
+If the CLI is missing or the gateway is down, jobs are read **read-only** from the gateway's store and the
+listing says so (state `degraded`); runs then fail with that reason.
+
+Running: `<bin> cron run <id> [--force] --timeout <ms>`, where `--force` is passed only to CLIs that need it
+(see gateway_cli). The exit code alone proves little, so a run is judged by what the gateway says:
+  exit 1                     → error with the CLI's stderr line (gateway down, unknown id, ...)
+  {"ran": false, "reason"}   → error: the gateway did not run it (not-due, already-running)
+  {"ran": true}              → confirmed from `cron runs --id <id>`: the entry that started after our
+                               request (runAtMs ≥ request start) decides ok / error / skipped
+  {"enqueued": true, runId}  → `cron runs` polled until that run finished, within the timeout
+  CLI timeout                → ClawdBot keeps running the job: the run log is polled the same way
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from cronmirror_desktop.core.timeutil import ms_from_dt, now_utc
+from worker.jobs import LocalJob
+from worker.outcome import RunOutcome, Verdict, last_line
+from worker.process import OnStarted, ProcessResult, ProcessStarted, SpawnError, run_process
+from worker.sources.base import JobSource, SourceListing, SourceState, is_plain_id
+from worker.sources.gateway_cli import (
+    MAX_JSON_CHARS,
+    CliInfo,
+    GatewayCli,
+    GatewayDown,
+    GatewayError,
+    cli_environment,
+    default_search_dirs,
+    extract_json,
+    find_binary,
+    looks_down,
+    looks_timed_out,
+)
+from worker.sources.gateway_map import SOURCE, map_gateway_job
+from worker.sources.gateway_store import locate_store, read_store
+
+LIST_TIMEOUT_MS = 60_000
+PAGE_LIMIT = 200
+MAX_PAGES = 100
+RUNS_LIMIT = 5
+
+
+def _is_listing(value: object) -> bool:
+    if isinstance(value, dict):
+        return isinstance(value.get("jobs"), list)
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+
+class GatewaySource(JobSource):
+    name = SOURCE
+    keeps_history = True
+
+    def __init__(
+        self,
+        *,
+        binary: str | os.PathLike[str] | None = None,
+        search_dirs: Sequence[Path] | None = None,
+        env: Mapping[str, str] | None = None,
+        home: Path | None = None,
+        list_timeout_ms: int = LIST_TIMEOUT_MS,
+        poll_interval: float = 2.0,
+        cli_margin: float | None = None,
+    ) -> None:
+        """`binary`: a configured CLI path (then only that). `search_dirs`: where to look instead of PATH
+        plus the usual install locations. `env`: the environment for state-dir resolution and the CLI.
+        `cli_margin`: seconds the CLI's own `--timeout` stops before ours, left for confirming (default:
+        10% of the run timeout, 0.5-30 s)."""
+        self._env = dict(os.environ if env is None else env)
+        self._home = home or Path(self._env.get("HOME") or Path.home())
+        self._configured = binary
+        if search_dirs is None:
+            path_dirs = [Path(d) for d in self._env.get("PATH", "").split(os.pathsep) if d]
+            search_dirs = [*path_dirs, *default_search_dirs(self._home)]
+        self._search_dirs = list(search_dirs)
+        self._list_timeout_ms = list_timeout_ms
+        self.poll_interval = poll_interval
+        self._cli_margin = cli_margin
+        self._cli: GatewayCli | None = None
+
+    # -- the CLI -----------------------------------------------------------------------------------
+
+    def _get_cli(self) -> GatewayCli | None:
+        if self._cli is not None and self._cli.binary.exists():
+            return self._cli
+        binary = find_binary(self._configured, self._search_dirs)
+        if binary is None:
+            self._cli = None
+            return None
+        self._cli = GatewayCli(binary, cli_environment(binary, self._env, default_search_dirs(self._home)))
+        return self._cli
+
+    def _missing_cli(self) -> str:
+        if self._configured:
+            return f"the configured gateway CLI {self._configured} does not exist or is not executable"
+        return "no openclaw / clawdbot / moltbot CLI found"
+
+    @staticmethod
+    def _raise_for(result: ProcessResult, what: str) -> None:
+        if result.timed_out:
+            raise GatewayError(f"{what} did not answer within {result.duration_ms / 1000:.0f} s")
+        if result.exit_code != 0:
+            output = result.stderr_tail + "\n" + result.stdout_tail
+            line = (
+                last_line(result.stderr_tail)
+                or last_line(result.stdout_tail)
+                or f"exit code {result.exit_code}"
+            )
+            raise (GatewayDown if looks_down(output) else GatewayError)(line)
+        if result.stdout_truncated:
+            raise GatewayError(f"{what} printed more than {MAX_JSON_CHARS} characters")
+
+    # -- listing -------------------------------------------------------------------------------------
+
+    async def list_jobs(self) -> SourceListing:
+        cli = self._get_cli()
+        if cli is None:
+            return self._offline(self._missing_cli(), cli_missing=True)
+        try:
+            info = await cli.info()
+            raws, notes = await self._list_raw(cli, info)
+        except GatewayDown as exc:
+            return self._offline(f"gateway is down ({exc})")
+        except GatewayError as exc:
+            return self._offline(f"the gateway CLI failed ({exc})")
+        jobs, warnings = self._map(raws)
+        return SourceListing(
+            SOURCE, jobs, message=f"{info.flavor} at {cli.binary}", warnings=(*notes, *warnings)
+        )
+
+    async def _list_raw(self, cli: GatewayCli, info: CliInfo) -> tuple[list[Any], list[str]]:
+        base = ["cron", "list", "--all", "--json", "--timeout", str(self._list_timeout_ms)]
+        page = await self._list_page(cli, base)
+        if isinstance(page, list):
+            return page, []
+        jobs = list(page["jobs"])
+        notes: list[str] = []
+        pages = 1
+        while page.get("hasMore") is True:
+            if not info.list_paging:
+                total = page.get("total", "more")
+                notes.append(
+                    f"the gateway listed {len(jobs)} of {total} jobs and this CLI cannot page; rest not shown"
+                )
+                break
+            offset = page.get("nextOffset")
+            if not isinstance(offset, int) or offset <= 0 or pages >= MAX_PAGES:
+                notes.append(f"stopped following the gateway's pages after {len(jobs)} jobs")
+                break
+            page = await self._list_page(cli, [*base, "--limit", str(PAGE_LIMIT), "--offset", str(offset)])
+            if isinstance(page, list):
+                break
+            jobs += page["jobs"]
+            pages += 1
+        return jobs, notes
+
+    async def _list_page(self, cli: GatewayCli, args: list[str]) -> Any:
+        result = await cli.call(args, timeout=self._list_timeout_ms / 1000 + 15)
+        self._raise_for(result, "`cron list`")
+        return extract_json(result.stdout_tail, _is_listing)
+
+    def _offline(self, reason: str, *, cli_missing: bool = False) -> SourceListing:
+        location = locate_store(self._env, self._home)
+        read = read_store(location)
+        if read.problem and not read.jobs:
+            state: SourceState = "unavailable" if cli_missing and location.state_dir is None else "error"
+            return SourceListing(SOURCE, (), state, f"{reason}; {read.problem}", location.notes)
+        jobs, warnings = self._map(read.jobs)
+        notes = (*location.notes, *warnings, *([read.problem] if read.problem else []))
+        return SourceListing(SOURCE, jobs, "degraded", f"{reason} — showing {read.origin} read-only", notes)
+
+    @staticmethod
+    def _map(raws: list[Any]) -> tuple[tuple[LocalJob, ...], tuple[str, ...]]:
+        jobs: dict[str, LocalJob] = {}
+        warnings: list[str] = []
+        for position, raw in enumerate(raws, 1):
+            job, notes = map_gateway_job(raw, position=position)
+            warnings += notes
+            if job is None:
+                continue
+            if job.job_id in jobs:
+                warnings.append(f"gateway job id {job.job_id!r} is listed twice; the first one is kept")
+                continue
+            jobs[job.job_id] = job
+        return tuple(jobs.values()), tuple(warnings)
+
+    # -- running -------------------------------------------------------------------------------------
+
+    async def run(self, job: LocalJob, *, timeout: float, on_started: OnStarted | None = None) -> RunOutcome:  # noqa: ASYNC109 - the run's kill deadline
+        refused = self.refuse_foreign(job)
+        if refused is not None:
+            return refused
+        gateway_id = job.native_id
+        if not is_plain_id(gateway_id) or gateway_id.startswith("-"):
+            return RunOutcome.refused(
+                f"unusable gateway job id {gateway_id!r}", source=SOURCE, job_id=job.job_id
+            )
+        cli = self._get_cli()
+        if cli is None:
+            return RunOutcome.refused(f"{self._missing_cli()}; cannot run", source=SOURCE, job_id=job.job_id)
+        try:
+            info = await cli.info()
+        except GatewayError as exc:
+            return RunOutcome.refused(
+                f"the gateway CLI cannot start: {exc}", source=SOURCE, job_id=job.job_id
+            )
+        start_ms = ms_from_dt(now_utc())
+        deadline = time.monotonic() + timeout
+        on_started = _once(on_started)  # a retry below must not report a second start
+        try:
+            result = await self._run_cli(cli, info, gateway_id, timeout, on_started)
+            if info.pass_force and "unknown option '--force'" in result.stderr_tail:
+                info = await cli.info(refresh=True)  # the CLI was upgraded under us: detect again, retry once
+                if not info.pass_force:
+                    result = await self._run_cli(
+                        cli, info, gateway_id, deadline - time.monotonic(), on_started
+                    )
+        except (SpawnError, GatewayError) as exc:
+            return RunOutcome.refused(
+                f"the gateway CLI cannot start: {exc}", source=SOURCE, job_id=job.job_id
+            )
+        return await _Judge(self, cli, job, result, start_ms, deadline).verdict()
+
+    async def _run_cli(
+        self,
+        cli: GatewayCli,
+        info: CliInfo,
+        gateway_id: str,
+        timeout: float,  # noqa: ASYNC109 - the run's kill deadline
+        on_started: OnStarted | None,
+    ) -> ProcessResult:
+        # The CLI's own --timeout ends first, so there is still time to confirm from the run log.
+        margin = self._cli_margin if self._cli_margin is not None else min(30.0, max(0.5, timeout * 0.1))
+        cli_ms = max(1000, int((timeout - margin) * 1000))
+        args = [
+            "cron",
+            "run",
+            gateway_id,
+            *(["--force"] if info.pass_force else []),
+            "--timeout",
+            str(cli_ms),
+        ]
+        return await run_process(
+            [str(cli.binary), *args],
+            timeout=max(timeout, 1.0),
+            env=cli.env,
+            on_started=on_started,
+            tail_chars=16_000,
+        )
+
+    async def find_run(
+        self, cli: GatewayCli, gateway_id: str, start_ms: int, until: float, run_id: str | None = None
+    ) -> dict[str, Any] | None:
+        """Our run's finished run-log entry (by `runId`, else `runAtMs` ≥ `start_ms`), polled till `until`."""
+        while True:
+            remaining = until - time.monotonic()
+            try:
+                result = await cli.call(
+                    ["cron", "runs", "--id", gateway_id, "--limit", str(RUNS_LIMIT)],
+                    timeout=max(5.0, remaining + 5),
+                )
+                self._raise_for(result, "`cron runs`")
+                payload = extract_json(result.stdout_tail, lambda v: isinstance(v, dict) and "entries" in v)
+                entries = payload.get("entries") if isinstance(payload, dict) else None
+            except GatewayError:
+                entries = None
+            found: list[Any] = entries if isinstance(entries, list) else []
+            for entry in reversed(found):
+                if isinstance(entry, dict) and _is_our_run(entry, start_ms, run_id):
+                    return entry
+            if time.monotonic() + self.poll_interval > until:
+                return None
+            await asyncio.sleep(self.poll_interval)
+
+
+def _once(hook: OnStarted | None) -> OnStarted | None:
+    if hook is None:
+        return None
+    fired = False
+
+    def fire(started: ProcessStarted) -> object:
+        nonlocal fired
+        if fired:
+            return None
+        fired = True
+        return hook(started)
+
+    return fire
+
+
+def _is_our_run(entry: object, start_ms: int, run_id: str | None) -> bool:
+    if (
+        not isinstance(entry, dict)
+        or entry.get("status") is None
+        or entry.get("action", "finished") != "finished"
+    ):
+        return False
+    if run_id is not None and entry.get("runId") is not None:
+        return entry.get("runId") == run_id
+    run_at = entry.get("runAtMs")
+    return isinstance(run_at, int | float) and not isinstance(run_at, bool) and run_at >= start_ms
+
+
+class _Judge:
+    """Turns one `cron run` result (plus the run log) into a RunOutcome; see the module docstring."""
+
+    def __init__(
+        self,
+        source: GatewaySource,
+        cli: GatewayCli,
+        job: LocalJob,
+        result: ProcessResult,
+        start_ms: int,
+        deadline: float,
+    ) -> None:
+        self.source, self.cli, self.job, self.result = source, cli, job, result
+        self.start_ms, self.deadline = start_ms, deadline
+
+    async def verdict(self) -> RunOutcome:
+        result = self.result
+        output = result.stderr_tail + "\n" + result.stdout_tail
+        line = last_line(result.stderr_tail) or last_line(result.stdout_tail)
+        if result.timed_out:
+            entry = await self._find(time.monotonic() + 5)
+            if entry is not None:
+                return self._from_entry(entry)
+            return self._make(
+                "error",
+                "the CLI did not return in time and the gateway has no record of the run yet; "
+                "it may still be running there",
+                timed_out=True,
+            )
+        if result.exit_code != 0:
+            if looks_down(output):
+                return self._make("error", f"gateway is down: {line}", ran=False)
+            if "unknown cron job id" in output.lower():
+                return self._make("error", f"the gateway does not know this job any more: {line}", ran=False)
+            if looks_timed_out(line):
+                entry = await self._find(self.deadline)
+                if entry is not None:
+                    return self._from_entry(entry)
+                return self._make(
+                    "error",
+                    f"the CLI gave up waiting ({line}) and no finished run was recorded within "
+                    "the timeout; the gateway may still be running it",
+                    timed_out=True,
+                )
+            return self._make(
+                "error", f"the gateway CLI failed (exit code {result.exit_code}): {line or 'no message'}"
+            )
+        try:
+            answer = extract_json(result.stdout_tail, lambda v: isinstance(v, dict))
+        except GatewayError as exc:
+            return self._make("error", f"unexpected answer from the gateway CLI: {exc}")
+        assert isinstance(answer, dict)
+        if answer.get("ok") is False:
+            return self._make("error", f"the gateway refused: {answer.get('error') or answer}", ran=False)
+        if answer.get("ran") is False:
+            reason = answer.get("reason") or "no reason given"
+            return self._make("error", f"the gateway did not run it ({reason})", ran=False)
+        if answer.get("enqueued") is True:
+            run_id = answer.get("runId") if isinstance(answer.get("runId"), str) else None
+            entry = await self._find(self.deadline, run_id)
+            if entry is not None:
+                return self._from_entry(entry)
+            return self._make(
+                "error",
+                f"queued in the gateway as {run_id or 'a run'}, but it did not finish within the timeout",
+                timed_out=True,
+            )
+        if answer.get("ran") is True:
+            entry = await self._find(min(self.deadline, time.monotonic() + 2 * self.source.poll_interval))
+            if entry is not None:
+                return self._from_entry(entry)
+            return self._make("done", "the gateway ran it (ran: true); its run log has no entry for it yet")
+        return self._make("error", f"unexpected answer from the gateway CLI: {str(answer)[:200]}")
+
+    async def _find(self, until: float, run_id: str | None = None) -> dict[str, Any] | None:
+        return await self.source.find_run(self.cli, self.job.native_id, self.start_ms, until, run_id)
+
+    def _from_entry(self, entry: dict[str, Any]) -> RunOutcome:
+        status = entry.get("status")
+        duration = entry.get("durationMs")
+        summary = entry.get("summary") if isinstance(entry.get("summary"), str) else ""
+        error = entry.get("error") if isinstance(entry.get("error"), str) else ""
+        if status == "ok":
+            verdict: Verdict = "done"
+            reason = "the gateway ran it: ok" + (f" — {summary[:200]}" if summary else "")
+        elif status == "skipped":
+            verdict, reason = "error", "the gateway skipped it" + (f": {error}" if error else "")
+        else:
+            verdict, reason = "error", f"the gateway ran it and it failed: {error or status}"
+        extra_out = f"\n[gateway run log] {summary}" if summary else ""
+        extra_err = f"\n[gateway run log] {error}" if error else ""
+        return self._make(
+            verdict,
+            reason,
+            duration_ms=int(duration)
+            if isinstance(duration, int | float) and not isinstance(duration, bool)
+            else None,
+            stdout_extra=extra_out,
+            stderr_extra=extra_err,
+        )
+
+    def _make(
+        self,
+        verdict: Verdict,
+        reason: str,
+        *,
+        ran: bool = True,
+        timed_out: bool = False,
+        duration_ms: int | None = None,
+        stdout_extra: str = "",
+        stderr_extra: str = "",
+    ) -> RunOutcome:
+        result = self.result
+        return RunOutcome(
+            verdict=verdict,
+            reason=reason,
+            source=SOURCE,
+            job_id=self.job.job_id,
+            exit_code=result.exit_code,
+            duration_ms=duration_ms if duration_ms is not None else result.duration_ms,
+            stdout_tail=(result.stdout_tail + stdout_extra)[-4000:],
+            stderr_tail=(result.stderr_tail + stderr_extra)[-4000:],
+            timed_out=timed_out or result.timed_out,
+            started_at=result.started_at,
+            finished_at=now_utc(),
+            ran=ran,
+        )

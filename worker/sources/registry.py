@@ -1,0 +1,183 @@
+"""`SourceSet`: all sources as one inventory, and the only door through which a run request runs anything.
+
+Security rule: a request names a job id; `run` looks that id up by exact string equality among the jobs the
+sources listed, and runs that job with what its source listed (argv, label, gateway id). Nothing from the
+request other than the id's identity is used, so an id like `; rm -rf ~`, `../../x`, a 10 kB string, a NUL
+byte or a look-alike character can only ever be "unknown job" — never part of a command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from cronmirror_desktop.core.timeutil import now_utc
+from worker.history import LastRun, RunHistory
+from worker.jobs import LocalJob
+from worker.outcome import RunOutcome
+from worker.process import OnStarted
+from worker.sources.base import JobSource, SourceListing, is_plain_id
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RUN_TIMEOUT = 15 * 60.0
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """One listing of every source: the merged jobs (unique ids) and each source's own report."""
+
+    jobs: tuple[LocalJob, ...]
+    listings: tuple[SourceListing, ...]
+    #: Problems across sources (a job id claimed twice).
+    warnings: tuple[str, ...]
+    listed_at: datetime
+
+    def mirror_rows(self, *, iso: bool = False) -> list[dict[str, Any]]:
+        return [job.mirror_fields(iso=iso) for job in self.jobs]
+
+    def all_warnings(self) -> list[str]:
+        out = [f"{lst.source}: {lst.message}" for lst in self.listings if lst.message and lst.state != "ok"]
+        out += [f"{lst.source}: {w}" for lst in self.listings for w in lst.warnings]
+        return out + list(self.warnings)
+
+
+class SourceSet:
+    def __init__(
+        self,
+        sources: Sequence[JobSource],
+        *,
+        default_tz: tzinfo | str | None = None,
+        history: RunHistory | None = None,
+        list_timeout: float = 120.0,
+        refresh_cooldown: float = 10.0,
+    ) -> None:
+        names = [s.name for s in sources]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two sources share a name: {names}")
+        self._sources = tuple(sources)
+        self._by_name = {s.name: s for s in sources}
+        self._default_tz = default_tz
+        self._history = history if history is not None else RunHistory()
+        self._list_timeout = list_timeout
+        self._refresh_cooldown = refresh_cooldown
+        self._lock = asyncio.Lock()
+        self._inventory: Inventory | None = None
+        self._index: dict[str, LocalJob] = {}
+        self._listed_mono = float("-inf")
+
+    @property
+    def sources(self) -> tuple[JobSource, ...]:
+        return self._sources
+
+    @property
+    def inventory(self) -> Inventory | None:
+        """The last listing (None before the first `list_jobs`)."""
+        return self._inventory
+
+    async def list_jobs(self, *, now: datetime | None = None) -> Inventory:
+        """List every source (concurrently; a failing or hanging source becomes an `error` listing)."""
+        async with self._lock:
+            listings = await asyncio.gather(*(self._list_one(s) for s in self._sources))
+            now = now or now_utc()
+            jobs: list[LocalJob] = []
+            index: dict[str, LocalJob] = {}
+            warnings: list[str] = []
+            for listing in listings:
+                source = self._by_name[listing.source]
+                for job in listing.jobs:
+                    if job.source != source.name:
+                        warnings.append(f"{source.name} listed a job of {job.source!r}; ignored")
+                        continue
+                    if job.job_id in index:
+                        other = index[job.job_id]
+                        warnings.append(
+                            f"job id {job.job_id!r} from {job.source} ({job.name!r}) is already used by "
+                            f"{other.source} ({other.name!r}); only the first is listed and runnable"
+                        )
+                        continue
+                    if not source.keeps_history:
+                        job = self._history.overlay(job)
+                    job = job.with_next_run(now, self._default_tz)
+                    index[job.job_id] = job
+                    jobs.append(job)
+            self._inventory = Inventory(tuple(jobs), tuple(listings), tuple(warnings), now)
+            self._index = index
+            self._listed_mono = time.monotonic()
+            return self._inventory
+
+    def find(self, job_id: object) -> LocalJob | None:
+        """The listed job with exactly this id (no trimming, case folding or Unicode normalisation)."""
+        if type(job_id) is not str:
+            return None
+        return self._index.get(job_id)
+
+    async def run(
+        self,
+        job_id: object,
+        *,
+        timeout: float = DEFAULT_RUN_TIMEOUT,  # noqa: ASYNC109 - the run's kill deadline, passed to the source
+        on_started: OnStarted | None = None,
+    ) -> RunOutcome:
+        """Run the job a request names, or refuse ("unknown job") without running anything. Never raises."""
+        job = await self._resolve(job_id)
+        if job is None:
+            return RunOutcome.refused(
+                f"unknown job {_shown(job_id)}: no local source lists it, so nothing was run", source="worker"
+            )
+        source = self._by_name[job.source]
+        try:
+            outcome = await source.run(job, timeout=job.timeout_s or timeout, on_started=on_started)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a source bug must end the request, not the worker
+            log.exception("source %s failed to run %s", source.name, job.job_id)
+            return RunOutcome.refused(
+                f"the {source.name} source failed: {exc}", source=source.name, job_id=job.job_id
+            )
+        if outcome.ran and outcome.started_at is not None and not source.keeps_history:
+            self._remember(job, LastRun(outcome.started_at, outcome.last_status, outcome.duration_ms))
+        return outcome
+
+    async def _resolve(self, job_id: object) -> LocalJob | None:
+        if not is_plain_id(job_id):
+            return None  # no source ever lists such an id: don't even re-list for it
+        job = self.find(job_id)
+        if job is None and time.monotonic() - self._listed_mono >= self._refresh_cooldown:
+            await self.list_jobs()  # a job added a moment ago; at most once per cooldown, so spam stays cheap
+            job = self.find(job_id)
+        return job
+
+    def _remember(self, job: LocalJob, run: LastRun) -> None:
+        self._history.record(job.job_id, run)
+        updated = self._history.overlay(job)
+        self._index[job.job_id] = updated
+        if self._inventory is not None:
+            jobs = tuple(updated if j.job_id == job.job_id else j for j in self._inventory.jobs)
+            self._inventory = Inventory(
+                jobs, self._inventory.listings, self._inventory.warnings, self._inventory.listed_at
+            )
+
+    async def _list_one(self, source: JobSource) -> SourceListing:
+        try:
+            return await asyncio.wait_for(source.list_jobs(), self._list_timeout)
+        except asyncio.CancelledError:
+            raise
+        except TimeoutError:
+            return SourceListing(
+                source.name, state="error", message=f"listing took longer than {self._list_timeout:.0f} s"
+            )
+        except Exception as exc:
+            log.exception("source %s failed to list", source.name)
+            return SourceListing(source.name, state="error", message=f"listing failed: {exc}")
+
+
+def _shown(job_id: object) -> str:
+    """A request's id as safe one-line text for a reason (escaped, cut to 80 characters)."""
+    text = repr(job_id) if type(job_id) is str else f"<{type(job_id).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "...'"
