@@ -51,8 +51,9 @@ def test_a_good_row_is_valid_and_keeps_the_seed_names_in_json() -> None:
     [
         ({"schedule_kind": "fortnightly"}, "unknown schedule kind"),
         ({"schedule_expr": "61 * * * *"}, "invalid cron expression"),
-        ({"schedule_kind": "every", "schedule_expr": "soon"}, "positive number of milliseconds"),
-        ({"schedule_kind": "at", "schedule_expr": "tomorrow-ish"}, "ISO time"),
+        ({"schedule_kind": "every", "schedule_expr": "soon"}, "every-interval must be milliseconds"),
+        ({"schedule_kind": "every", "schedule_expr": "-5"}, "every-interval must be positive"),
+        ({"schedule_kind": "at", "schedule_expr": "tomorrow-ish"}, "must be an ISO date and time"),
         ({"tz": "Mars/Olympus_Mons"}, "unknown time zone"),
         ({"next_run_at": "not a date"}, "next_run_at is not a valid time"),
         ({"last_run_at": 12.5e99}, "last_run_at is not a valid time"),
@@ -212,3 +213,18 @@ def test_any_json_row_parses_without_raising(row: dict) -> None:
     job.to_public()
     request.to_public()
     _ = (request.duration_ms, request.output_tail, request.reason, job.display_name, job.zone)
+
+
+@pytest.mark.parametrize(
+    ("kind", "expr"),
+    [
+        ("cron", "@daily"),
+        ("every", "1800000"),
+        ("at", "2026-12-24T18:00:00Z"),
+        ("calendar", "0 9 * * 1; 30 17 * * 5"),
+        ("event", "@reboot"),
+    ],
+)
+def test_every_schedule_kind_the_worker_writes_is_valid(kind: str, expr: str) -> None:
+    job = CronMirrorJob.from_row({**GOOD_JOB, "schedule_kind": kind, "schedule_expr": expr})
+    assert job.valid, job.problems

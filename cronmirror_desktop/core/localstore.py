@@ -37,8 +37,6 @@ from cronmirror_desktop.core.rows import (
     CronMirrorJob,
     CronRunRequest,
     ProjectInfo,
-    format_timestamp,
-    utc_now,
 )
 from cronmirror_desktop.core.store import (
     DEFAULT_LEASE_SECONDS,
@@ -54,6 +52,7 @@ from cronmirror_desktop.core.store import (
     Store,
     Subscription,
 )
+from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +294,7 @@ class LocalStore(Store):
                     row = conn.execute(
                         "INSERT INTO cron_run_requests (id, project_id, job_id, requested_by, requested_at) "
                         "VALUES (?, ?, ?, ?, ?) RETURNING *",
-                        (str(uuid.uuid4()), project_id, job_id, requested_by, format_timestamp(utc_now())),
+                        (str(uuid.uuid4()), project_id, job_id, requested_by, format_timestamp(now_utc())),
                     ).fetchone()
                     return QueueOutcome(CronRunRequest.from_row(dict(row)), created=True)
                 except sqlite3.IntegrityError:
@@ -344,7 +343,7 @@ class LocalStore(Store):
                 "UPDATE cron_run_requests SET status = 'cancelled', completed_at = ?, result = ? "
                 "WHERE id = ? AND status = 'queued' RETURNING *",
                 (
-                    format_timestamp(utc_now()),
+                    format_timestamp(now_utc()),
                     json.dumps({"reason": "cancelled before a worker picked it up"}),
                     request_id,
                 ),
@@ -387,7 +386,7 @@ class LocalStore(Store):
         )
 
         def upsert(conn: sqlite3.Connection) -> int:
-            now = format_timestamp(utc_now())
+            now = format_timestamp(now_utc())
             params = [
                 (str(uuid.uuid4()), project_id, *(row[c] for c in MIRROR_COLUMNS), now) for row in normal
             ]
@@ -424,7 +423,7 @@ class LocalStore(Store):
         _check_lease(worker_id, lease_seconds)
 
         def claim(conn: sqlite3.Connection) -> CronRunRequest | None:
-            now = utc_now()
+            now = now_utc()
             row = conn.execute(
                 "UPDATE cron_run_requests SET status = 'running', picked_up_at = :now, worker_id = :worker, "
                 "lease_until = :lease, heartbeat_at = :now, attempts = attempts + 1 "
@@ -448,7 +447,7 @@ class LocalStore(Store):
         _check_lease(worker_id, lease_seconds)
 
         def beat(conn: sqlite3.Connection) -> bool:
-            now = utc_now()
+            now = now_utc()
             cur = conn.execute(
                 "UPDATE cron_run_requests SET heartbeat_at = :now, lease_until = :lease "
                 "WHERE id = :id AND worker_id = :worker AND status = 'running' AND lease_until > :now",
@@ -475,7 +474,7 @@ class LocalStore(Store):
         payload = json.dumps(dict(result), default=str)
 
         def finish(conn: sqlite3.Connection) -> bool:
-            now = format_timestamp(utc_now())
+            now = format_timestamp(now_utc())
             cur = conn.execute(
                 "UPDATE cron_run_requests SET status = :status, completed_at = :now, result = :result, "
                 "lease_until = NULL "
@@ -489,7 +488,7 @@ class LocalStore(Store):
     async def rescue_expired(self, project_id: str | None = None) -> list[CronRunRequest]:
         def rescue(conn: sqlite3.Connection) -> list[CronRunRequest]:
             def body() -> list[CronRunRequest]:
-                now = format_timestamp(utc_now())
+                now = format_timestamp(now_utc())
                 sql = (
                     "SELECT * FROM cron_run_requests WHERE status = 'running' "
                     "AND lease_until IS NOT NULL AND lease_until < ?"

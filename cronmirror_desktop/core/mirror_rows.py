@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from cronmirror_desktop.core.errors import InvalidRow
-from cronmirror_desktop.core.rows import MIRROR_COLUMNS, format_timestamp, parse_timestamp, short
+from cronmirror_desktop.core.rows import MIRROR_COLUMNS, short
+from cronmirror_desktop.core.timeutil import format_timestamp, parse_timestamp
 
 _TIMESTAMP_COLUMNS = frozenset({"next_run_at", "last_run_at"})
 _DEFAULTS: dict[str, Any] = {"enabled": True}

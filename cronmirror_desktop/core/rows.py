@@ -16,11 +16,12 @@ from functools import lru_cache
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-SCHEDULE_KINDS = ("cron", "every", "at")
+from cronmirror_desktop.core.schedule import InvalidSchedule, Schedule, validate
+from cronmirror_desktop.core.timeutil import parse_timestamp
+
 LAST_STATUSES = ("ok", "error", "skipped")
 REQUEST_STATUSES = ("queued", "running", "done", "error", "cancelled")
 ACTIVE_STATUSES = frozenset({"queued", "running"})
@@ -59,39 +60,6 @@ def zone_or_none(name: str) -> ZoneInfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """A timezone-aware UTC datetime from an ISO string, a datetime or epoch milliseconds.
-
-    Raises ValueError for anything else; naive values are taken as UTC (PostgREST always sends offsets).
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, bool):
-        raise ValueError(f"not a timestamp: {value!r}")
-    elif isinstance(value, int | float):
-        parsed = datetime.fromtimestamp(value / 1000, tz=UTC)
-    elif isinstance(value, str):
-        parsed = datetime.fromisoformat(value.strip())
-    else:
-        raise ValueError(f"not a timestamp: {value!r}")
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def format_timestamp(value: datetime | None) -> str | None:
-    """The wire form of a timestamp: ISO 8601 in UTC with microseconds (sorts as text, too)."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def short(value: Any, limit: int = 60) -> str:
@@ -280,24 +248,11 @@ def schedule_problems(kind: str | None, expr: str | None, tz: str | None) -> lis
     problems: list[str] = []
     if tz and zone_or_none(tz) is None:
         problems.append(f"unknown time zone {short(tz)}")
-    if kind is None:
-        return problems
-    if kind not in SCHEDULE_KINDS:
-        problems.append(f"unknown schedule kind {short(kind)} (expected cron, every or at)")
-        return problems
-    if expr is None or not expr.strip():
-        problems.append(f"{kind} schedule without an expression")
-    elif kind == "cron":
-        if not croniter.is_valid(expr):
-            problems.append(f"invalid cron expression {short(expr)}")
-    elif kind == "every":
-        if not expr.strip().isdigit() or int(expr) <= 0:
-            problems.append(f"every-schedule needs a positive number of milliseconds, got {short(expr)}")
-    elif kind == "at":
+    if kind is not None:
         try:
-            parse_timestamp(int(expr) if expr.strip().isdigit() else expr)
-        except (ValueError, OverflowError, OSError):
-            problems.append(f"at-schedule needs an ISO time, got {short(expr)}")
+            validate(Schedule(kind, expr, None if problems else tz), default_tz=UTC)
+        except InvalidSchedule as exc:
+            problems.append(exc.message)
     return problems
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 #: Epoch milliseconds outside this range are garbage (year < 1970 or > 9999), not instants.
 _MAX_MS = 253_402_300_799_999
@@ -60,3 +61,32 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value.tzinfo is None:
         raise ValueError("naive datetime: attach a time zone first")
     return value.astimezone(UTC)
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """A timezone-aware UTC datetime from an ISO string, a datetime or epoch milliseconds.
+
+    Raises ValueError for anything else; naive values are taken as UTC (PostgREST always sends offsets).
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, bool):
+        raise ValueError(f"not a timestamp: {value!r}")
+    elif isinstance(value, int | float):
+        parsed = datetime.fromtimestamp(value / 1000, tz=UTC)
+    elif isinstance(value, str):
+        parsed = datetime.fromisoformat(value.strip())
+    else:
+        raise ValueError(f"not a timestamp: {value!r}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_timestamp(value: datetime | None) -> str | None:
+    """The wire form of a timestamp: ISO 8601 in UTC with microseconds (sorts as text, too)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="microseconds")

@@ -1,0 +1,593 @@
+"""The Store on Supabase: PostgREST through supabase-py's AsyncClient, live changes through Realtime.
+
+Choices that matter:
+- The client's own GET retries (1 + 2 + 4 s on network errors) are off: a server that is gone should say
+  so at once; the subscription supervisor below owns reconnecting, with its own backoff.
+- Each subscription has its own Realtime socket (`AsyncRealtimeClient` from the library supabase-py uses),
+  with the library's auto-reconnect off. The supervisor notices a drop, marks the view disconnected,
+  reconnects with backoff, and sends a fresh Snapshot, because Realtime never replays missed changes.
+- A subscription counts as live only after the server's `system` "Subscribed to PostgreSQL" message:
+  `subscribe()` returning (the join reply) does not mean changes flow yet.
+- A refused key fails fast: REST answers 401 at once, and the socket handshake is tried once, not five
+  times with 1-8 s backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal, TypeVar
+
+import httpx
+import websockets
+from postgrest.exceptions import APIError
+from pydantic import ValidationError
+from realtime import AsyncRealtimeClient, RealtimeSubscribeStates
+from supabase import AsyncClient, AsyncClientOptions, acreate_client
+from supabase._async.client import SupabaseException
+
+from cronmirror_desktop.core.errors import (
+    AuthFailed,
+    Conflict,
+    CronMirrorError,
+    NotConfigured,
+    NotFound,
+    Unreachable,
+)
+from cronmirror_desktop.core.mirror_rows import normalize_mirror_row
+from cronmirror_desktop.core.rows import (
+    CronMirrorJob,
+    CronRunRequest,
+    ProjectInfo,
+)
+from cronmirror_desktop.core.store import (
+    DEFAULT_LEASE_SECONDS,
+    DEFAULT_REQUEST_LIMIT,
+    ChangeType,
+    EventHandler,
+    JobChange,
+    LiveState,
+    QueueOutcome,
+    RequestChange,
+    Snapshot,
+    StateChange,
+    Store,
+    StoreEvent,
+    Subscription,
+)
+from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+PAGE_SIZE = 1000  # Supabase's default `max_rows`
+WRITE_CHUNK = 500
+REST_TIMEOUT = 10.0
+#: How long to wait for the join reply and then for "Subscribed to PostgreSQL".
+SUBSCRIBE_TIMEOUT = 10.0
+MAX_BACKOFF = 30.0
+
+_MIGRATIONS_HINT = "Apply the SQL files in CronMirror's migrations/ folder to this Supabase project."
+_SERVICE_ROLE_HINT = (
+    "Writing the mirror and reporting results needs the service-role key (the worker's key); "
+    "the anon key may only read and queue."
+)
+
+
+def translate_error(exc: BaseException, what: str) -> CronMirrorError:
+    """Turn anything the Supabase client raises into an error a person can act on."""
+    if isinstance(exc, CronMirrorError):
+        return exc
+    if isinstance(exc, APIError):
+        code = exc.code or ""
+        message = exc.message or ""
+        if code.startswith("PGRST30") or "API key" in message or "JWT" in message:
+            return AuthFailed(f"Supabase refused the key while trying to {what}: {message or code}.")
+        if code == "42501":
+            return AuthFailed(f"This key may not {what}: {message}.", hint=_SERVICE_ROLE_HINT)
+        if code == "23505":
+            return Conflict(f"Could not {what}: {message}.")
+        if code in {"PGRST116", "22P02"}:
+            return NotFound(f"Could not {what}: not found.")
+        if code in {"PGRST202", "PGRST205", "42P01", "42883"}:
+            return NotConfigured(
+                f"The Supabase project lacks CronMirror's tables or functions ({message}).",
+                hint=_MIGRATIONS_HINT,
+            )
+        if code.isdigit() and len(code) == 3:  # a non-JSON answer: not PostgREST at all
+            return Unreachable(
+                f"The server answered HTTP {code} while trying to {what}; is this a Supabase URL?"
+            )
+        return Unreachable(f"Supabase could not {what}: {message or code or 'unknown error'}.")
+    if isinstance(exc, httpx.TimeoutException):
+        return Unreachable(f"Supabase did not answer in time while trying to {what}.")
+    if isinstance(exc, httpx.HTTPError | OSError):
+        return Unreachable(f"Supabase cannot be reached to {what}: {exc or type(exc).__name__}.")
+    if isinstance(exc, ValueError | ValidationError):  # JSON that is not PostgREST's
+        return Unreachable(f"The server's answer to {what} is not Supabase's; check the URL.")
+    return Unreachable(f"Could not {what}: {exc!r}.")
+
+
+def _sort_jobs(jobs: list[CronMirrorJob]) -> list[CronMirrorJob]:
+    return sorted(jobs, key=lambda j: (j.display_name.casefold(), j.job_id))
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        return False
+    return True
+
+
+class SupabaseStore(Store):
+    """A Store on a Supabase project. Use one per asyncio loop (httpx clients are loop-bound)."""
+
+    kind = "supabase"
+
+    def __init__(self, url: str, key: str, *, client: AsyncClient | None = None) -> None:
+        if not url:
+            raise NotConfigured("No Supabase URL is set.")
+        if not key:
+            raise NotConfigured("No Supabase key is set.")
+        self.url = url.rstrip("/")
+        self._key = key
+        self._client = client
+        self._client_lock = asyncio.Lock()
+        self._subscriptions: set[_SupabaseSubscription] = set()
+        self._closed = False
+
+    def __repr__(self) -> str:  # never show the key
+        return f"SupabaseStore({self.url!r})"
+
+    @property
+    def location(self) -> str:
+        return self.url
+
+    async def client(self) -> AsyncClient:
+        if self._closed:
+            raise CronMirrorError("The Supabase connection is closed.")
+        async with self._client_lock:
+            if self._client is None:
+                options = AsyncClientOptions(
+                    postgrest_client_timeout=REST_TIMEOUT,
+                    postgrest_client_retry=False,
+                    auto_refresh_token=False,
+                    persist_session=False,
+                )
+                try:
+                    self._client = await acreate_client(self.url, self._key, options=options)
+                except SupabaseException as exc:
+                    raise NotConfigured(
+                        f"The Supabase URL {self.url!r} is not valid: {exc.message}.",
+                        hint="It looks like https://<project-ref>.supabase.co",
+                    ) from exc
+            return self._client
+
+    async def _call(self, what: str, request: Callable[[AsyncClient], Awaitable[T]]) -> T:
+        client = await self.client()
+        try:
+            return await request(client)
+        except Exception as exc:
+            raise translate_error(exc, what) from exc
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        for sub in list(self._subscriptions):
+            await sub.close()
+        self._closed = True
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._client.postgrest.aclose()
+            self._client = None
+
+    # -- reading and queueing ---------------------------------------------------------------------
+
+    async def list_projects(self, configured: Sequence[str] = ()) -> list[ProjectInfo]:
+        response = await self._call(
+            "list projects",
+            lambda c: c.table("cron_projects").select("*").order("project_id").execute(),
+        )
+        found = {str(row["project_id"]): row for row in response.data if isinstance(row, dict)}
+        rows = {pid: {**row, "project_id": pid} for pid, row in found.items()}
+        for project_id in configured:
+            rows.setdefault(project_id, {"project_id": project_id})["configured"] = True
+        return [
+            ProjectInfo(
+                project_id=pid,
+                job_count=int(rows[pid].get("job_count") or 0),
+                last_sync_at=rows[pid].get("last_sync_at"),
+                last_request_at=rows[pid].get("last_request_at"),
+                configured=bool(rows[pid].get("configured")),
+            )
+            for pid in sorted(rows)
+        ]
+
+    async def _all_mirror_rows(self, project_id: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        while True:
+            start = len(rows)
+            response = await self._call(
+                "list jobs",
+                lambda c, start=start: (
+                    c.table("cron_mirror")
+                    .select("*")
+                    .eq("project_id", project_id)
+                    .order("job_id")
+                    .range(start, start + PAGE_SIZE - 1)
+                    .execute()
+                ),
+            )
+            page = [r for r in response.data if isinstance(r, dict)]
+            rows.extend(page)
+            if len(page) < PAGE_SIZE:
+                return rows
+
+    async def list_jobs(self, project_id: str) -> list[CronMirrorJob]:
+        jobs = [CronMirrorJob.from_row(r) for r in await self._all_mirror_rows(project_id)]
+        return _sort_jobs([j for j in jobs if j.is_job])
+
+    async def queue_run(self, project_id: str, job_id: str, requested_by: str) -> QueueOutcome:
+        row = {"project_id": project_id, "job_id": job_id, "requested_by": requested_by}
+        for _ in range(3):
+            try:
+                response = await self._call(
+                    "queue a run", lambda c: c.table("cron_run_requests").insert(row).execute()
+                )
+                return QueueOutcome(CronRunRequest.from_row(response.data[0]), created=True)
+            except Conflict:
+                active = await self._call(
+                    "find the active request",
+                    lambda c: (
+                        c.table("cron_run_requests")
+                        .select("*")
+                        .eq("project_id", project_id)
+                        .eq("job_id", job_id)
+                        .in_("status", ["queued", "running"])
+                        .execute()
+                    ),
+                )
+                if active.data:
+                    return QueueOutcome(CronRunRequest.from_row(active.data[0]), created=False)
+        raise Conflict(f"Could not queue {job_id}: its requests keep changing; try again.")
+
+    async def list_requests(
+        self, project_id: str, limit: int = DEFAULT_REQUEST_LIMIT, job_id: str | None = None
+    ) -> list[CronRunRequest]:
+        def query(c: AsyncClient) -> Awaitable[Any]:
+            q = c.table("cron_run_requests").select("*").eq("project_id", project_id)
+            if job_id is not None:
+                q = q.eq("job_id", job_id)
+            return q.order("requested_at", desc=True).order("id", desc=True).limit(max(0, limit)).execute()
+
+        response = await self._call("list run requests", query)
+        return [CronRunRequest.from_row(r) for r in response.data]
+
+    async def get_request(self, request_id: str) -> CronRunRequest | None:
+        if not _is_uuid(request_id):
+            return None
+        response = await self._call(
+            "read a run request",
+            lambda c: c.table("cron_run_requests").select("*").eq("id", request_id).execute(),
+        )
+        return CronRunRequest.from_row(response.data[0]) if response.data else None
+
+    async def cancel_request(self, request_id: str) -> CronRunRequest:
+        if not _is_uuid(request_id):
+            raise NotFound(f"There is no run request {request_id}.")
+        response = await self._call(
+            "cancel a request",
+            lambda c: c.rpc("cancel_run_request", {"p_request_id": request_id}).execute(),
+        )
+        if response.data:
+            return CronRunRequest.from_row(response.data[0])
+        current = await self.get_request(request_id)
+        if current is None:
+            raise NotFound(f"There is no run request {request_id}.")
+        raise Conflict(f"The request is already {current.status}; only a queued request can be cancelled.")
+
+    async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
+        await self.client()  # a bad URL fails here, not inside the background task
+        subscription = _SupabaseSubscription(project_id=project_id, store=self, handler=on_event)
+        self._subscriptions.add(subscription)
+        subscription.start()
+        return subscription
+
+    # -- mirroring and executing ------------------------------------------------------------------
+
+    async def mirror_rows(self, project_id: str) -> list[CronMirrorJob]:
+        return [CronMirrorJob.from_row(r) for r in await self._all_mirror_rows(project_id)]
+
+    async def upsert_mirror(self, project_id: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        normal = [normalize_mirror_row(row) for row in rows]
+        now = format_timestamp(now_utc())
+        payload = [{"project_id": project_id, **row, "updated_at": now} for row in normal]
+        for start in range(0, len(payload), WRITE_CHUNK):
+            chunk = payload[start : start + WRITE_CHUNK]
+            await self._call(
+                "write the mirror",
+                lambda c, chunk=chunk: (
+                    c.table("cron_mirror")
+                    .upsert(chunk, on_conflict="project_id,job_id", returning="minimal")
+                    .execute()
+                ),
+            )
+        return len(payload)
+
+    async def delete_mirror(self, project_id: str, job_ids: Sequence[str]) -> int:
+        ids = list(dict.fromkeys(job_ids))
+        deleted = 0
+        for start in range(0, len(ids), WRITE_CHUNK):
+            chunk = ids[start : start + WRITE_CHUNK]
+            response = await self._call(
+                "delete from the mirror",
+                lambda c, chunk=chunk: (
+                    c.table("cron_mirror")
+                    .delete()
+                    .eq("project_id", project_id)
+                    .in_("job_id", chunk)
+                    .execute()
+                ),
+            )
+            deleted += len(response.data)
+        return deleted
+
+    async def claim_next(
+        self, project_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
+    ) -> CronRunRequest | None:
+        _check_lease(worker_id, lease_seconds)
+        params = {"p_project_id": project_id, "p_worker_id": worker_id, "p_lease_seconds": lease_seconds}
+        response = await self._call(
+            "claim a run request", lambda c: c.rpc("claim_run_request", params).execute()
+        )
+        return CronRunRequest.from_row(response.data[0]) if response.data else None
+
+    async def heartbeat(
+        self, request_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
+    ) -> bool:
+        _check_lease(worker_id, lease_seconds)
+        params = {"p_request_id": request_id, "p_worker_id": worker_id, "p_lease_seconds": lease_seconds}
+        response = await self._call(
+            "extend a lease", lambda c: c.rpc("heartbeat_run_request", params).execute()
+        )
+        return response.data is True
+
+    async def complete(
+        self,
+        request_id: str,
+        worker_id: str,
+        status: Literal["done", "error"],
+        result: Mapping[str, Any],
+    ) -> bool:
+        if status not in ("done", "error"):
+            raise ValueError(f"a request completes as done or error, not {status!r}")
+        params = {
+            "p_request_id": request_id,
+            "p_worker_id": worker_id,
+            "p_status": status,
+            "p_result": dict(result),
+        }
+        response = await self._call(
+            "report a result", lambda c: c.rpc("complete_run_request", params).execute()
+        )
+        return response.data is True
+
+    async def rescue_expired(self, project_id: str | None = None) -> list[CronRunRequest]:
+        response = await self._call(
+            "rescue expired requests",
+            lambda c: c.rpc("rescue_expired_run_requests", {"p_project_id": project_id}).execute(),
+        )
+        return [CronRunRequest.from_row(r) for r in response.data]
+
+    # -- for subscriptions ------------------------------------------------------------------------
+
+    async def snapshot(self, project_id: str) -> Snapshot:
+        jobs, requests = await asyncio.gather(
+            self.list_jobs(project_id), self.list_requests(project_id, DEFAULT_REQUEST_LIMIT)
+        )
+        return Snapshot(project_id, jobs, requests)
+
+    def realtime_client(self) -> AsyncRealtimeClient:
+        """A socket of its own for one subscription: fail fast, reconnect under our control."""
+        assert self._client is not None
+        return AsyncRealtimeClient(
+            str(self._client.realtime_url),
+            token=self._key,
+            auto_reconnect=False,
+            max_retries=1,
+            timeout=int(SUBSCRIBE_TIMEOUT),
+        )
+
+
+def _check_lease(worker_id: str, lease_seconds: int) -> None:
+    if not worker_id:
+        raise ValueError("a worker id is required")
+    if not 5 <= lease_seconds <= 86400:
+        raise ValueError(f"lease must be between 5 and 86400 seconds, got {lease_seconds}")
+
+
+class _Dropped(Exception):
+    """The socket or channel went away; the supervisor reconnects."""
+
+
+class _SupabaseSubscription(Subscription):
+    def __init__(self, project_id: str, store: SupabaseStore, handler: EventHandler) -> None:
+        super().__init__(project_id=project_id)
+        self._store = store
+        self._handler = handler
+        self._task: asyncio.Task[None] | None = None
+        self._socket: AsyncRealtimeClient | None = None
+        self._dropped: asyncio.Future[str] | None = None
+        #: Changes that arrive while the Snapshot is being fetched; delivered right after it.
+        self._backlog: list[StoreEvent] | None = None
+        self._refetches: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(
+            self._supervise(), name=f"supabase-subscription:{self.project_id}"
+        )
+
+    def _emit(self, event: StoreEvent) -> None:
+        try:
+            self._handler(event)
+        except Exception:
+            log.exception("a store event handler failed")
+
+    def _set_state(self, state: LiveState, detail: str = "") -> None:
+        if state is self.state and state is not LiveState.DISCONNECTED:
+            return
+        self.state = state
+        self._emit(StateChange(state, detail))
+
+    async def _supervise(self) -> None:
+        failures = 0
+        self._set_state(LiveState.CONNECTING)
+        while not self._closing:
+            try:
+                await self._connect()
+                snapshot = await self._store.snapshot(self.project_id)
+                self._emit(snapshot)
+                backlog, self._backlog = self._backlog or [], None
+                for event in backlog:
+                    self._emit(event)
+                self._set_state(LiveState.LIVE)
+                failures = 0
+                assert self._dropped is not None
+                reason = await self._dropped
+                self._set_state(LiveState.DISCONNECTED, reason)
+            except AuthFailed as exc:
+                self._set_state(LiveState.AUTH_FAILED, exc.message)
+                failures = max(failures, 5)  # wait long: retrying a refused key is pointless
+            except (CronMirrorError, _Dropped) as exc:
+                self._set_state(LiveState.DISCONNECTED, getattr(exc, "message", None) or str(exc))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the realtime library's own failures
+                log.warning("realtime subscription failed: %r", exc)
+                self._set_state(LiveState.DISCONNECTED, f"Realtime failed: {exc}")
+            await self._teardown()
+            failures += 1
+            delay = min(MAX_BACKOFF, 0.25 * 2 ** min(failures, 8)) * random.uniform(0.8, 1.2)
+            await asyncio.sleep(delay)
+
+    async def _connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._dropped = loop.create_future()
+        live = loop.create_future()
+        self._backlog = []
+        socket = self._socket = self._store.realtime_client()
+        channel = socket.channel(f"cronmirror:{self.project_id}:{uuid.uuid4().hex[:8]}")
+        project_filter = f"project_id=eq.{self.project_id}"
+        for table in ("cron_mirror", "cron_run_requests"):
+            channel.on_postgres_changes("*", self._on_change, table=table, filter=project_filter)
+
+        def on_system(payload: Any) -> None:
+            if getattr(payload, "extension", "") == "postgres_changes" and not live.done():
+                live.set_result(None)
+
+        def on_state(state: RealtimeSubscribeStates, error: Exception | None) -> None:
+            if state is RealtimeSubscribeStates.SUBSCRIBED:
+                return
+            reason = {
+                RealtimeSubscribeStates.CHANNEL_ERROR: "Realtime connection lost",
+                RealtimeSubscribeStates.TIMED_OUT: "Realtime did not answer",
+                RealtimeSubscribeStates.CLOSED: "Realtime closed the channel",
+            }.get(state, str(state))
+            detail = f"{reason}: {error}" if error else reason
+            if not live.done():
+                live.set_exception(_Dropped(detail))
+            if self._dropped is not None and not self._dropped.done():
+                self._dropped.set_result(detail)
+
+        channel.on_system(on_system)
+        try:
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
+                await channel.subscribe(on_state)
+                await live
+        except websockets.exceptions.InvalidStatus as exc:
+            status = exc.response.status_code
+            if status in (401, 403):
+                raise AuthFailed("Supabase Realtime refused the key.") from exc
+            raise Unreachable(f"Supabase Realtime answered HTTP {status}.") from exc
+        except TimeoutError as exc:
+            raise Unreachable("Supabase Realtime did not confirm the subscription in time.") from exc
+        except (OSError, websockets.exceptions.WebSocketException) as exc:
+            raise Unreachable(f"Supabase Realtime cannot be reached: {exc}.") from exc
+
+    def _on_change(self, payload: Any) -> None:
+        try:
+            event = self._translate(payload)
+        except Exception:
+            log.exception("could not understand a realtime change")
+            return
+        if event is None:
+            return
+        if self._backlog is not None:
+            self._backlog.append(event)
+        else:
+            self._emit(event)
+
+    def _translate(self, payload: Mapping[str, Any]) -> JobChange | RequestChange | None:
+        data = payload["data"]
+        change = ChangeType(str(getattr(data["type"], "value", data["type"])))
+        record = data.get("record") or {}
+        old = data.get("old_record") or {}
+        row_id = str(record.get("id") or old.get("id") or "")
+        if data.get("errors") and change is not ChangeType.DELETE:
+            # e.g. "Error 413: Payload Too Large": the record is missing, so fetch it.
+            self._refetch(data["table"], row_id, change)
+            return None
+        if data["table"] == "cron_mirror":
+            job = CronMirrorJob.from_row(record) if change is not ChangeType.DELETE else None
+            if job is not None and not job.is_job:
+                return None
+            return JobChange(change, self.project_id, row_id, job)
+        if data["table"] == "cron_run_requests":
+            request = CronRunRequest.from_row(record) if change is not ChangeType.DELETE else None
+            return RequestChange(change, self.project_id, row_id, request)
+        return None
+
+    def _refetch(self, table: str, row_id: str, change: ChangeType) -> None:
+        async def fetch() -> None:
+            response = await self._store._call(
+                "read a changed row",
+                lambda c: c.table(table).select("*").eq("id", row_id).execute(),
+            )
+            if not response.data:
+                return
+            row = response.data[0]
+            if table == "cron_mirror":
+                self._emit(JobChange(change, self.project_id, row_id, CronMirrorJob.from_row(row)))
+            else:
+                self._emit(RequestChange(change, self.project_id, row_id, CronRunRequest.from_row(row)))
+
+        task = asyncio.get_running_loop().create_task(fetch(), name=f"refetch:{table}:{row_id}")
+        self._refetches.add(task)
+        task.add_done_callback(self._refetches.discard)
+
+    async def _teardown(self) -> None:
+        socket, self._socket = self._socket, None
+        if socket is None:
+            return
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                await socket.close()
+
+    async def close(self) -> None:
+        if self.state is LiveState.CLOSED:
+            return
+        self._closing = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._teardown()
+        self._store._subscriptions.discard(self)
+        self.state = LiveState.CLOSED
