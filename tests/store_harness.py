@@ -9,6 +9,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +48,10 @@ class LocalHarness:
                 f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", values
             )
 
-    def raw_execute(self, sql: str, params: tuple = ()) -> None:
+    def expire_lease(self, request_id: str) -> None:
+        past = (datetime.now(UTC) - timedelta(seconds=2)).isoformat(timespec="microseconds")
         with sqlite3.connect(self.path) as conn:
-            conn.execute(sql, params)
+            conn.execute("UPDATE cron_run_requests SET lease_until = ? WHERE id = ?", (past, request_id))
 
     async def close(self) -> None:
         for store in (self.app, self.worker, *self._extra):
@@ -65,7 +67,7 @@ class Events:
     def __call__(self, event: StoreEvent) -> None:
         self.items.append(event)
 
-    async def wait_for(self, predicate: Callable[[StoreEvent], bool], within: float = 5.0) -> StoreEvent:
+    async def wait_for(self, predicate: Callable[[StoreEvent], bool], within: float = 10.0) -> StoreEvent:
         deadline = time.monotonic() + within
         seen = 0
         while time.monotonic() < deadline:
@@ -75,3 +77,54 @@ class Events:
             seen = len(self.items)
             await asyncio.sleep(0.005)
         raise AssertionError(f"no matching event within {within} s; got {self.items!r}")
+
+
+class SupabaseHarness:
+    """The app with the anon key and the worker with the service-role key, against the stand-in."""
+
+    name = "supabase"
+
+    def __init__(self, stack: Any) -> None:
+        from cronmirror_desktop.core.supabasestore import SupabaseStore
+
+        self.stack = stack
+        self._store_class = SupabaseStore
+        self.app = SupabaseStore(stack.url, stack.anon_key)
+        self.worker = SupabaseStore(stack.url, stack.service_role_key)
+        self._extra: list[Store] = []
+
+    async def open(self) -> None:
+        await self.app.client()
+        await self.worker.client()
+
+    async def new_worker_store(self) -> Store:
+        store = self._store_class(self.stack.url, self.stack.service_role_key)
+        self._extra.append(store)
+        return store
+
+    def raw_insert(self, table: str, row: dict[str, Any]) -> None:
+        import psycopg
+        from psycopg import sql
+        from psycopg.types.json import Jsonb
+
+        values = [Jsonb(v) if isinstance(v, dict | list) else v for v in row.values()]
+        statement = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+            sql.Identifier(table),
+            sql.SQL(", ").join(map(sql.Identifier, row)),
+            sql.SQL(", ").join(sql.Placeholder() * len(row)),
+        )
+        with psycopg.connect(self.stack.db_url, autocommit=True) as conn:
+            conn.execute(statement, values)
+
+    def expire_lease(self, request_id: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.stack.db_url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE cron_run_requests SET lease_until = now() - interval '2 seconds' WHERE id = %s",
+                (request_id,),
+            )
+
+    async def close(self) -> None:
+        for store in (self.app, self.worker, *self._extra):
+            await store.close()

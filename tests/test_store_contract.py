@@ -256,8 +256,7 @@ async def test_expired_lease_is_rescued_and_late_complete_changes_nothing(backen
     live = (await backend.app.queue_run(PROJECT, "b", "test")).request
     assert await backend.worker.claim_next(PROJECT, "slow") is not None
     assert await backend.worker.claim_next(PROJECT, "healthy") is not None
-    past = (datetime.now(UTC) - timedelta(seconds=2)).isoformat(timespec="microseconds")
-    backend.raw_execute("UPDATE cron_run_requests SET lease_until = ? WHERE id = ?", (past, expired.id))
+    backend.expire_lease(expired.id)
 
     assert not await backend.worker.heartbeat(expired.id, "slow")
     rescued = await backend.worker.rescue_expired(PROJECT)

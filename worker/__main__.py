@@ -1,12 +1,8 @@
-"""Entry point for the worker (not built yet)."""
+"""`python -m worker` = `cronmirror-worker`."""
 
 import sys
 
-
-def main() -> int:
-    print("CronMirror: the worker is not built yet.", file=sys.stderr)
-    return 2
-
+from worker.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

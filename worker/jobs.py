@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Literal
 
+from cronmirror_desktop.core.rows import LAST_STATUSES, MIRROR_COLUMNS
 from cronmirror_desktop.core.schedule import Schedule, try_next_runs
 from cronmirror_desktop.core.schedule_text import try_describe
 from cronmirror_desktop.core.timeutil import as_utc, iso_z
@@ -18,22 +19,6 @@ from cronmirror_desktop.core.timeutil import as_utc, iso_z
 _INT4_MAX = 2**31 - 1
 
 LastStatus = Literal["ok", "error", "skipped"]
-LAST_STATUSES: frozenset[str] = frozenset({"ok", "error", "skipped"})
-
-#: The `cron_mirror` columns a job fills, in table order (`project_id`, `id`, `updated_at` are the store's).
-MIRROR_COLUMNS: tuple[str, ...] = (
-    "job_id",
-    "name",
-    "schedule_kind",
-    "schedule_expr",
-    "tz",
-    "enabled",
-    "next_run_at",
-    "last_run_at",
-    "last_status",
-    "last_duration_ms",
-    "instructions",
-)
 
 
 @dataclass(frozen=True)

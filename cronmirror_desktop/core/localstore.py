@@ -28,6 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from cronmirror_desktop.core.aio import wait_event
 from cronmirror_desktop.core.errors import Conflict, CronMirrorError, NotFound, Unreachable
 from cronmirror_desktop.core.mirror_rows import normalize_mirror_row
 from cronmirror_desktop.core.rows import (
@@ -621,8 +622,7 @@ class _LocalSubscription(Subscription):
         self._emit(snapshot)
         self._set_state(LiveState.LIVE)
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), store.poll_interval)
+            await wait_event(self._wake, store.poll_interval)
             self._wake.clear()
             try:
                 head, events = await store._run(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cronmirror_desktop.core.errors import InvalidRow
-from cronmirror_desktop.core.rows import MIRROR_COLUMNS, short
+from cronmirror_desktop.core.rows import MAX_SHORT_TEXT, MAX_TEXT, MIRROR_COLUMNS, short
 from cronmirror_desktop.core.timeutil import format_timestamp, parse_timestamp
 
 _TIMESTAMP_COLUMNS = frozenset({"next_run_at", "last_run_at"})
@@ -37,5 +37,8 @@ def normalize_mirror_row(row: Mapping[str, Any]) -> dict[str, Any]:
                 raise InvalidRow(f"{column} of job {short(job_id)} is not a time: {short(value)}") from exc
         elif column == "enabled":
             value = bool(value)
+        elif isinstance(value, str):
+            # The same caps readers apply (rows.py), so what is written reads back identical.
+            value = value[: MAX_TEXT if column == "instructions" else MAX_SHORT_TEXT]
         normal[column] = value
     return normal

@@ -242,6 +242,13 @@ class CronMirrorJob(Row):
     def zone(self) -> ZoneInfo | None:
         return zone_or_none(self.tz) if self.tz else None
 
+    @property
+    def schedule(self) -> Schedule | None:
+        """The schedule for core.schedule / core.schedule_text (None when the row has no kind)."""
+        if self.schedule_kind is None:
+            return None
+        return Schedule(self.schedule_kind, self.schedule_expr, self.tz)
+
 
 def schedule_problems(kind: str | None, expr: str | None, tz: str | None) -> list[str]:
     """What is wrong with a schedule as the mirror gives it (empty when it is usable)."""

@@ -38,7 +38,7 @@ JOB_TIMEOUT_MAX_S = 24 * 3600
 GRACE_PERIOD_MAX_S = 600
 
 #: Job sources the worker knows; the dict in the file may name more (a newer worker's) and keeps them.
-DEFAULT_SOURCES: dict[str, bool] = {"gateway": True, "crontab": True, "launchd": True, "commands": True}
+DEFAULT_SOURCES: dict[str, bool] = {"gateway": True, "crontab": True, "launchd": True, "jobs": True}
 
 #: Keys that must never be in the plain file; found ones are dropped with a warning.
 _SECRET_KEYS = frozenset(
@@ -68,7 +68,7 @@ class WorkerSettings(BaseModel):
     job_timeout_s: int = 15 * 60
     #: Seconds a stopped job gets between SIGTERM and SIGKILL.
     grace_period_s: int = 10
-    #: Which job sources are mirrored (gateway = ClawdBot/OpenClaw cron, commands = our jobs file).
+    #: Which job sources are mirrored (gateway = ClawdBot/OpenClaw cron, jobs = our jobs.toml).
     sources: dict[str, bool] = Field(default_factory=lambda: dict(DEFAULT_SOURCES))
     #: The gateway CLI (`openclaw`, `clawdbot`); None = look on PATH, newest name first.
     gateway_bin: str | None = None

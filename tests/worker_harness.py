@@ -1,0 +1,73 @@
+"""Building blocks for worker tests: a jobs file with real commands, a source set, a service."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from cronmirror_desktop.core.store import Store
+from worker.service import WorkerOptions, WorkerService
+from worker.sources.gateway import GatewaySource
+from worker.sources.jobs_file import JobsFileSource
+from worker.sources.registry import SourceSet
+
+PROJECT = "front-office"
+
+
+def toml_job(
+    key: str, argv: list[str], *, name: str | None = None, cron: str = "0 7 * * 1-5", **extra: object
+) -> str:
+    lines = [f"[jobs.{key}]", f'name = "{name or key.title()}"', f'cron = "{cron}"']
+    lines.append("command = [" + ", ".join(_toml_str(a) for a in argv) + "]")
+    for field, value in extra.items():
+        lines.append(f"{field} = {_toml_str(value) if isinstance(value, str) else value}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def python_job(code: str) -> list[str]:
+    """An argument vector running `code` with this interpreter (no shell)."""
+    return [sys.executable, "-c", code]
+
+
+def write_jobs(path: Path, jobs: Iterable[str]) -> Path:
+    path.write_text("\n".join(jobs))
+    return path
+
+
+def marker_job(key: str, marker: Path, **extra: object) -> str:
+    """A job that leaves `marker` behind when it runs, so a test can see that it did."""
+    code = f"import pathlib; pathlib.Path({str(marker)!r}).write_text('ran')"
+    return toml_job(key, python_job(code), **extra)
+
+
+def sources_for(jobs_file: Path, *, gateway: GatewaySource | None = None) -> SourceSet:
+    sources = [JobsFileSource(jobs_file)]
+    if gateway is not None:
+        sources.insert(0, gateway)
+    return SourceSet(sources, default_tz="UTC", refresh_cooldown=0.0)
+
+
+def service(store: Store, sources: SourceSet, **options: object) -> WorkerService:
+    return WorkerService(store, sources, WorkerOptions(project_id=PROJECT, **options))  # type: ignore[arg-type]
+
+
+def shell_quote(argv: list[str]) -> str:
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+async def eventually(predicate: Callable[[], bool], within: float = 10.0) -> None:
+    """Poll `predicate` (cheaply) until it holds; fail the test after `within` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"condition not met within {within} s")

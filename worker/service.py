@@ -1,0 +1,338 @@
+"""The worker daemon: sync loop, executor, lease rescue and presence, around one store and one project.
+
+Wake-ups: a Realtime INSERT into `cron_run_requests` (or the local store's change feed) wakes the executor
+within milliseconds; a poll every `poll_every` seconds is the fallback when live events are down. A sync
+runs every `sync_interval` seconds and right after each run. The service never dies of a store error: it
+records it in its status, waits, and tries again.
+
+The presence row (`job_id = '__cronmirror_worker__'`, `schedule_kind = 'state'`, never listed as a job)
+is touched every few minutes so the app can say when the worker was last seen even when nothing changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from cronmirror_desktop import __version__
+from cronmirror_desktop.core.aio import wait_event
+from cronmirror_desktop.core.errors import CronMirrorError
+from cronmirror_desktop.core.rows import CronRunRequest
+from cronmirror_desktop.core.store import (
+    ChangeType,
+    LiveState,
+    RequestChange,
+    Snapshot,
+    StateChange,
+    Store,
+    StoreEvent,
+    Subscription,
+)
+from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
+from worker.executor import Executor, Finished
+from worker.process import ProcessStarted
+from worker.sources.registry import SourceSet
+from worker.sync import MirrorSync, SyncReport
+
+log = logging.getLogger(__name__)
+
+PRESENCE_JOB_ID = "__cronmirror_worker__"
+
+
+def new_worker_id() -> str:
+    """host:pid:random — unique per process, readable in the app's dock."""
+    return f"{socket.gethostname().split('.')[0]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    project_id: str
+    sync_interval: float = 30.0
+    concurrency: int = 1
+    job_timeout: float = 900.0
+    grace: float = 10.0
+    lease_seconds: int = 60
+    heartbeat_every: float = 10.0
+    poll_every: float = 10.0
+    rescue_every: float = 60.0
+    presence_every: float = 300.0
+
+
+@dataclass(frozen=True)
+class RunningJob:
+    request_id: str
+    job_id: str
+    started_at: datetime | None = None
+    pid: int | None = None
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    """What the worker is doing, for `cronmirror-worker status`, the app's menu bar and the status file."""
+
+    worker_id: str
+    project_id: str
+    store: str
+    state: Literal["starting", "running", "stopping", "stopped"] = "starting"
+    live: str = LiveState.CONNECTING.value
+    pid: int = field(default_factory=os.getpid)
+    version: str = __version__
+    started_at: datetime = field(default_factory=now_utc)
+    last_sync_at: datetime | None = None
+    last_sync: dict[str, Any] | None = None
+    last_error: str | None = None
+    sources: tuple[dict[str, str], ...] = ()
+    running: tuple[RunningJob, ...] = ()
+    finished_count: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        def encode(value: Any) -> Any:
+            if isinstance(value, datetime):
+                return format_timestamp(value)
+            if isinstance(value, tuple | list):
+                return [encode(v) for v in value]
+            if isinstance(value, dict):
+                return {k: encode(v) for k, v in value.items()}
+            if hasattr(value, "__dataclass_fields__"):
+                return {k: encode(getattr(value, k)) for k in value.__dataclass_fields__}
+            return value
+
+        return encode(self)  # type: ignore[no-any-return]
+
+
+class WorkerService:
+    def __init__(
+        self,
+        store: Store,
+        sources: SourceSet,
+        options: WorkerOptions,
+        *,
+        worker_id: str | None = None,
+        status_file: Path | None = None,
+        on_status: Callable[[WorkerStatus], None] | None = None,
+        on_started: Callable[[CronRunRequest, ProcessStarted], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.sources = sources
+        self.options = options
+        self.worker_id = worker_id or new_worker_id()
+        self.status_file = status_file
+        self._on_status = on_status
+        self._on_started_hook = on_started
+        self.sync = MirrorSync(store, options.project_id, sources)
+        self.executor = Executor(
+            store,
+            options.project_id,
+            sources,
+            self.worker_id,
+            concurrency=options.concurrency,
+            job_timeout=options.job_timeout,
+            lease_seconds=options.lease_seconds,
+            heartbeat_every=options.heartbeat_every,
+            on_started=self._job_started,
+            on_finished=self._job_finished,
+        )
+        self.status = WorkerStatus(self.worker_id, options.project_id, f"{store.kind}: {store.location}")
+        self._wake = asyncio.Event()
+        self._sync_now = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._subscription: Subscription | None = None
+
+    # -- one-shot operations (the CLI's sync-once / drain-once) -----------------------------------
+
+    async def sync_once(self) -> SyncReport:
+        report = await self.sync.sync_once()
+        self._record_sync(report)
+        return report
+
+    async def drain_once(self) -> list[Finished]:
+        await self._rescue()
+        await self.sync.sync_once()  # so the inventory is fresh before requests are matched against it
+        finished = await self.executor.drain()
+        if finished:
+            self._record_sync(await self.sync.sync_once())
+        return finished
+
+    # -- the daemon ---------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set, then stop claiming, let running jobs finish within the grace period."""
+        log.info(
+            "worker %s starting for project %s on %s",
+            self.worker_id,
+            self.options.project_id,
+            self.store.location,
+        )
+        self._update(state="starting")
+        await self._guard("rescue expired leases", self._rescue)
+        await self._guard("sync", self._sync_and_record)
+        await self._guard("announce presence", self._presence)
+        try:
+            self._subscription = await self.store.subscribe(self.options.project_id, self._on_event)
+        except CronMirrorError as exc:
+            self._update(last_error=f"live updates: {exc.message}")
+        self._update(state="running")
+        for name, loop in (
+            ("sync", self._sync_loop),
+            ("executor", self._executor_loop),
+            ("rescue", self._rescue_loop),
+            ("presence", self._presence_loop),
+        ):
+            task = asyncio.get_running_loop().create_task(loop(), name=f"worker-{name}")
+            self._tasks.add(task)
+        self._wake.set()
+        try:
+            await stop.wait()
+        finally:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        self._update(state="stopping")
+        log.info("worker stopping: no new claims; %d job(s) running", len(self.executor.running))
+        await self.executor.stop(self.options.grace, reason="the worker was stopped")
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self._subscription is not None:
+            await self._subscription.close()
+        self._update(state="stopped", running=())
+        log.info("worker stopped")
+
+    def _on_event(self, event: StoreEvent) -> None:
+        if isinstance(event, RequestChange):
+            if event.type is ChangeType.INSERT and event.request and event.request.status == "queued":
+                self._wake.set()
+        elif isinstance(event, Snapshot):
+            self._wake.set()  # after a reconnect: catch up with requests queued meanwhile
+        elif isinstance(event, StateChange):
+            self._update(live=event.state.value)
+
+    async def _executor_loop(self) -> None:
+        while True:
+            await wait_event(self._wake, self.options.poll_every)
+            self._wake.clear()
+            await self._guard("claim requests", self.executor.claim_available)
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await wait_event(self._sync_now, self.options.sync_interval)
+            self._sync_now.clear()
+            await self._guard("sync", self._sync_and_record)
+
+    async def _rescue_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.rescue_every)
+            await self._guard("rescue expired leases", self._rescue)
+
+    async def _presence_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.presence_every)
+            await self._guard("announce presence", self._presence)
+
+    async def _guard(self, what: str, action: Callable[[], Any]) -> None:
+        """Run a step; a store error is recorded and logged, never fatal (the loops retry)."""
+        try:
+            await action()
+        except CronMirrorError as exc:
+            log.warning("%s failed: %s", what, exc)
+            self._update(last_error=f"{what}: {exc.message}")
+
+    async def _sync_and_record(self) -> None:
+        self._record_sync(await self.sync.sync_once())
+
+    async def _rescue(self) -> None:
+        for request in await self.store.rescue_expired(self.options.project_id):
+            log.warning("rescued %s (%s): %s", request.id, request.job_id, request.reason)
+
+    async def _presence(self) -> None:
+        details = {
+            "workerId": self.worker_id,
+            "host": socket.gethostname(),
+            "version": __version__,
+            "startedAt": format_timestamp(self.status.started_at),
+        }
+        await self.store.upsert_mirror(
+            self.options.project_id,
+            [
+                {
+                    "job_id": PRESENCE_JOB_ID,
+                    "name": "CronMirror worker (do not delete)",
+                    "schedule_kind": "state",
+                    "schedule_expr": self.worker_id,
+                    "enabled": False,
+                    "instructions": json.dumps(details),
+                }
+            ],
+        )
+
+    # -- status -------------------------------------------------------------------------------------
+
+    def _record_sync(self, report: SyncReport) -> None:
+        inventory = self.sources.inventory
+        sources = tuple(
+            {"source": lst.source, "state": lst.state, "message": lst.message}
+            for lst in (inventory.listings if inventory else ())
+        )
+        self._update(
+            last_sync_at=now_utc(),
+            last_sync={
+                "upserted": report.upserted,
+                "deleted": report.deleted,
+                "unchanged": report.unchanged,
+                "keptFrom": list(report.kept_from),
+                "warnings": list(report.warnings),
+            },
+            sources=sources,
+            last_error=None,
+        )
+
+    def _job_started(self, request: CronRunRequest, info: ProcessStarted) -> None:
+        running = tuple(r for r in self.status.running if r.request_id != request.id)
+        self._update(running=(*running, RunningJob(request.id, request.job_id, info.started_at, info.pid)))
+        if self._on_started_hook is not None:
+            self._on_started_hook(request, info)
+
+    def _job_finished(self, finished: Finished) -> None:
+        running = tuple(r for r in self.status.running if r.request_id != finished.request.id)
+        self._update(running=running, finished_count=self.status.finished_count + 1)
+        self._sync_now.set()  # last_run_at / last_status of the job changed
+        self._wake.set()  # a slot is free
+
+    def _update(self, **changes: Any) -> None:
+        self.status = replace(self.status, **changes)
+        if self.status_file is not None:
+            write_status(self.status_file, self.status)
+        if self._on_status is not None:
+            try:
+                self._on_status(self.status)
+            except Exception:
+                log.exception("status callback failed")
+
+
+def write_status(path: Path, status: WorkerStatus) -> None:
+    """Atomically replace the status file (read by `cronmirror-worker status` from another process)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(status.to_json(), indent=2))
+        tmp.replace(path)
+    except OSError as exc:
+        log.warning("cannot write the status file %s: %s", path, exc)
+
+
+def read_status(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
