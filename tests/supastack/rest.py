@@ -714,17 +714,18 @@ def _resolve(
     """Pick the overload whose argument names fit the given keys (PostgREST matches by name)."""
     candidates = cache.functions.get((schema, name), [])
     best: Function | None = None
+    best_rank = (-1, 0)
     for fn in candidates:
         names = {a.name for a in fn.args}
         required = {a.name for a in fn.args if not a.has_default}
         if "" in names and fn.args:
             continue
-        if (
-            keys <= names
-            and required <= keys
-            and (best is None or len(names) < len({a.name for a in best.args}))
-        ):
-            best = fn
+        # POST: every body key is an argument. GET: query keys that are not arguments filter the result.
+        fits = keys <= names if method == "POST" else True
+        if fits and required <= keys:
+            rank = (len(names & keys), -len(names))
+            if rank > best_rank:
+                best, best_rank = fn, rank
     if best is not None:
         return best, False
     if method == "POST":
