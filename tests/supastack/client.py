@@ -11,6 +11,9 @@ Two retry traps cost seconds in tests (supabase-wire.md §3.1, §7.12):
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -52,3 +55,15 @@ async def close_client(client: AsyncClient) -> None:
     """Leave every channel and close the WebSocket (the HTTP client closes with garbage collection)."""
     await client.realtime.remove_all_channels()
     await client.realtime.close()
+
+
+async def wait_until(predicate: Callable[[], bool], within: float = 5, poll: float = 0.005) -> None:
+    """Poll `predicate` on the running loop (callbacks land there) until true, else `TimeoutError`.
+
+    Inside an `async def` test, poll like this rather than with `qtbot.waitUntil` (docs/testing.md).
+    """
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {within} s")
+        await asyncio.sleep(poll)
