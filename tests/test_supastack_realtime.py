@@ -409,6 +409,18 @@ def test_invalid_access_token_closes_the_channel(stack: Supastack) -> None:
     assert close == {"event": "phx_close", "payload": {}, "ref": join_ref, "topic": "realtime:bye"}
 
 
+def test_channel_closes_when_its_token_expires(stack: Supastack) -> None:
+    with PhoenixSocket(stack) as sock:
+        join_ref = sock.join("realtime:short", [], access_token=stack.make_jwt("authenticated", expires_in=1))
+        assert sock.recv()["payload"]["status"] == "ok"
+        system = sock.recv(timeout=3)
+        close = sock.recv()
+    assert system["payload"]["extension"] == "system"
+    assert system["payload"]["status"] == "error"
+    assert re.fullmatch(r"Token has expired \d+ seconds ago", system["payload"]["message"])
+    assert close == {"event": "phx_close", "payload": {}, "ref": join_ref, "topic": "realtime:short"}
+
+
 def test_channels_on_one_socket_keep_their_own_claims(stack: Supastack) -> None:
     alice = str(uuid.uuid4())
     with PhoenixSocket(stack) as sock:

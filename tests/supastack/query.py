@@ -377,11 +377,15 @@ def order_sql(terms: list[OrderTerm], column_sql: Callable[[str], tuple[str, str
     return ", ".join(parts)
 
 
-def select_sql(items: list[SelectItem], qualifier: str) -> str:
+def select_sql(items: list[SelectItem], qualifier: str, star: Iterable[str] | None = None) -> str:
+    """The select list over `qualifier`; `*` becomes `star`'s columns when given (the source has more)."""
     parts = []
     for item in items:
         if item.column == "*":
-            parts.append(f"{qualifier}.*")
+            if star is None:
+                parts.append(f"{qualifier}.*")
+            else:
+                parts.extend(f"{qualifier}.{quote_ident(c)}" for c in star)
             continue
         expr = f"{qualifier}.{quote_ident(item.column)}"
         if item.cast:

@@ -98,6 +98,8 @@ class Outcome:
     n: int
     total: int | None
     body: str
+    #: rows an upsert inserted rather than updated (PostgREST answers 200 when there are none)
+    inserted: int | None = None
 
 
 @dataclass
@@ -539,19 +541,29 @@ class RestHandler:
         params: Params,
     ) -> Outcome:
         _check_columns(table.name, table.columns, [i.column for i in query.select if i.column != "*"])
+        upsert = req.method == "POST" and req.prefer.resolution is not None
+        inserted = "(SELECT count(*) FROM pgrst_source WHERE pgrst_inserted)" if upsert else "NULL::bigint"
+        if upsert:
+            # a row an ON CONFLICT DO UPDATE touched carries the inserting transaction's xmax; a new row 0
+            statement += ", (xmax::text = '0') AS pgrst_inserted"
+        listing = select_sql(query.select, "pgrst_source", table.columns)
         sql = (
             f"WITH pgrst_source AS ({statement}) "
-            f"SELECT count(*), {_body_expr(req, 'POST')} "
-            f"FROM (SELECT {select_sql(query.select, 'pgrst_source')} FROM pgrst_source) _pgrst_t"
+            f"SELECT count(*), {_body_expr(req, 'POST')}, {inserted} "
+            f"FROM (SELECT {listing} FROM pgrst_source) _pgrst_t"
         )
         row = await conn.fetchrow(sql, *params.values)
         assert row is not None
         if req.single and row[0] != 1:
             raise Rollback(_single_error(row[0]))
-        return Outcome(row[0], row[0] if req.prefer.count else None, row[1] or "")
+        return Outcome(row[0], row[0] if req.prefer.count else None, row[1] or "", row[2])
 
     def _write_response(self, req: Request, outcome: Outcome, *, created: bool) -> web.StreamResponse:
         representation = req.prefer.returning == "representation"
+        if created and outcome.inserted == 0:
+            created = False  # PostgREST 12+: an upsert that inserted nothing answers 200
+            if not representation:
+                return web.Response(status=200, headers={"Content-Range": f"*/{outcome.total or '*'}"})
         total = "*" if outcome.total is None else str(outcome.total)
         headers: dict[str, str] = {}
         if req.prefer.applied:

@@ -71,11 +71,11 @@ class Database:
         async with self.admin.acquire() as conn:
             yield conn
 
-    def expire(self) -> None:
+    async def expire(self) -> None:
         """After PostgreSQL restarted: every pooled connection is dead, open new ones on next use."""
         for pool in (self.api, self.admin):
             if pool is not None:
-                pool._generation += 1  # what Pool.expire_connections() does, without awaiting
+                await pool.expire_connections()
 
     async def close(self) -> None:
         for pool in (self.api, self.admin):
@@ -200,7 +200,7 @@ class StackServer:
                 await conn.add_listener(RELOAD_CHANNEL, self._on_notify)
                 if self.listen_generation:
                     # PostgreSQL came back: pooled connections are dead, the schema may have changed.
-                    self.db.expire()
+                    await self.db.expire()
                     with contextlib.suppress(*CONNECTION_ERRORS, asyncpg.PostgresError):
                         await self.reload_cache()
                 self.listen_generation += 1
@@ -217,7 +217,7 @@ class StackServer:
             if conn is not None and not conn.is_closed():
                 conn.terminate()
             self._listening.clear()
-            self.db.expire()
+            await self.db.expire()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.25)
 
