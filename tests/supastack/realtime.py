@@ -269,16 +269,22 @@ class RealtimeHub:
             bindings.append(binding)
             response.append({**raw, "id": binding.id})
         channel = Channel(topic, join_ref, bindings, claims)
+        # Validate before replying (the real server does it after): once the client has the reply, every
+        # change committed from then on is delivered, so a test need not wait for the system message.
+        problem: Binding | None = None
+        if bindings:
+            try:
+                problem = await self._check_bindings(channel)
+            except Exception:  # PostgreSQL down: the client's rejoin timer tries again later
+                log.warning("could not check bindings of %s", topic, exc_info=True)
+                problem = bindings[0]
+        channel.active = problem is None
         sock.channels[topic] = channel
         self._schedule_expiry(sock, channel)
         await sock.reply(topic, ref, "ok", {"postgres_changes": response}, join_ref)
         if not bindings:
             return
-        problem = await self._check_bindings(channel)
-        if sock.channels.get(topic) is not channel:
-            return
         if problem is None:
-            channel.active = True
             await self._system(sock, channel, "postgres_changes", "ok", "Subscribed to PostgreSQL")
         else:
             message = (
