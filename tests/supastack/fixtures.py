@@ -3,7 +3,8 @@
 * `supastack` (session): a stand-in on the session's PostgreSQL cluster, in a database of its own
   (bootstrap + migrations + the stand-in's SQL).
 * `supabase_env` (function): the same object after `reset()` — PostgreSQL and the server up, the app's
-  tables empty, no realtime socket left over from an earlier test.
+  tables empty, no realtime socket left over from an earlier test; PostgreSQL is started again
+  afterwards if the test left it stopped.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ def supastack(pg_cluster: PgCluster) -> Iterator[Supastack]:
 
 
 @pytest.fixture
-def supabase_env(supastack: Supastack) -> Supastack:
+def supabase_env(supastack: Supastack) -> Iterator[Supastack]:
     supastack.reset()
-    return supastack
+    yield supastack
+    # A fault-injection test that failed half-way must not leave the session's cluster stopped for the
+    # database tests that follow (they share it).
+    if not supastack.postgres_running:
+        supastack.start_postgres()

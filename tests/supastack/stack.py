@@ -212,6 +212,7 @@ class Supastack:
             self.start_server()
         self._run(self.server.realtime.drop_all())
         with self.connect() as conn:
+            conn.execute("SET lock_timeout = '10s'")  # a transaction left open by a test: fail, don't hang
             conn.execute(
                 sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(t) for t in APP_TABLES))
             )
