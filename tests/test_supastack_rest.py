@@ -46,6 +46,10 @@ create function public.sst_raise(code text) returns void language plpgsql
   as $$ begin raise exception 'raised %', code using errcode = code; end $$;
 create function public.sst_bump() returns integer language sql volatile
   as $$ insert into public.sst_kv values ('bump', 'bump', '1') on conflict do nothing; select 1 $$;
+create function public.sst_pairs(k integer) returns table (a integer, b text)
+  language sql immutable as $$ select x, 'b' || x from generate_series(1, k) x $$;
+create function public.sst_kv_row(p_key text) returns public.sst_kv
+  language sql stable as $$ select * from public.sst_kv where key = p_key $$;
 create function public.sst_whoami() returns json language sql stable as $$
   select json_build_object(
     'role', current_user,
@@ -58,9 +62,9 @@ create function public.sst_whoami() returns json language sql stable as $$
 """
 
 DROP_SQL = """
-drop table if exists public.sst_notes, public.sst_kv;
 drop function if exists public.sst_add, public.sst_series, public.sst_echo, public.sst_noop,
-  public.sst_raise, public.sst_bump, public.sst_whoami;
+  public.sst_raise, public.sst_bump, public.sst_whoami, public.sst_pairs, public.sst_kv_row;
+drop table if exists public.sst_notes, public.sst_kv;
 """
 
 PROJECT = "p-rest"
@@ -365,6 +369,22 @@ def test_delete_with_filters_and_return_preferences(mirror: Supastack) -> None:
     assert job_ids(left) == ["c", "d"]
 
 
+def test_empty_object_inserts_defaults_and_single_accept_on_a_write_rolls_back(mirror: Supastack) -> None:
+    single = {"Accept": "application/vnd.pgrst.object+json", "Prefer": "return=representation"}
+    with rest_client(mirror, mirror.service_role_key) as http:
+        defaults = http.post("/sst_kv", json={}, headers={"Prefer": "return=representation"})
+        too_many = http.delete("/cron_mirror?job_id=in.(a,b)", headers=single)
+        one = http.delete("/cron_mirror?job_id=eq.c&select=job_id", headers=single)
+    assert defaults.status_code == 400  # DEFAULT VALUES: the primary key has no default
+    assert error(defaults)["code"] == "23502"
+    assert too_many.status_code == 406
+    assert error(too_many)["details"] == "The result contains 2 rows"
+    assert one.json() == {"job_id": "c"}
+    with mirror.connect() as conn:
+        left = conn.execute("select job_id from cron_mirror order by job_id").fetchall()
+    assert left == [("a",), ("b",), ("d",)]  # the refused DELETE was rolled back
+
+
 def test_upsert_merge_and_ignore_duplicates(stack: Supastack) -> None:
     merge = {"Prefer": "return=representation,resolution=merge-duplicates"}
     ignore = {"Prefer": "return=representation,resolution=ignore-duplicates"}
@@ -435,6 +455,22 @@ def test_rpc_setof_table_with_select_and_filters(stack: Supastack) -> None:
     assert again.json() == []
     assert filtered.status_code == 405  # GET runs read-only; the function writes
     assert error(filtered)["code"] == "25006"
+
+
+def test_rpc_returns_table_and_single_composite(stack: Supastack) -> None:
+    with stack.connect() as conn:
+        conn.execute("insert into sst_kv values ('p', 'theme', '{\"dark\": true}')")
+    with rest_client(stack) as http:
+        pairs = http.get(
+            "/rpc/sst_pairs?k=4&select=b&a=gte.2&order=a.desc&limit=2", headers={"Prefer": "count=exact"}
+        )
+        head = http.head("/rpc/sst_pairs?k=3")
+        row = http.post("/rpc/sst_kv_row", json={"p_key": "theme"})
+    assert pairs.status_code == 206
+    assert pairs.headers["content-range"] == "0-1/3"
+    assert pairs.json() == [{"b": "b4"}, {"b": "b3"}]
+    assert (head.status_code, head.content, head.headers["content-range"]) == (200, b"", "0-2/*")
+    assert row.json() == {"project_id": "p", "key": "theme", "value": {"dark": True}}  # an object, not a list
 
 
 def test_rpc_security_definer_function_for_anon(stack: Supastack) -> None:

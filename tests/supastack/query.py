@@ -289,6 +289,8 @@ def parse_read_query(items: Iterable[tuple[str, str]], *, filter_keys: Callable[
         elif "." in key and key.split(".")[-1] in ("or", "and", "order", "limit", "offset", "select"):
             raise QueryError(f"The Supabase stand-in does not support resource embedding: {key}")
         elif filter_keys(key):
+            if "->" in key:
+                raise QueryError(f"The Supabase stand-in does not support JSON paths in filters: {key}")
             query.where.append(parse_filter(unquote(key), value))
         else:
             query.rest.append((key, value))

@@ -446,6 +446,7 @@ class RestHandler:
                     raise RestError(400, "PGRST102", "All object keys must match")
                 if not rows:
                     return Outcome(0, 0, "[]")
+                params = Params()  # the body is not used
                 insert = f"INSERT INTO {target} DEFAULT VALUES"
             elif req.prefer.missing_default:
                 insert = f"INSERT INTO {target} ({_idents(cols)}) VALUES " + ", ".join(
@@ -593,6 +594,7 @@ class RestHandler:
             payload, text = None, ""
             keys = {k for k, _ in req.query if k not in RESERVED and k != "apikey"}
         outcome_fn: dict[str, Function] = {}
+        row_query: dict[str, ReadQuery] = {}
 
         async def work(conn: asyncpg.Connection, cache: SchemaCache) -> Outcome:
             fn, whole_body = _resolve(cache, req.schema, name, keys, req.method, payload)
@@ -621,6 +623,7 @@ class RestHandler:
                 filter_keys=lambda k: k not in RESERVED and (req.method == "POST" or k not in arg_names),
             )
             query.limit, query.offset = _range(req, query)
+            row_query["q"] = query
             lateral = f", LATERAL {call} AS _pgrst_call" if from_sql else f" FROM {call} AS _pgrst_call"
             source = f"SELECT _pgrst_call.*{from_sql}{lateral}"
             outcome = await self._select(
@@ -636,6 +639,8 @@ class RestHandler:
         fn = outcome_fn["fn"]
         if fn.returns_void:
             return web.Response(status=204)
+        if fn.returns_set and "q" in row_query:
+            return self._read_response(req, row_query["q"], outcome)
         if req.single:
             _check_single(outcome.n)
         headers = {"Content-Type": OBJECT_TYPE if req.single else JSON_TYPE}
