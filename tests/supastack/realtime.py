@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 from aiohttp import WSMsgType, web
 
 from tests.supastack import schema, tokens
@@ -150,6 +151,7 @@ class RealtimeHub:
         self.sockets: set[Socket] = set()
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._timers: set[asyncio.Task[None]] = set()  # strong references to expiry tasks
         self.idle_timeout = IDLE_TIMEOUT
         #: called with (change, seconds spent) after each change is dispatched (benchmark hook)
         self.on_dispatched: Callable[[dict[str, Any], float], None] | None = None
@@ -328,7 +330,7 @@ class RealtimeHub:
         ]
         return found
 
-    async def _filters_valid(self, conn: Any, table: Table, filters: list[Filter]) -> bool:
+    async def _filters_valid(self, conn: asyncpg.Connection, table: Table, filters: list[Filter]) -> bool:
         casts = []
         for f in filters:
             column = table.columns.get(f.column)
@@ -341,7 +343,7 @@ class RealtimeHub:
             return True
         try:
             await conn.fetchval("select " + ", ".join(casts))
-        except Exception:
+        except asyncpg.PostgresError:  # the value does not cast to the column's type
             return False
         return True
 
@@ -354,8 +356,12 @@ class RealtimeHub:
         if not isinstance(exp, (int, float)):
             return
         delay = max(0.0, exp - time.time())
-        loop = asyncio.get_running_loop()
-        channel.expiry = loop.call_later(delay, lambda: asyncio.ensure_future(self._expired(sock, channel)))
+        channel.expiry = asyncio.get_running_loop().call_later(delay, self._spawn_expired, sock, channel)
+
+    def _spawn_expired(self, sock: Socket, channel: Channel) -> None:
+        task = asyncio.ensure_future(self._expired(sock, channel))
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
 
     async def _expired(self, sock: Socket, channel: Channel) -> None:
         if sock.channels.get(channel.topic) is not channel:
