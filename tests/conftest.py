@@ -30,6 +30,8 @@ from tests.pgcluster import INSTALL_HINT, TEMPLATE_DB, PgCluster, PgUnavailable,
 
 ASYNC_TEST_TIMEOUT = 60.0
 
+pytest_plugins = ["tests.supastack.fixtures"]
+
 
 # -- one asyncio loop (qasync) for the session ----------------------------------------------------
 
