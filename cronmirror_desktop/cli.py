@@ -1,11 +1,432 @@
-"""Entry point for the cronmirror CLI (not built yet)."""
+"""`cronmirror`: the same jobs and run requests as the app, for scripts and people at a terminal.
 
+Human-readable tables by default, stable JSON (the seed's camelCase names) with `--json`. Exit codes:
+0 ok · 1 a run or check failed · 2 usage · 3 not configured · 4 unreachable or refused · 5 conflict ·
+6 not found · 7 invalid data · 8 timed out waiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import socket
 import sys
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from cronmirror_desktop import __version__
+from cronmirror_desktop.core import config as cfg
+from cronmirror_desktop.core.aio import wait_event
+from cronmirror_desktop.core.errors import CronMirrorError, NotFound
+from cronmirror_desktop.core.paths import set_dev_dir
+from cronmirror_desktop.core.rows import FINAL_STATUSES, CronMirrorJob, CronRunRequest, ProjectInfo
+from cronmirror_desktop.core.store import LiveState, RequestChange, StateChange, Store
+from cronmirror_desktop.core.stores import open_store
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_TIMEOUT = 8
 
 
-def main() -> int:
-    print("CronMirror: the cronmirror CLI is not built yet.", file=sys.stderr)
-    return 2
+class Output:
+    """Where results go: a table for people or JSON for scripts."""
+
+    def __init__(self, as_json: bool, stream: TextIO | None = None) -> None:
+        self.as_json = as_json
+        self.stream = stream or sys.stdout
+
+    def line(self, text: str = "") -> None:
+        if not self.as_json:
+            print(text, file=self.stream)
+
+    def data(self, value: Any) -> None:
+        if self.as_json:
+            print(json.dumps(value, indent=2, sort_keys=True, default=str), file=self.stream)
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        widths = [len(h) for h in headers]
+        for row in rows:
+            widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+        for row in (headers, *rows):
+            self.line("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def requester() -> str:
+    """Who asked, for the request's audit trail: `cli:user@host` (no secrets, no paths)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"cli:{user}@{socket.gethostname().split('.')[0]}"
+
+
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    if moment is None:
+        return "—"
+    seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
+    future = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            text = f"{seconds // size}{unit}"
+            break
+    else:
+        text = f"{seconds}s"
+    return f"in {text}" if future else f"{text} ago"
+
+
+def duration(ms: int | None) -> str:
+    if ms is None:
+        return "—"
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    return f"{ms // 60_000} min {ms % 60_000 // 1000} s"
+
+
+def request_json(request: CronRunRequest) -> dict[str, Any]:
+    return {
+        **request.to_public(),
+        "durationMs": request.duration_ms,
+        "reason": request.reason,
+        "outputTail": request.output_tail,
+    }
+
+
+# -- commands --------------------------------------------------------------------------------------
+
+
+class Cli:
+    def __init__(self, args: argparse.Namespace, out: Output) -> None:
+        self.args = args
+        self.out = out
+        self.config = cfg.resolve_config()
+
+    @property
+    def project(self) -> str:
+        return getattr(self.args, "project", None) or self.config.project_id
+
+    def store(self) -> Store:
+        return open_store(self.config, local=self.args.local)
+
+    async def projects(self) -> int:
+        async with self.store() as store:
+            projects = await store.list_projects(configured=self.config.project_ids)
+        self.out.data([p.to_public() for p in projects])
+        self.out.table(
+            ["PROJECT", "JOBS", "LAST SYNC", "LAST REQUEST", ""],
+            [_project_row(p, self.config.project_id) for p in projects],
+        )
+        if not projects:
+            self.out.line("No projects yet: the worker creates one when it first mirrors its jobs.")
+        return 0
+
+    async def jobs(self) -> int:
+        async with self.store() as store:
+            jobs = await store.list_jobs(self.project)
+        needle = (self.args.search or "").casefold()
+        jobs = [
+            j
+            for j in jobs
+            if needle in j.display_name.casefold()
+            and (self.args.enabled is None or j.enabled == self.args.enabled)
+        ]
+        self.out.data([j.to_public() for j in jobs])
+        if not jobs:
+            self.out.line(
+                "No cron jobs mirrored yet. The Mac mini sync worker will publish jobs here."
+                if not needle and self.args.enabled is None
+                else "No job matches."
+            )
+            return 0
+        self.out.table(["JOB ID", "NAME", "SCHEDULE", "NEXT RUN", "LAST", "ON"], [_job_row(j) for j in jobs])
+        invalid = [j for j in jobs if not j.valid]
+        for job in invalid:
+            self.out.line(f"! {job.job_id}: {'; '.join(job.problems)}")
+        return 0
+
+    async def requests(self) -> int:
+        async with self.store() as store:
+            requests = await store.list_requests(self.project, limit=self.args.limit)
+        self.out.data([request_json(r) for r in requests])
+        if not requests:
+            self.out.line("No run requests yet.")
+            return 0
+        self.out.table(
+            ["REQUEST", "JOB", "STATUS", "REQUESTED", "DURATION", "RESULT"],
+            [
+                [r.id, r.job_id, r.status, ago(r.requested_at), duration(r.duration_ms), r.reason or ""]
+                for r in requests
+            ],
+        )
+        return 0
+
+    async def cancel(self) -> int:
+        async with self.store() as store:
+            request = await store.cancel_request(self.args.request_id)
+        self.out.data(request_json(request))
+        self.out.line(f"Cancelled {request.id} ({request.job_id}).")
+        return 0
+
+    async def run(self) -> int:
+        mode = self.args.mode
+        if mode != "queue" and self.config.control_api_url.usable:
+            from cronmirror_desktop.core.controlapi import ControlApiClient
+
+            async with ControlApiClient.from_config(self.config) as api:
+                api = api.for_project(self.project)
+                if mode == "direct" or (await api.health()).reachable:
+                    return await self._run_direct(api)
+                self.out.line(f"The Control API at {api.shown_url} is not reachable; queueing instead.")
+        elif mode == "direct":
+            self.config.control_api_url_or_raise()
+        return await self._run_queued()
+
+    async def _run_direct(self, api: Any) -> int:
+        requested = await api.run_job(self.args.job_id)
+        self.out.line(requested.message)
+        if not self.args.wait:
+            self.out.data({"mode": "direct", "requested": True, "jobId": self.args.job_id})
+            return 0
+        confirmation = await api.confirm_run(requested, within_s=self.args.timeout)
+        self.out.line(confirmation.message)
+        self.out.data({"mode": "direct", "jobId": self.args.job_id, "confirmed": confirmation.confirmed})
+        return 0 if confirmation.confirmed else EXIT_FAILED
+
+    async def _run_queued(self) -> int:
+        async with self.store() as store:
+            known = {j.job_id for j in await store.list_jobs(self.project)}
+            if self.args.job_id not in known:
+                raise NotFound(
+                    f"No job {self.args.job_id!r} in project {self.project!r}.",
+                    hint="`cronmirror jobs` lists the job ids.",
+                )
+            outcome = await store.queue_run(self.project, self.args.job_id, requester())
+            request = outcome.request
+            if outcome.created:
+                self.out.line("Queued run request. Will execute when the Mac mini worker picks it up.")
+            else:
+                self.out.line(f"This job already has a {request.status} request; following that one.")
+            self.out.line(f"Request {request.id}")
+            if self.args.wait:
+                request = await self._follow(store, request)
+        self.out.data({"mode": "queue", "created": outcome.created, "request": request_json(request)})
+        if not self.args.wait:
+            return 0
+        if request.status not in FINAL_STATUSES:
+            self.out.line(f"Still {request.status} after {self.args.timeout:g} s.")
+            return EXIT_TIMEOUT
+        self.out.line(f"{request.status}: {request.reason or duration(request.duration_ms)}")
+        if request.output_tail and not self.out.as_json:
+            self.out.line(request.output_tail)
+        return 0 if request.status == "done" else EXIT_FAILED
+
+    async def _follow(self, store: Store, request: CronRunRequest) -> CronRunRequest:
+        """Wait for the request to finish: live events when they flow, a poll every second regardless."""
+        changed = asyncio.Event()
+        latest = request
+
+        def on_event(event: Any) -> None:
+            nonlocal latest
+            if isinstance(event, RequestChange) and event.request and event.request.id == request.id:
+                latest = event.request
+                changed.set()
+            elif isinstance(event, StateChange) and event.state is LiveState.AUTH_FAILED:
+                changed.set()
+
+        subscription = await store.subscribe(self.project, on_event)
+        deadline = time.monotonic() + self.args.timeout
+        announced_running = False
+        try:
+            while latest.status not in FINAL_STATUSES and time.monotonic() < deadline:
+                if not await wait_event(changed, min(1.0, max(0.0, deadline - time.monotonic()))):
+                    fresh = await store.get_request(request.id)
+                    if fresh is not None:
+                        latest = fresh
+                changed.clear()
+                if latest.status == "running" and not announced_running:
+                    announced_running = True
+                    self.out.line(f"Running on {latest.worker_id or 'the worker'}…")
+        finally:
+            await subscription.close()
+        return latest
+
+    async def doctor(self) -> int:
+        from cronmirror_desktop.cli_doctor import run_doctor
+
+        return await run_doctor(self.config, self.out, local=self.args.local, project=self.project)
+
+    def config_show(self) -> int:
+        self.out.data(self.config.as_json())
+        self.out.table(
+            ["SETTING", "VALUE", "FROM", "PROBLEM"],
+            [[r.key, r.display, r.origin, r.problem or ""] for r in self.config.rows()],
+        )
+        for warning in self.config.settings_warnings:
+            self.out.line(f"! {warning}")
+        return 0
+
+    def config_set(self) -> int:
+        return self._report_set(cfg.set_value(self.args.key, self.args.value), "Stored")
+
+    def config_unset(self) -> int:
+        return self._report_set(cfg.unset_value(self.args.key), "Removed")
+
+    def _report_set(self, result: cfg.SetResult, verb: str) -> int:
+        where = "the keychain" if result.stored_in is cfg.Source.KEYCHAIN else "the settings file"
+        self.out.data(
+            {
+                "key": result.key,
+                "storedIn": result.stored_in.value,
+                "overriddenBy": list(result.overridden_by),
+                "warnings": list(result.warnings),
+            }
+        )
+        self.out.line(f"{verb} {result.key} in {where}.")
+        if result.overridden_by:
+            self.out.line(f"Note: {', '.join(result.overridden_by)} is set and takes precedence.")
+        for warning in result.warnings:
+            self.out.line(f"Warning: {warning}")
+        return 0
+
+    def config_import(self) -> int:
+        imported = cfg.import_dotenv(Path(self.args.file))
+        self.out.data({"summary": imported.summary()})
+        for line in imported.summary():
+            self.out.line(line)
+        return 0
+
+
+def _project_row(project: ProjectInfo, current: str) -> list[str]:
+    return [
+        project.project_id,
+        str(project.job_count),
+        ago(project.last_sync_at),
+        ago(project.last_request_at),
+        "current" if project.project_id == current else ("configured" if project.configured else ""),
+    ]
+
+
+def _job_row(job: CronMirrorJob) -> list[str]:
+    from cronmirror_desktop.core.schedule_text import try_describe
+
+    schedule = try_describe(job.schedule) if job.schedule else "—"
+    last = job.last_status or "—"
+    name = job.display_name if job.valid else f"{job.display_name} (!)"
+    return [job.job_id, name, schedule, ago(job.next_run_at), last, "yes" if job.enabled else "no"]
+
+
+# -- argument parsing ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--local", action="store_true", help="use the embedded local store")
+    common.add_argument("--json", action="store_true", help="stable JSON output for scripts")
+    common.add_argument("--dev-dir", help="keep settings and the local store in this folder")
+
+    parser = argparse.ArgumentParser(
+        prog="cronmirror",
+        description="See and trigger the Mac mini's scheduled jobs.",
+        parents=[common],
+        epilog="Exit codes: 0 ok, 1 failed, 2 usage, 3 not configured, 4 unreachable/refused, "
+        "5 conflict, 6 not found, 7 invalid data, 8 timed out.",
+    )
+    parser.add_argument("--version", action="version", version=f"cronmirror {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def project_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--project", "-p", help="project id (default: the configured one)")
+
+    sub.add_parser("projects", parents=[common], help="projects with mirrored jobs or requests")
+
+    jobs = sub.add_parser("jobs", parents=[common], help="the mirrored jobs")
+    project_arg(jobs)
+    jobs.add_argument("--search", "-s", help="only jobs whose name contains TEXT")
+    state = jobs.add_mutually_exclusive_group()
+    state.add_argument("--enabled", dest="enabled", action="store_const", const=True, default=None)
+    state.add_argument("--disabled", dest="enabled", action="store_const", const=False)
+
+    run = sub.add_parser("run", parents=[common], help="run a job now (directly, or through the queue)")
+    run.add_argument("job_id")
+    project_arg(run)
+    how = run.add_mutually_exclusive_group()
+    how.add_argument("--direct", dest="mode", action="store_const", const="direct", default="auto")
+    how.add_argument("--queue", dest="mode", action="store_const", const="queue")
+    run.add_argument("--wait", action="store_true", help="follow the run until it is done or failed")
+    run.add_argument("--timeout", type=float, default=600.0, help="seconds to wait (default 600)")
+
+    requests = sub.add_parser("requests", parents=[common], help="recent run requests")
+    project_arg(requests)
+    requests.add_argument("--limit", "-n", type=int, default=20)
+
+    cancel = sub.add_parser("cancel", parents=[common], help="cancel a queued run request")
+    cancel.add_argument("request_id")
+
+    config = sub.add_parser("config", help="show or change settings")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    config_sub.add_parser("show", parents=[common], help="effective settings and where they come from")
+    setter = config_sub.add_parser("set", parents=[common], help="store a setting (keys go to the keychain)")
+    setter.add_argument(
+        "key", help=f"one of {', '.join(k.key for k in cfg.CONFIG_KEYS)}, store, or worker.<option>"
+    )
+    setter.add_argument("value")
+    unsetter = config_sub.add_parser("unset", parents=[common], help="remove a setting")
+    unsetter.add_argument("key")
+    importer = config_sub.add_parser("import-env", parents=[common], help="import a .env file")
+    importer.add_argument("file")
+
+    sub.add_parser("doctor", parents=[common], help="check everything and say what to fix")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.dev_dir:
+        set_dev_dir(args.dev_dir)
+    out = Output(args.json, stream)
+    err = sys.stderr
+    try:
+        cli = Cli(args, out)
+        command: Callable[[], int | Coroutine[Any, Any, int]] = {
+            "projects": cli.projects,
+            "jobs": cli.jobs,
+            "run": cli.run,
+            "requests": cli.requests,
+            "cancel": cli.cancel,
+            "doctor": cli.doctor,
+            "config": {
+                "show": cli.config_show,
+                "set": cli.config_set,
+                "unset": cli.config_unset,
+                "import-env": cli.config_import,
+            }.get(getattr(args, "config_command", ""), cli.config_show),
+        }[args.command]
+        result = command()
+        return asyncio.run(result) if asyncio.iscoroutine(result) else int(result)  # type: ignore[arg-type]
+    except CronMirrorError as exc:
+        if args.json:
+            print(
+                json.dumps({"error": {"kind": type(exc).__name__, "message": exc.message, "hint": exc.hint}}),
+                file=out.stream,
+            )
+        print(f"cronmirror: {exc.message}", file=err)
+        if exc.hint:
+            print(f"  {exc.hint}", file=err)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `cronmirror jobs --json | head`: the reader left; that is fine
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
+        return 0
 
 
 if __name__ == "__main__":

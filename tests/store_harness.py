@@ -31,6 +31,12 @@ class LocalHarness:
     async def open(self) -> None:
         await self.app.open()
 
+    def store_code(self, role: str = "service_role") -> str:
+        """Python source that builds the same kind of store in another process."""
+        return (
+            f"__import__('cronmirror_desktop.core.localstore').core.localstore.LocalStore({str(self.path)!r})"
+        )
+
     async def new_worker_store(self) -> Store:
         store = LocalStore(self.path)
         self._extra.append(store)
@@ -96,6 +102,13 @@ class SupabaseHarness:
     async def open(self) -> None:
         await self.app.client()
         await self.worker.client()
+
+    def store_code(self, role: str = "service_role") -> str:
+        key = self.stack.service_role_key if role == "service_role" else self.stack.anon_key
+        return (
+            "__import__('cronmirror_desktop.core.supabasestore').core.supabasestore.SupabaseStore("
+            f"{self.stack.url!r}, {key!r})"
+        )
 
     async def new_worker_store(self) -> Store:
         store = self._store_class(self.stack.url, self.stack.service_role_key)

@@ -19,9 +19,10 @@ from cronmirror_desktop.core.store import (
     Snapshot,
     StateChange,
 )
-from tests.store_harness import Events, LocalHarness
+from tests.store_harness import Events, LocalHarness, SupabaseHarness
 
 PROJECT = "front-office"
+Backend = LocalHarness | SupabaseHarness
 OTHER = "back-office"
 
 
@@ -37,11 +38,14 @@ def job(job_id: str, name: str | None = None, **extra: object) -> dict[str, obje
     }
 
 
-@pytest.fixture(params=["local"])
+@pytest.fixture(params=["local", "supabase"])
 def backend(
     request: pytest.FixtureRequest, tmp_path: Path, event_loop: asyncio.AbstractEventLoop
-) -> Iterator[LocalHarness]:
-    harness = LocalHarness(tmp_path)
+) -> Iterator[LocalHarness | SupabaseHarness]:
+    if request.param == "local":
+        harness: LocalHarness | SupabaseHarness = LocalHarness(tmp_path)
+    else:
+        harness = SupabaseHarness(request.getfixturevalue("supabase_env"))
     event_loop.run_until_complete(harness.open())
     yield harness
     event_loop.run_until_complete(harness.close())
@@ -50,7 +54,7 @@ def backend(
 # -- the mirror ----------------------------------------------------------------------------------
 
 
-async def test_jobs_are_upserted_listed_sorted_and_deleted(backend: LocalHarness) -> None:
+async def test_jobs_are_upserted_listed_sorted_and_deleted(backend: Backend) -> None:
     assert await backend.app.list_jobs(PROJECT) == []
     written = await backend.worker.upsert_mirror(
         PROJECT, [job("b", "beta"), job("a", "Alpha"), job("c", "gamma", enabled=False)]
@@ -71,7 +75,7 @@ async def test_jobs_are_upserted_listed_sorted_and_deleted(backend: LocalHarness
     assert [j.job_id for j in await backend.app.list_jobs(PROJECT)] == ["b"]
 
 
-async def test_projects_are_separate(backend: LocalHarness) -> None:
+async def test_projects_are_separate(backend: Backend) -> None:
     await backend.worker.upsert_mirror(PROJECT, [job("a")])
     await backend.worker.upsert_mirror(OTHER, [job("a", "other a"), job("b")])
     assert [j.name for j in await backend.app.list_jobs(PROJECT)] == ["Job a"]
@@ -79,7 +83,7 @@ async def test_projects_are_separate(backend: LocalHarness) -> None:
     assert [j.name for j in await backend.app.list_jobs(PROJECT)] == ["Job a"]
 
 
-async def test_upsert_normalises_and_refuses_unwritable_rows(backend: LocalHarness) -> None:
+async def test_upsert_normalises_and_refuses_unwritable_rows(backend: Backend) -> None:
     when = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
     await backend.worker.upsert_mirror(PROJECT, [{"job_id": "t", "name": "T", "next_run_at": when}])
     (only,) = await backend.app.list_jobs(PROJECT)
@@ -91,7 +95,7 @@ async def test_upsert_normalises_and_refuses_unwritable_rows(backend: LocalHarne
             await backend.worker.upsert_mirror(PROJECT, [bad])
 
 
-async def test_fingerprint_rows_are_hidden_from_jobs_but_kept(backend: LocalHarness) -> None:
+async def test_fingerprint_rows_are_hidden_from_jobs_but_kept(backend: Backend) -> None:
     backend.raw_insert(
         "cron_mirror",
         {
@@ -110,7 +114,7 @@ async def test_fingerprint_rows_are_hidden_from_jobs_but_kept(backend: LocalHarn
     assert info.job_count == 1
 
 
-async def test_garbage_rows_come_back_marked_invalid(backend: LocalHarness) -> None:
+async def test_garbage_rows_come_back_marked_invalid(backend: Backend) -> None:
     backend.raw_insert(
         "cron_mirror",
         {
@@ -140,7 +144,7 @@ async def test_garbage_rows_come_back_marked_invalid(backend: LocalHarness) -> N
     assert request.result_text == "[1, 2, 3]"
 
 
-async def test_list_projects_merges_data_and_configured_ids(backend: LocalHarness) -> None:
+async def test_list_projects_merges_data_and_configured_ids(backend: Backend) -> None:
     await backend.worker.upsert_mirror(PROJECT, [job("a"), job("b")])
     await backend.app.queue_run(OTHER, "x", "test")
     projects = await backend.app.list_projects(configured=["configured-only", PROJECT])
@@ -159,7 +163,7 @@ async def test_list_projects_merges_data_and_configured_ids(backend: LocalHarnes
 # -- queueing ------------------------------------------------------------------------------------
 
 
-async def test_queue_returns_the_active_request_instead_of_a_duplicate(backend: LocalHarness) -> None:
+async def test_queue_returns_the_active_request_instead_of_a_duplicate(backend: Backend) -> None:
     first = await backend.app.queue_run(PROJECT, "a", "alice@laptop")
     assert first.created
     assert first.request.status == "queued"
@@ -180,7 +184,7 @@ async def test_queue_returns_the_active_request_instead_of_a_duplicate(backend: 
     assert after.created
 
 
-async def test_list_requests_newest_first_with_limit_and_job_filter(backend: LocalHarness) -> None:
+async def test_list_requests_newest_first_with_limit_and_job_filter(backend: Backend) -> None:
     ids = []
     for i in range(25):
         outcome = await backend.app.queue_run(PROJECT, f"job-{i}", "test")
@@ -196,7 +200,7 @@ async def test_list_requests_newest_first_with_limit_and_job_filter(backend: Loc
     assert fetched.job_id == "job-0"
 
 
-async def test_cancel_only_a_queued_request(backend: LocalHarness) -> None:
+async def test_cancel_only_a_queued_request(backend: Backend) -> None:
     queued = (await backend.app.queue_run(PROJECT, "a", "test")).request
     running = (await backend.app.queue_run(PROJECT, "b", "test")).request
     claimed = await backend.worker.claim_next(PROJECT, "w")
@@ -218,7 +222,7 @@ async def test_cancel_only_a_queued_request(backend: LocalHarness) -> None:
 # -- the worker's lifecycle ----------------------------------------------------------------------
 
 
-async def test_claim_heartbeat_complete(backend: LocalHarness) -> None:
+async def test_claim_heartbeat_complete(backend: Backend) -> None:
     request = (await backend.app.queue_run(PROJECT, "a", "test")).request
     assert await backend.worker.claim_next(OTHER, "w1") is None
     claimed = await backend.worker.claim_next(PROJECT, "w1", lease_seconds=30)
@@ -251,7 +255,7 @@ async def test_claim_heartbeat_complete(backend: LocalHarness) -> None:
     assert not await backend.worker.complete(request.id, "w1", "error", {})
 
 
-async def test_expired_lease_is_rescued_and_late_complete_changes_nothing(backend: LocalHarness) -> None:
+async def test_expired_lease_is_rescued_and_late_complete_changes_nothing(backend: Backend) -> None:
     expired = (await backend.app.queue_run(PROJECT, "a", "test")).request
     live = (await backend.app.queue_run(PROJECT, "b", "test")).request
     assert await backend.worker.claim_next(PROJECT, "slow") is not None
@@ -274,7 +278,7 @@ async def test_expired_lease_is_rescued_and_late_complete_changes_nothing(backen
     assert still.status == "running"
 
 
-async def test_two_workers_racing_claim_each_request_exactly_once(backend: LocalHarness) -> None:
+async def test_two_workers_racing_claim_each_request_exactly_once(backend: Backend) -> None:
     ids = {(await backend.app.queue_run(PROJECT, f"job-{i}", "test")).request.id for i in range(60)}
     stores = [backend.worker, await backend.new_worker_store(), await backend.new_worker_store()]
     claimed: list[str] = []
@@ -289,7 +293,7 @@ async def test_two_workers_racing_claim_each_request_exactly_once(backend: Local
     assert max(counts.values()) == 1
 
 
-async def test_bad_lease_arguments_are_refused(backend: LocalHarness) -> None:
+async def test_bad_lease_arguments_are_refused(backend: Backend) -> None:
     with pytest.raises(ValueError, match="lease"):
         await backend.worker.claim_next(PROJECT, "w", lease_seconds=1)
     with pytest.raises(ValueError, match="worker id"):
@@ -299,7 +303,7 @@ async def test_bad_lease_arguments_are_refused(backend: LocalHarness) -> None:
 # -- live events ---------------------------------------------------------------------------------
 
 
-async def test_subscription_starts_with_a_snapshot_then_streams_changes(backend: LocalHarness) -> None:
+async def test_subscription_starts_with_a_snapshot_then_streams_changes(backend: Backend) -> None:
     await backend.worker.upsert_mirror(PROJECT, [job("a")])
     events = Events()
     subscription = await backend.app.subscribe(PROJECT, events)
@@ -363,7 +367,7 @@ async def test_subscription_starts_with_a_snapshot_then_streams_changes(backend:
     assert subscription.state is LiveState.CLOSED
 
 
-async def test_events_stop_after_close(backend: LocalHarness) -> None:
+async def test_events_stop_after_close(backend: Backend) -> None:
     events = Events()
     subscription = await backend.app.subscribe(PROJECT, events)
     await events.wait_for(lambda e: isinstance(e, Snapshot))

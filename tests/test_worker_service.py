@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import sys
 import textwrap
 import time
@@ -14,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from cronmirror_desktop.core.errors import InvalidRow
 from cronmirror_desktop.core.rows import CronRunRequest
-from tests.store_harness import LocalHarness
+from tests.store_harness import LocalHarness, SupabaseHarness
 from tests.worker_harness import (
     PROJECT,
     eventually,
@@ -28,23 +28,34 @@ from tests.worker_harness import (
 )
 from worker.service import PRESENCE_JOB_ID
 
+Backend = LocalHarness | SupabaseHarness
 
-@pytest.fixture
-def backend(tmp_path: Path, event_loop: asyncio.AbstractEventLoop) -> Iterator[LocalHarness]:
-    harness = LocalHarness(tmp_path)
+
+@pytest.fixture(params=["local", "supabase"])
+def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, event_loop: asyncio.AbstractEventLoop
+) -> Iterator[Backend]:
+    if request.param == "local":
+        harness: Backend = LocalHarness(tmp_path)
+    else:
+        harness = SupabaseHarness(request.getfixturevalue("supabase_env"))
     event_loop.run_until_complete(harness.open())
     yield harness
     event_loop.run_until_complete(harness.close())
 
 
-def mirror_writes(backend: LocalHarness) -> int:
-    """Rows written to cron_mirror so far, counted by the store's own change log."""
-    with sqlite3.connect(backend.path) as conn:
-        return int(conn.execute("SELECT count(*) FROM changes WHERE tbl = 'cron_mirror'").fetchone()[0])
+async def mirror_versions(backend: Backend) -> dict[str, object]:
+    """job_id -> updated_at: every write sets it, so comparing two of these counts the writes."""
+    return {row.job_id: row.updated_at for row in await backend.worker.mirror_rows(PROJECT)}
+
+
+def writes_between(before: dict[str, object], after: dict[str, object]) -> int:
+    changed = sum(1 for job_id, stamp in after.items() if before.get(job_id) != stamp)
+    return changed + sum(1 for job_id in before if job_id not in after)
 
 
 async def wait_for_request(
-    backend: LocalHarness, request_id: str, statuses: set[str], within: float = 20.0
+    backend: Backend, request_id: str, statuses: set[str], within: float = 20.0
 ) -> CronRunRequest:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -58,7 +69,7 @@ async def wait_for_request(
 # -- the mirror ----------------------------------------------------------------------------------
 
 
-async def test_sync_writes_only_what_changed(backend: LocalHarness, tmp_path: Path) -> None:
+async def test_sync_writes_only_what_changed(backend: Backend, tmp_path: Path) -> None:
     jobs = [toml_job(f"job{i}", ["true"], cron=f"{i % 60} 3 * * *") for i in range(1000)]
     jobs_file = write_jobs(tmp_path / "jobs.toml", jobs)
     worker = service(backend.worker, sources_for(jobs_file))
@@ -67,16 +78,16 @@ async def test_sync_writes_only_what_changed(backend: LocalHarness, tmp_path: Pa
     assert (first.upserted, first.deleted) == (1000, 0)
     assert len(await backend.app.list_jobs(PROJECT)) == 1000
 
-    before = mirror_writes(backend)
+    before = await mirror_versions(backend)
     idle = await worker.sync_once()
     assert idle.writes == 0
-    assert mirror_writes(backend) == before
+    assert writes_between(before, await mirror_versions(backend)) == 0
 
     jobs[500] = toml_job("job500", ["true"], name="Renamed", cron="20 3 * * *")
     write_jobs(jobs_file, jobs)
     one = await worker.sync_once()
     assert (one.upserted, one.deleted, one.unchanged) == (1, 0, 999)
-    assert mirror_writes(backend) == before + 1
+    assert writes_between(before, await mirror_versions(backend)) == 1
 
     write_jobs(jobs_file, jobs[:-1])
     gone = await worker.sync_once()
@@ -87,17 +98,17 @@ async def test_sync_writes_only_what_changed(backend: LocalHarness, tmp_path: Pa
 
 
 async def test_a_restarted_worker_compares_with_the_store_and_writes_nothing(
-    backend: LocalHarness, tmp_path: Path
+    backend: Backend, tmp_path: Path
 ) -> None:
     jobs_file = write_jobs(tmp_path / "jobs.toml", [toml_job("a", ["true"]), toml_job("b", ["true"])])
     await service(backend.worker, sources_for(jobs_file)).sync_once()
-    before = mirror_writes(backend)
+    before = await mirror_versions(backend)
     report = await service(backend.worker, sources_for(jobs_file)).sync_once()
     assert report.writes == 0
-    assert mirror_writes(backend) == before
+    assert writes_between(before, await mirror_versions(backend)) == 0
 
 
-async def test_a_source_that_fails_to_list_keeps_its_jobs(backend: LocalHarness, tmp_path: Path) -> None:
+async def test_a_source_that_fails_to_list_keeps_its_jobs(backend: Backend, tmp_path: Path) -> None:
     jobs_file = write_jobs(tmp_path / "jobs.toml", [toml_job("a", ["true"])])
     worker = service(backend.worker, sources_for(jobs_file))
     await worker.sync_once()
@@ -108,7 +119,7 @@ async def test_a_source_that_fails_to_list_keeps_its_jobs(backend: LocalHarness,
     assert [j.job_id for j in await backend.app.list_jobs(PROJECT)] == ["jobs:a"]
 
 
-async def test_rows_that_are_not_jobs_survive_a_sync(backend: LocalHarness, tmp_path: Path) -> None:
+async def test_rows_that_are_not_jobs_survive_a_sync(backend: Backend, tmp_path: Path) -> None:
     backend.raw_insert(
         "cron_mirror",
         {
@@ -127,7 +138,7 @@ async def test_rows_that_are_not_jobs_survive_a_sync(backend: LocalHarness, tmp_
 
 
 async def test_a_queued_request_runs_once_and_reports_an_honest_result(
-    backend: LocalHarness, tmp_path: Path
+    backend: Backend, tmp_path: Path
 ) -> None:
     marker = tmp_path / "ran"
     greet = python_job("import sys; print('hello from the job'); print('a warning', file=sys.stderr)")
@@ -169,7 +180,7 @@ async def test_a_queued_request_runs_once_and_reports_an_honest_result(
     assert await worker.drain_once() == []  # nothing runs twice
 
 
-async def test_a_failing_job_ends_as_error_with_its_stderr(backend: LocalHarness, tmp_path: Path) -> None:
+async def test_a_failing_job_ends_as_error_with_its_stderr(backend: Backend, tmp_path: Path) -> None:
     failing = python_job("import sys; print('disk full', file=sys.stderr); sys.exit(3)")
     jobs_file = write_jobs(tmp_path / "jobs.toml", [toml_job("fail", failing)])
     worker = service(backend.worker, sources_for(jobs_file))
@@ -190,12 +201,18 @@ async def test_a_failing_job_ends_as_error_with_its_stderr(backend: LocalHarness
     ["; rm -rf ~", "../../x", "jobs:touch; touch /tmp/pwned", "x" * 10_000, "jobs:to\x00uch", "jobs:touch "],
 )
 async def test_requests_for_jobs_no_source_lists_run_nothing(
-    backend: LocalHarness, tmp_path: Path, hostile: str
+    backend: Backend, tmp_path: Path, hostile: str
 ) -> None:
     marker = tmp_path / "ran"
     jobs_file = write_jobs(tmp_path / "jobs.toml", [marker_job("touch", marker)])
     worker = service(backend.worker, sources_for(jobs_file))
     await worker.sync_once()
+    if "\x00" in hostile and backend.name == "supabase":
+        with pytest.raises(InvalidRow):  # PostgreSQL text cannot hold NUL: refused at the door
+            await backend.app.queue_run(PROJECT, hostile, "attacker")
+        assert await worker.drain_once() == []
+        assert not marker.exists()
+        return
     request = (await backend.app.queue_run(PROJECT, hostile, "attacker")).request
     finished = await worker.drain_once()
     assert [f.outcome.ran for f in finished] == [False]
@@ -207,7 +224,7 @@ async def test_requests_for_jobs_no_source_lists_run_nothing(
     assert not marker.exists()
 
 
-async def test_a_job_past_its_timeout_is_killed_and_reported(backend: LocalHarness, tmp_path: Path) -> None:
+async def test_a_job_past_its_timeout_is_killed_and_reported(backend: Backend, tmp_path: Path) -> None:
     jobs_file = write_jobs(
         tmp_path / "jobs.toml", [toml_job("slow", python_job("import time; time.sleep(60)"), timeout=1)]
     )
@@ -223,9 +240,7 @@ async def test_a_job_past_its_timeout_is_killed_and_reported(backend: LocalHarne
     assert "timed out" in ended.reason
 
 
-async def test_a_job_printing_10_mb_is_reported_with_bounded_tails(
-    backend: LocalHarness, tmp_path: Path
-) -> None:
+async def test_a_job_printing_10_mb_is_reported_with_bounded_tails(backend: Backend, tmp_path: Path) -> None:
     loud = python_job("import sys; [sys.stdout.write('y' * 1023 + '\\n') for _ in range(10 * 1024)]")
     jobs_file = write_jobs(tmp_path / "jobs.toml", [toml_job("loud", loud)])
     worker = service(backend.worker, sources_for(jobs_file))
@@ -237,9 +252,7 @@ async def test_a_job_printing_10_mb_is_reported_with_bounded_tails(
     assert 0 < len((ended.result or {})["stdoutTail"]) <= 4000
 
 
-async def test_the_daemon_wakes_on_a_new_request_and_stops_cleanly(
-    backend: LocalHarness, tmp_path: Path
-) -> None:
+async def test_the_daemon_wakes_on_a_new_request_and_stops_cleanly(backend: Backend, tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     jobs_file = write_jobs(tmp_path / "jobs.toml", [marker_job("touch", marker)])
     # A poll interval of an hour: only the live change feed can wake the worker in time.
@@ -261,9 +274,7 @@ async def test_the_daemon_wakes_on_a_new_request_and_stops_cleanly(
     assert worker.status.state == "stopped"
 
 
-async def test_stopping_lets_a_job_finish_within_the_grace_period(
-    backend: LocalHarness, tmp_path: Path
-) -> None:
+async def test_stopping_lets_a_job_finish_within_the_grace_period(backend: Backend, tmp_path: Path) -> None:
     jobs_file = write_jobs(
         tmp_path / "jobs.toml", [toml_job("short", python_job("import time; time.sleep(0.5)"))]
     )
@@ -280,7 +291,7 @@ async def test_stopping_lets_a_job_finish_within_the_grace_period(
 
 
 async def test_stopping_past_the_grace_period_kills_the_job_and_says_why(
-    backend: LocalHarness, tmp_path: Path
+    backend: Backend, tmp_path: Path
 ) -> None:
     jobs_file = write_jobs(
         tmp_path / "jobs.toml", [toml_job("long", python_job("import time; time.sleep(60)"))]
@@ -308,7 +319,7 @@ async def test_stopping_past_the_grace_period_kills_the_job_and_says_why(
 
 
 async def test_a_worker_killed_mid_run_has_its_request_rescued_after_the_lease(
-    backend: LocalHarness, tmp_path: Path
+    backend: Backend, tmp_path: Path
 ) -> None:
     jobs_file = write_jobs(
         tmp_path / "jobs.toml", [toml_job("long", python_job("import time; time.sleep(60)"))]
@@ -317,12 +328,11 @@ async def test_a_worker_killed_mid_run_has_its_request_rescued_after_the_lease(
     script = textwrap.dedent(
         f"""
         import asyncio
-        from cronmirror_desktop.core.localstore import LocalStore
         from tests.worker_harness import service, sources_for
         from pathlib import Path
 
         async def main():
-            store = LocalStore({str(backend.path)!r})
+            store = {backend.store_code()}
             worker = service(store, sources_for(Path({str(jobs_file)!r})), lease_seconds=5, heartbeat_every=1)
             await worker.run(asyncio.Event())
 
@@ -353,7 +363,7 @@ async def test_a_worker_killed_mid_run_has_its_request_rescued_after_the_lease(
 
 
 async def test_two_workers_racing_over_200_requests_run_each_exactly_once(
-    backend: LocalHarness, tmp_path: Path
+    backend: Backend, tmp_path: Path
 ) -> None:
     log = tmp_path / "runs.log"
     code = f"import os, sys; f = open({str(log)!r}, 'a'); f.write(sys.argv[1] + '\\n'); f.close()"

@@ -24,7 +24,11 @@ def toml_job(
     lines = [f"[jobs.{key}]", f'name = "{name or key.title()}"', f'cron = "{cron}"']
     lines.append("command = [" + ", ".join(_toml_str(a) for a in argv) + "]")
     for field, value in extra.items():
-        lines.append(f"{field} = {_toml_str(value) if isinstance(value, str) else value}")
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = _toml_str(value) if isinstance(value, str) else str(value)
+        lines.append(f"{field} = {text}")
     return "\n".join(lines) + "\n"
 
 

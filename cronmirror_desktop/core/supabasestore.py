@@ -34,6 +34,7 @@ from cronmirror_desktop.core.errors import (
     AuthFailed,
     Conflict,
     CronMirrorError,
+    InvalidRow,
     NotConfigured,
     NotFound,
     Unreachable,
@@ -94,6 +95,8 @@ def translate_error(exc: BaseException, what: str) -> CronMirrorError:
             return Conflict(f"Could not {what}: {message}.")
         if code in {"PGRST116", "22P02"}:
             return NotFound(f"Could not {what}: not found.")
+        if code.startswith("22"):  # data exceptions: NUL in text, out-of-range numbers...
+            return InvalidRow(f"Supabase refused the data while trying to {what}: {message}.")
         if code in {"PGRST202", "PGRST205", "42P01", "42883"}:
             return NotConfigured(
                 f"The Supabase project lacks CronMirror's tables or functions ({message}).",
@@ -138,6 +141,7 @@ class SupabaseStore(Store):
         self.url = url.rstrip("/")
         self._key = key
         self._client = client
+        self._http: httpx.AsyncClient | None = None
         self._client_lock = asyncio.Lock()
         self._subscriptions: set[_SupabaseSubscription] = set()
         self._closed = False
@@ -154,8 +158,10 @@ class SupabaseStore(Store):
             raise CronMirrorError("The Supabase connection is closed.")
         async with self._client_lock:
             if self._client is None:
+                # One httpx client for REST (and auth/storage, never used): its timeout is ours.
+                self._http = httpx.AsyncClient(timeout=REST_TIMEOUT, http2=True)
                 options = AsyncClientOptions(
-                    postgrest_client_timeout=REST_TIMEOUT,
+                    httpx_client=self._http,
                     postgrest_client_retry=False,
                     auto_refresh_token=False,
                     persist_session=False,
@@ -172,9 +178,13 @@ class SupabaseStore(Store):
     async def _call(self, what: str, request: Callable[[AsyncClient], Awaitable[T]]) -> T:
         client = await self.client()
         try:
-            return await request(client)
+            response = await request(client)
         except Exception as exc:
             raise translate_error(exc, what) from exc
+        # postgrest-py hands back a body that is not JSON as text: no answer of ours is ever text.
+        if isinstance(getattr(response, "data", None), str):
+            raise Unreachable(f"The server's answer to {what} is not Supabase's; check the URL.")
+        return response
 
     async def close(self) -> None:
         if self._closed:
@@ -182,10 +192,11 @@ class SupabaseStore(Store):
         for sub in list(self._subscriptions):
             await sub.close()
         self._closed = True
-        if self._client is not None:
+        self._client = None
+        if self._http is not None:
             with contextlib.suppress(Exception):
-                await self._client.postgrest.aclose()
-            self._client = None
+                await self._http.aclose()
+            self._http = None
 
     # -- reading and queueing ---------------------------------------------------------------------
 

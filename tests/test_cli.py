@@ -1,0 +1,261 @@
+"""`cronmirror` against real stores (embedded file, the Supabase stand-in) and a real Control API server."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cronmirror_desktop import cli
+from cronmirror_desktop.core.config import resolve_config
+from cronmirror_desktop.core.localstore import LocalStore
+from tests.fake_controlapi import FakeControlApi, FakeJob
+from tests.pgcluster import free_port
+from tests.supastack import Supastack
+from tests.worker_harness import PROJECT, python_job, service, sources_for, toml_job, write_jobs
+from worker.service import WorkerService
+
+
+async def run_cli(*argv: str) -> tuple[int, str]:
+    """Run `cronmirror ARGV` as a user would (its own asyncio.run), in a thread; (exit code, stdout)."""
+    out = io.StringIO()
+
+    def call() -> int:
+        try:
+            return cli.main(list(argv), stream=out)
+        except SystemExit as exc:  # argparse usage errors
+            return int(exc.code or 0)
+
+    code = await asyncio.to_thread(call)
+    return code, out.getvalue()
+
+
+@pytest.fixture
+def local_file() -> Path:
+    """The embedded store the CLI opens by default (in this test's own dev dir)."""
+    return resolve_config().paths.local_store_file
+
+
+@pytest.fixture
+def jobs_file(tmp_path: Path) -> Path:
+    return write_jobs(
+        tmp_path / "jobs.toml",
+        [
+            toml_job("backup", python_job("print('backed up 3 files')"), name="Nightly backup"),
+            toml_job("report", python_job("import sys; sys.exit('report failed: no data')"), name="Report"),
+            toml_job("old", ["true"], name="Old cleanup", enabled=False),
+        ],
+    )
+
+
+@pytest.fixture
+def worker(
+    local_file: Path, jobs_file: Path, event_loop: asyncio.AbstractEventLoop
+) -> Iterator[WorkerService]:
+    store = LocalStore(local_file)
+    service_ = service(store, sources_for(jobs_file))
+    event_loop.run_until_complete(service_.sync_once())
+    yield service_
+    event_loop.run_until_complete(store.close())
+
+
+async def test_an_empty_project_says_how_jobs_arrive() -> None:
+    code, out = await run_cli("jobs")
+    assert code == 0
+    assert "No cron jobs mirrored yet. The Mac mini sync worker will publish jobs here." in out
+
+
+async def test_jobs_table_filters_and_json(worker: WorkerService) -> None:
+    code, out = await run_cli("jobs")
+    assert code == 0
+    assert "Nightly backup" in out
+    assert "At 07:00, Monday through Friday" in out
+    code, out = await run_cli("jobs", "--json", "--search", "BACK")
+    assert code == 0
+    jobs = json.loads(out)
+    assert [j["jobId"] for j in jobs] == ["jobs:backup"]
+    assert {"jobId", "name", "scheduleKind", "scheduleExpr", "nextRunAt", "enabled"} <= set(jobs[0])
+    code, out = await run_cli("jobs", "--json", "--disabled")
+    assert [j["jobId"] for j in json.loads(out)] == ["jobs:old"]
+
+
+async def test_run_queue_and_wait_follows_the_request_to_done(worker: WorkerService) -> None:
+    stop = asyncio.Event()
+    daemon = asyncio.get_running_loop().create_task(worker.run(stop))
+    try:
+        code, out = await run_cli("run", "jobs:backup", "--queue", "--wait", "--timeout", "30")
+    finally:
+        stop.set()
+        await daemon
+    assert code == 0, out
+    assert "Queued run request. Will execute when the Mac mini worker picks it up." in out
+    assert "done:" in out
+    assert "backed up 3 files" in out
+
+
+async def test_run_wait_exits_non_zero_when_the_job_fails(worker: WorkerService) -> None:
+    stop = asyncio.Event()
+    daemon = asyncio.get_running_loop().create_task(worker.run(stop))
+    try:
+        code, out = await run_cli("run", "jobs:report", "--wait", "--json", "--timeout", "30")
+    finally:
+        stop.set()
+        await daemon
+    assert code == 1
+    data = json.loads(out)
+    assert data["mode"] == "queue"
+    assert data["request"]["status"] == "error"
+    assert "report failed: no data" in data["request"]["reason"]
+
+
+async def test_run_without_wait_only_queues_and_a_second_run_reuses_it(worker: WorkerService) -> None:
+    code, out = await run_cli("run", "jobs:backup", "--json")
+    assert code == 0
+    first = json.loads(out)
+    assert first["created"] is True
+    code, out = await run_cli("run", "jobs:backup", "--json")
+    second = json.loads(out)
+    assert second["created"] is False
+    assert second["request"]["id"] == first["request"]["id"]
+
+
+async def test_unknown_job_and_usage_errors_have_their_exit_codes(worker: WorkerService) -> None:
+    code, _ = await run_cli("run", "nope")
+    assert code == 6
+    code, out = await run_cli("run", "nope", "--json")
+    assert json.loads(out)["error"]["kind"] == "NotFound"
+    code, _ = await run_cli("frobnicate")
+    assert code == 2
+
+
+async def test_requests_and_cancel(worker: WorkerService) -> None:
+    code, out = await run_cli("run", "jobs:backup", "--json")
+    request_id = json.loads(out)["request"]["id"]
+    code, out = await run_cli("requests", "--json")
+    assert code == 0
+    assert [r["id"] for r in json.loads(out)] == [request_id]
+    code, out = await run_cli("cancel", request_id)
+    assert code == 0
+    assert "Cancelled" in out
+    code, _ = await run_cli("cancel", request_id)
+    assert code == 5  # conflict: it is cancelled already
+    code, out = await run_cli("requests")
+    assert "cancelled" in out
+
+
+async def test_run_direct_through_the_control_api(
+    worker: WorkerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = await FakeControlApi(variant="openclaw").start()
+    api.add_job(FakeJob(id="jobs:backup", name="Nightly backup"))
+    monkeypatch.setenv("CONTROL_API_BASE_URL", api.url)
+    try:
+        code, out = await run_cli("run", "jobs:backup", "--wait", "--timeout", "10")
+        assert code == 0, out
+        assert "Run requested on the Mac mini." in out
+        assert [path for _, path, _ in api.requests if path.endswith("/run")] == [
+            "/api/cron/jobs%3Abackup/run"
+        ]
+    finally:
+        await api.stop()
+
+
+async def test_run_direct_says_when_nothing_ran(
+    worker: WorkerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = await FakeControlApi(variant="clawdbot").start()  # a not-due job is silently skipped there
+    api.add_job(FakeJob(id="jobs:backup", name="Nightly backup", due=False))
+    monkeypatch.setenv("CONTROL_API_BASE_URL", api.url)
+    try:
+        code, out = await run_cli("run", "jobs:backup", "--direct", "--wait", "--timeout", "2")
+    finally:
+        await api.stop()
+    assert code == 1
+    assert "Nothing ran" in out
+
+
+async def test_unreachable_control_api_falls_back_to_the_queue(
+    worker: WorkerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONTROL_API_BASE_URL", f"http://127.0.0.1:{free_port()}")
+    code, out = await run_cli("run", "jobs:backup")
+    assert code == 0
+    assert "not reachable; queueing instead" in out
+    assert "Queued run request" in out
+
+
+async def test_config_set_show_and_secrets_never_printed() -> None:
+    code, out = await run_cli("config", "set", "anon_key", "super-secret-anon-key")
+    assert code == 0
+    assert "keychain" in out
+    code, out = await run_cli("config", "set", "worker.sync_interval_s", "45")
+    assert code == 0
+    code, out = await run_cli("config", "show", "--json")
+    data = json.loads(out)
+    assert data["values"]["anon_key"]["set"] is True
+    assert data["worker"]["sync_interval_s"] == 45
+    assert "super-secret-anon-key" not in out
+    code, out = await run_cli("config", "show")
+    assert "super-secret-anon-key" not in out
+
+
+async def test_doctor_on_the_local_store() -> None:
+    code, out = await run_cli("doctor")
+    assert code == 0
+    assert "✓ Local store" in out
+
+
+# -- on Supabase ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def on_supabase(supabase_env: Supastack, monkeypatch: pytest.MonkeyPatch) -> Supastack:
+    monkeypatch.setenv("SUPABASE_URL", supabase_env.url)
+    monkeypatch.setenv("SUPABASE_ANON_KEY", supabase_env.anon_key)
+    monkeypatch.setenv("CRONMIRROR_PROJECT_ID", PROJECT)
+    return supabase_env
+
+
+async def test_queue_on_supabase_with_the_anon_key(on_supabase: Supastack) -> None:
+    with on_supabase.connect() as conn:
+        conn.execute(
+            "insert into cron_mirror (project_id, job_id, name, schedule_kind, schedule_expr) "
+            "values (%s, 'inbox', 'Inbox check', 'every', '1800000')",
+            (PROJECT,),
+        )
+    code, out = await run_cli("jobs")
+    assert code == 0
+    assert "Every 30 minutes" in out
+    code, out = await run_cli("run", "inbox", "--json")
+    assert code == 0
+    assert json.loads(out)["request"]["status"] == "queued"
+    code, out = await run_cli("projects", "--json")
+    assert {k: v for k, v in json.loads(out)[0].items() if k in ("projectId", "jobCount")} == {
+        "projectId": PROJECT,
+        "jobCount": 1,
+    }
+
+
+async def test_doctor_on_supabase_checks_realtime(on_supabase: Supastack) -> None:
+    code, out = await run_cli("doctor")
+    assert code == 0, out
+    assert "✓ Supabase" in out
+    assert "✓ Realtime" in out
+
+
+async def test_a_wrong_key_and_a_dead_server_exit_4(
+    on_supabase: Supastack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUPABASE_ANON_KEY", on_supabase.make_jwt("anon") + "tampered")
+    code, _ = await run_cli("jobs")
+    assert code == 4
+    code, out = await run_cli("doctor")
+    assert code == 1
+    assert "✗ Supabase" in out
+    monkeypatch.setenv("SUPABASE_URL", f"http://127.0.0.1:{free_port()}")
+    code, _ = await run_cli("jobs")
+    assert code == 4
