@@ -538,3 +538,14 @@ def test_anon_worker_mode_script_restores_the_seed_rights(pg_db: PgDatabase) -> 
         assert anon.execute(
             "select complete_run_request(%s, 'anon-worker', 'done', null)", (request_id,)
         ).fetchone() == (True,)
+
+
+def test_clawdos_columns_are_there_nullable_with_one_default(pg_db: PgDatabase) -> None:
+    with pg_db.connect() as conn:
+        extra = columns(conn, "cron_mirror")[len(SEED_MIRROR_COLUMNS) :]
+    assert extra == [
+        ("target_agent_key", "text", "YES", None),
+        ("job_intent", "text", "YES", None),
+        ("context_policy", "text", "YES", "'default'::text"),
+        ("ui_label", "text", "YES", None),
+    ]

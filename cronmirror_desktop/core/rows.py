@@ -255,6 +255,8 @@ def schedule_problems(kind: str | None, expr: str | None, tz: str | None) -> lis
     problems: list[str] = []
     if tz and zone_or_none(tz) is None:
         problems.append(f"unknown time zone {short(tz)}")
+    if kind == "at" and not expr:
+        return problems  # ClawdOS's worker writes at-jobs without an expression; next_run_at says when
     if kind is not None:
         try:
             validate(Schedule(kind, expr, None if problems else tz), default_tz=UTC)
