@@ -203,15 +203,26 @@ def _instant(value: object, tz: str | None) -> datetime:
 
 
 class JobsFileSource(JobSource):
-    """Lists `path` on every call (it is small), so edits show up at the next sync without a restart."""
+    """Looks at `path` on every call, so edits show up at the next sync without a restart; the parsed
+    listing is reused while the file's size and modification time are unchanged."""
 
     name = SOURCE
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._cached: tuple[tuple[int, int, int], SourceListing] | None = None
 
     async def list_jobs(self) -> SourceListing:
-        return self._read()
+        try:
+            stat = self.path.stat()
+            signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            signature = None
+        if signature is not None and self._cached is not None and self._cached[0] == signature:
+            return self._cached[1]
+        listing = self._read()
+        self._cached = (signature, listing) if signature is not None else None
+        return listing
 
     def _read(self) -> SourceListing:
         try:
