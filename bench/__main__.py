@@ -41,17 +41,18 @@ def main(argv: list[str] | None = None) -> int:
         ok = {True: "yes", False: "NO", None: "-"}[fig.meets_goal]
         print(f"{key:28} {fig.median:10.2f} {fig.p95:10.2f} {fig.unit:6} {goal:>8} {base:>10}  {ok}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "quick": args.quick,
-                "seconds": round(time.monotonic() - started, 1),
-                "figures": {k: f.to_json() for k, f in figures.items()},
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    # One key per figure; a partial run (--only) updates its figures and keeps the others.
+    results: dict[str, object] = {}
+    if args.only and RESULTS.exists():
+        results = json.loads(RESULTS.read_text())
+    results.update({k: f.to_json() for k, f in figures.items()})
+    results["_meta"] = {
+        "quick": args.quick,
+        "seconds": round(time.monotonic() - started, 1),
+        "modules": names,
+        "python": sys.version.split()[0],
+    }
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(f"wrote {RESULTS}", file=sys.stderr)
     return 0
 
