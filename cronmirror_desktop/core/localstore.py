@@ -52,6 +52,8 @@ from cronmirror_desktop.core.store import (
     StateChange,
     Store,
     Subscription,
+    check_lease,
+    sort_jobs,
 )
 from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
 
@@ -148,10 +150,6 @@ def _wake_all(path: str) -> None:
         wakers = list(_wakers.get(path, ()))
     for wake in wakers:
         wake()
-
-
-def _sort_jobs(jobs: list[CronMirrorJob]) -> list[CronMirrorJob]:
-    return sorted(jobs, key=lambda j: (j.display_name.casefold(), j.job_id))
 
 
 class LocalStore(Store):
@@ -284,7 +282,7 @@ class LocalStore(Store):
             rows = conn.execute(
                 f"SELECT * FROM cron_mirror WHERE project_id = ? AND {_JOB_FILTER}", (project_id,)
             ).fetchall()
-            return _sort_jobs([CronMirrorJob.from_row(dict(r)) for r in rows])
+            return sort_jobs([CronMirrorJob.from_row(dict(r)) for r in rows])
 
         return await self._run(query)
 
@@ -421,7 +419,7 @@ class LocalStore(Store):
     async def claim_next(
         self, project_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
     ) -> CronRunRequest | None:
-        _check_lease(worker_id, lease_seconds)
+        check_lease(worker_id, lease_seconds)
 
         def claim(conn: sqlite3.Connection) -> CronRunRequest | None:
             now = now_utc()
@@ -445,7 +443,7 @@ class LocalStore(Store):
     async def heartbeat(
         self, request_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
     ) -> bool:
-        _check_lease(worker_id, lease_seconds)
+        check_lease(worker_id, lease_seconds)
 
         def beat(conn: sqlite3.Connection) -> bool:
             now = now_utc()
@@ -526,7 +524,7 @@ class LocalStore(Store):
             requests = self._requests(conn, project_id, DEFAULT_REQUEST_LIMIT)
         finally:
             conn.execute("COMMIT")
-        snapshot = Snapshot(project_id, _sort_jobs([CronMirrorJob.from_row(dict(r)) for r in jobs]), requests)
+        snapshot = Snapshot(project_id, sort_jobs([CronMirrorJob.from_row(dict(r)) for r in jobs]), requests)
         return head, snapshot
 
     def _changes_since(
@@ -579,13 +577,6 @@ def rescue_result(request: CronRunRequest) -> dict[str, Any]:
         "workerId": request.worker_id,
         "rescued": True,
     }
-
-
-def _check_lease(worker_id: str, lease_seconds: int) -> None:
-    if not worker_id:
-        raise ValueError("a worker id is required")
-    if not 5 <= lease_seconds <= 86400:
-        raise ValueError(f"lease must be between 5 and 86400 seconds, got {lease_seconds}")
 
 
 class _LocalSubscription(Subscription):

@@ -19,6 +19,19 @@ DEFAULT_REQUEST_LIMIT = 20
 DEFAULT_LEASE_SECONDS = 60
 
 
+def sort_jobs(jobs: list[CronMirrorJob]) -> list[CronMirrorJob]:
+    """The order every store lists jobs in: by the name people see, case-insensitive, then by id."""
+    return sorted(jobs, key=lambda j: (j.display_name.casefold(), j.job_id))
+
+
+def check_lease(worker_id: str, lease_seconds: int) -> None:
+    """The same argument checks as the SQL functions, before a round trip."""
+    if not worker_id:
+        raise ValueError("a worker id is required")
+    if not 5 <= lease_seconds <= 86400:
+        raise ValueError(f"lease must be between 5 and 86400 seconds, got {lease_seconds}")
+
+
 class ChangeType(StrEnum):
     INSERT = "INSERT"
     UPDATE = "UPDATE"

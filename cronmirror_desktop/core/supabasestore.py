@@ -59,6 +59,8 @@ from cronmirror_desktop.core.store import (
     Store,
     StoreEvent,
     Subscription,
+    check_lease,
+    sort_jobs,
 )
 from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
 
@@ -114,10 +116,6 @@ def translate_error(exc: BaseException, what: str) -> CronMirrorError:
     if isinstance(exc, ValueError | ValidationError):  # JSON that is not PostgREST's
         return Unreachable(f"The server's answer to {what} is not Supabase's; check the URL.")
     return Unreachable(f"Could not {what}: {exc!r}.")
-
-
-def _sort_jobs(jobs: list[CronMirrorJob]) -> list[CronMirrorJob]:
-    return sorted(jobs, key=lambda j: (j.display_name.casefold(), j.job_id))
 
 
 def _is_uuid(value: str) -> bool:
@@ -242,7 +240,7 @@ class SupabaseStore(Store):
 
     async def list_jobs(self, project_id: str) -> list[CronMirrorJob]:
         jobs = [CronMirrorJob.from_row(r) for r in await self._all_mirror_rows(project_id)]
-        return _sort_jobs([j for j in jobs if j.is_job])
+        return sort_jobs([j for j in jobs if j.is_job])
 
     async def queue_run(self, project_id: str, job_id: str, requested_by: str) -> QueueOutcome:
         row = {"project_id": project_id, "job_id": job_id, "requested_by": requested_by}
@@ -352,7 +350,7 @@ class SupabaseStore(Store):
     async def claim_next(
         self, project_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
     ) -> CronRunRequest | None:
-        _check_lease(worker_id, lease_seconds)
+        check_lease(worker_id, lease_seconds)
         params = {"p_project_id": project_id, "p_worker_id": worker_id, "p_lease_seconds": lease_seconds}
         response = await self._call(
             "claim a run request", lambda c: c.rpc("claim_run_request", params).execute()
@@ -362,7 +360,7 @@ class SupabaseStore(Store):
     async def heartbeat(
         self, request_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
     ) -> bool:
-        _check_lease(worker_id, lease_seconds)
+        check_lease(worker_id, lease_seconds)
         params = {"p_request_id": request_id, "p_worker_id": worker_id, "p_lease_seconds": lease_seconds}
         response = await self._call(
             "extend a lease", lambda c: c.rpc("heartbeat_run_request", params).execute()
@@ -414,13 +412,6 @@ class SupabaseStore(Store):
             max_retries=1,
             timeout=int(SUBSCRIBE_TIMEOUT),
         )
-
-
-def _check_lease(worker_id: str, lease_seconds: int) -> None:
-    if not worker_id:
-        raise ValueError("a worker id is required")
-    if not 5 <= lease_seconds <= 86400:
-        raise ValueError(f"lease must be between 5 and 86400 seconds, got {lease_seconds}")
 
 
 class _Dropped(Exception):
