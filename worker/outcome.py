@@ -52,6 +52,25 @@ class RunOutcome:
         }
 
     @classmethod
+    def from_process(
+        cls, result: ProcessResult, *, verdict: Verdict, reason: str, source: str, job_id: str
+    ) -> RunOutcome:
+        """A run that executed a process: its exit code, timing and output tails, judged as given."""
+        return cls(
+            verdict=verdict,
+            reason=reason,
+            source=source,
+            job_id=job_id,
+            exit_code=result.exit_code,
+            duration_ms=result.duration_ms,
+            stdout_tail=result.stdout_tail,
+            stderr_tail=result.stderr_tail,
+            timed_out=result.timed_out,
+            started_at=result.started_at,
+            finished_at=result.finished_at,
+        )
+
+    @classmethod
     def refused(cls, reason: str, *, source: str, job_id: str | None = None) -> RunOutcome:
         """Nothing was run: unknown job, unusable id, missing tool."""
         return cls("error", reason, source, job_id, ran=False)
@@ -79,16 +98,4 @@ def judge_process(result: ProcessResult, *, source: str, job_id: str, what: str 
         detail = last_line(result.stderr_tail)
         verdict = "error"
         reason = f"{what} failed with exit code {result.exit_code}" + (f": {detail}" if detail else "")
-    return RunOutcome(
-        verdict=verdict,
-        reason=reason,
-        source=source,
-        job_id=job_id,
-        exit_code=result.exit_code,
-        duration_ms=result.duration_ms,
-        stdout_tail=result.stdout_tail,
-        stderr_tail=result.stderr_tail,
-        timed_out=result.timed_out,
-        started_at=result.started_at,
-        finished_at=result.finished_at,
-    )
+    return RunOutcome.from_process(result, verdict=verdict, reason=reason, source=source, job_id=job_id)

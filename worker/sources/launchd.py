@@ -99,16 +99,6 @@ class LaunchdSource(JobSource):
             code = "timed out" if result.timed_out else f"exit code {result.exit_code}"
             reason = f"launchctl kickstart {target} failed ({code})" + (f": {detail}" if detail else "")
             verdict = "error"
-        return RunOutcome(
-            verdict=verdict,
-            reason=reason,
-            source=SOURCE,
-            job_id=job.job_id,
-            exit_code=result.exit_code,
-            duration_ms=result.duration_ms,
-            stdout_tail=result.stdout_tail,
-            stderr_tail=result.stderr_tail,
-            timed_out=result.timed_out,
-            started_at=result.started_at,
-            finished_at=result.finished_at,
+        return RunOutcome.from_process(
+            result, verdict=verdict, reason=reason, source=SOURCE, job_id=job.job_id
         )
