@@ -1,0 +1,75 @@
+"""What the views need from a job's schedule: one line of words and the next few run times.
+
+The words and the DST-correct run times come from `core.schedule` / `core.schedule_text`; this module
+only adapts a mirror row to them and caches descriptions (10,000 rows usually share a few dozen
+expressions, and cron-descriptor is slow enough to matter at that scale).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+
+from cronmirror_desktop.core.rows import CronMirrorJob
+
+try:  # core.schedule is built in parallel; until it is on this branch, show the raw expression.
+    from cronmirror_desktop.core.schedule import Schedule, try_next_runs
+    from cronmirror_desktop.core.schedule_text import try_describe
+
+    HAVE_SCHEDULE = True
+except ImportError:  # pragma: no cover - removed once core.schedule lands
+    HAVE_SCHEDULE = False
+
+
+def _schedule(job: CronMirrorJob) -> Schedule:
+    return Schedule(job.schedule_kind or "", job.schedule_expr, job.tz)
+
+
+@lru_cache(maxsize=4096)
+def _describe(kind: str | None, expr: str | None, tz: str | None) -> str:
+    if kind is None:
+        return "No schedule"
+    if not HAVE_SCHEDULE:  # pragma: no cover
+        return f"{kind} {expr or ''}".strip()
+    return try_describe(Schedule(kind, expr, tz))
+
+
+def describe(job: CronMirrorJob) -> str:
+    """ "Every 30 minutes", "At 07:00, Monday through Friday", "Once, at 2026-12-24 18:00 CET"."""
+    return _describe(job.schedule_kind, job.schedule_expr, job.tz)
+
+
+def expression(job: CronMirrorJob) -> str:
+    """The schedule as the mirror stores it, for people who read cron: "cron 0 7 * * 1-5"."""
+    if job.schedule_kind is None:
+        return "—"
+    return f"{job.schedule_kind} {job.schedule_expr or ''}".strip()
+
+
+def next_runs(
+    job: CronMirrorJob, count: int = 5, *, after: datetime | None = None
+) -> tuple[list[datetime], str]:
+    """(the next `count` runs, an explanation when there are none). DST-correct in the job's zone.
+
+    An `every` job is anchored on its last run, as the gateway does; the mirror's `next_run_at` is
+    preferred as the first run when it lies ahead, because the gateway knows best.
+    """
+    if job.schedule_kind is None:
+        return [], "This job has no schedule."
+    if not HAVE_SCHEDULE:  # pragma: no cover
+        return ([job.next_run_at] if job.next_run_at else []), ""
+    answer = try_next_runs(_schedule(job), after=after, count=count, last_run=job.last_run_at)
+    if answer.error:
+        return [], answer.error
+    runs = list(answer.runs)
+    if not runs:
+        if job.schedule_kind == "at":
+            return [], "This one-off job's time has passed."
+        return [], "No upcoming runs."
+    return runs, ""
+
+
+def next_run(job: CronMirrorJob, *, after: datetime | None = None) -> datetime | None:
+    """The next run when the mirror does not say (computed from the schedule), else None."""
+    runs, _ = next_runs(job, 1, after=after)
+    return runs[0] if runs else None
