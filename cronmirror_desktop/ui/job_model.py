@@ -1,0 +1,487 @@
+"""The job table's model: one row per mirrored job, updated in place by live events.
+
+Why the model sorts itself: a `QSortFilterProxyModel` sorting a Python model calls back into Python
+twice per comparison (`data(SortRole)` or `lessThan`), which costs over a second for 10,000 rows and
+hundreds of milliseconds each time a filter widens. So the rows live in one list kept in ascending order
+of a precomputed native key (ending with the row id, so keys are unique), the proxy in front of it only
+filters, and the proxy forwards `sort()` here. Descending order is the same list read backwards.
+
+Live changes touch one row: `_by_id` finds the entry in O(1), `bisect` finds its position in O(log n),
+and the change is announced with `dataChanged`, `beginInsertRows`/`beginRemoveRows` or `beginMoveRows`
+(which keeps the selection on a job that moves). Only `set_jobs` (a Snapshot) resets the model.
+"""
+
+from __future__ import annotations
+
+import bisect
+from datetime import datetime
+from operator import attrgetter
+from typing import Any, ClassVar
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QGuiApplication
+
+from cronmirror_desktop.core.rows import CronMirrorJob
+from cronmirror_desktop.core.store import ChangeType, JobChange
+from cronmirror_desktop.ui import formatting, icons, schedule_info
+from cronmirror_desktop.ui.theme import is_dark, secondary_text, signal_color
+
+Index = QModelIndex | QPersistentModelIndex
+
+COL_NAME = 0
+COL_SCHEDULE = 1
+COL_NEXT = 2
+COL_LAST = 3
+COL_STATUS = 4
+COL_DURATION = 5
+COL_ENABLED = 6
+COLUMN_COUNT = 7
+
+HEADERS = {
+    COL_NAME: "Name",
+    COL_SCHEDULE: "Schedule",
+    COL_NEXT: "Next run",
+    COL_LAST: "Last run",
+    COL_STATUS: "Status",
+    COL_DURATION: "Duration",
+    COL_ENABLED: "Enabled",
+}
+
+SortRole = Qt.ItemDataRole.UserRole + 1
+ObjectRole = Qt.ItemDataRole.UserRole + 2
+
+#: Last-status values in the order "worst first" (ascending sort puts failures on top).
+_STATUS_RANK = {"error": 0, "skipped": 1, "ok": 2, None: 4}
+STATUS_WORDS = {"ok": "Succeeded", "error": "Failed", "skipped": "Skipped", None: "Never run"}
+
+_MISSING = (1, 0.0)
+
+
+def row_key(job: CronMirrorJob) -> str:
+    """The identity live events use (`cron_mirror.id`), falling back to the job id for odd rows."""
+    return job.id or f"job:{job.job_id}"
+
+
+def _ts(value: datetime | None) -> tuple[int, float]:
+    return _MISSING if value is None else (0, value.timestamp())
+
+
+class JobEntry:
+    """A job plus everything precomputed that filtering and sorting read per row."""
+
+    __slots__ = (
+        "_next",
+        "_schedule_text",
+        "enabled",
+        "job",
+        "name_key",
+        "row_id",
+        "search_key",
+        "sort_key",
+        "status",
+    )
+
+    def __init__(self, job: CronMirrorJob) -> None:
+        self.row_id = row_key(job)
+        self.sort_key: tuple[Any, ...] = ()
+        self.set_job(job)
+
+    def set_job(self, job: CronMirrorJob) -> None:
+        self.job = job
+        name = job.display_name
+        self.name_key = name.casefold()
+        extra = f" {job.name}" if job.ui_label and job.name != job.ui_label else ""
+        self.search_key = f"{self.name_key}{extra.casefold()} {job.job_id.casefold()}"
+        self.enabled = job.enabled
+        status = job.last_status
+        self.status = status if status in _STATUS_RANK else ("unknown" if status else None)
+        self._schedule_text: str | None = None
+        self._next: tuple[datetime | None] | None = None
+
+    @property
+    def schedule_text(self) -> str:
+        if self._schedule_text is None:
+            self._schedule_text = schedule_info.describe(self.job)
+        return self._schedule_text
+
+    @property
+    def next_run(self) -> datetime | None:
+        """The mirror's next run; computed from the schedule when the mirror does not say."""
+        if self._next is None:
+            job = self.job
+            if job.next_run_at is not None or not job.enabled or job.problems:
+                self._next = (job.next_run_at,)
+            else:
+                self._next = (schedule_info.next_run(job),)
+        return self._next[0]
+
+    def key_for(self, column: int) -> tuple[Any, ...]:
+        job = self.job
+        tail = (self.name_key, self.row_id)
+        if column == COL_SCHEDULE:
+            return (self.schedule_text.casefold(), *tail)
+        if column == COL_NEXT:
+            return (*_ts(self.next_run if self.enabled else None), *tail)
+        if column == COL_LAST:
+            return (*_ts(job.last_run_at), *tail)
+        if column == COL_STATUS:
+            return (_STATUS_RANK.get(self.status, 3), *tail)
+        if column == COL_DURATION:
+            ms = job.last_duration_ms
+            return (1 if ms is None else 0, ms or 0, *tail)
+        if column == COL_ENABLED:
+            return (0 if self.enabled else 1, *tail)
+        return tail
+
+
+_sort_key = attrgetter("sort_key")
+
+
+class JobTableModel(QAbstractTableModel):
+    """Rows are `JobEntry`s; `ObjectRole` gives the `CronMirrorJob`, `SortRole` a native sort value."""
+
+    COLUMNS: ClassVar[dict[int, str]] = HEADERS
+
+    #: The newest `updated_at` of any row changed (the worker's last sign of life), or None.
+    lastSeenChanged = Signal(object)
+    #: Emitted after any change in the number of rows (for empty states and counts).
+    countChanged = Signal(int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._entries: list[JobEntry] = []
+        self._by_id: dict[str, JobEntry] = {}
+        self._sort_column = COL_NAME
+        self._descending = False
+        self._last_seen: datetime | None = None
+        self._now = formatting.utc_now()
+        self._italic_font: QFont | None = None
+
+    # -- Qt model interface -------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
+        return 0 if parent.isValid() else len(self._entries)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else COLUMN_COUNT
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return HEADERS.get(section)
+            if role == Qt.ItemDataRole.TextAlignmentRole and section == COL_DURATION:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        entry = self.entry_at(index.row())
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(entry, column)
+        if role == ObjectRole:
+            return entry.job
+        if role == SortRole:
+            return self._sort_value(entry, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(entry, column)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._decoration(entry, column)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._foreground(entry, column)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == COL_DURATION:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.FontRole and column == COL_NAME and entry.job.problems:
+            return self._italic()
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return self._display(entry, column) or self._tooltip(entry, column)
+        return None
+
+    def _display(self, entry: JobEntry, column: int) -> str | None:
+        job = entry.job
+        if column == COL_NAME:
+            return job.display_name or "(unnamed)"
+        if column == COL_SCHEDULE:
+            return entry.schedule_text
+        if column == COL_NEXT:
+            if not entry.enabled:
+                return "—"
+            if job.schedule_kind == "at" and entry.next_run is None and job.last_run_at is not None:
+                return "done"
+            return formatting.relative(entry.next_run, self._now)
+        if column == COL_LAST:
+            return formatting.relative(job.last_run_at, self._now, empty="never")
+        if column == COL_STATUS:
+            return STATUS_WORDS.get(entry.status, job.last_status or "")
+        if column == COL_DURATION:
+            return formatting.duration(job.last_duration_ms, empty="")
+        if column == COL_ENABLED:
+            return "Yes" if entry.enabled else "No"
+        return None
+
+    def _sort_value(self, entry: JobEntry, column: int) -> Any:
+        job = entry.job
+        if column == COL_NAME:
+            return entry.name_key
+        if column == COL_SCHEDULE:
+            return entry.schedule_text
+        if column == COL_NEXT:
+            return entry.next_run.timestamp() if entry.next_run and entry.enabled else None
+        if column == COL_LAST:
+            return job.last_run_at.timestamp() if job.last_run_at else None
+        if column == COL_STATUS:
+            return _STATUS_RANK.get(entry.status, 3)
+        if column == COL_DURATION:
+            return job.last_duration_ms
+        if column == COL_ENABLED:
+            return entry.enabled
+        return None
+
+    def _tooltip(self, entry: JobEntry, column: int) -> str | None:
+        job = entry.job
+        if column == COL_NAME:
+            lines = [job.display_name, f"Job id: {job.job_id}"]
+            if job.problems:
+                lines.append("This row could not be fully read:")
+                lines.extend(f"• {problem}" for problem in job.problems)
+            return "\n".join(lines)
+        if column == COL_SCHEDULE:
+            return f"{entry.schedule_text}\n{schedule_info.expression(job)}" + (
+                f" ({job.tz})" if job.tz else ""
+            )
+        if column == COL_NEXT:
+            if not entry.enabled:
+                return "Disabled: this job does not run on its schedule."
+            if entry.next_run is None:
+                return "No next run known."
+            source = "" if job.next_run_at is not None else "\n(computed from the schedule)"
+            return f"Next run: {formatting.absolute_with_zone(entry.next_run, job.zone)}{source}"
+        if column == COL_LAST:
+            if job.last_run_at is None:
+                return "This job has not run yet."
+            return f"Last run: {formatting.absolute_with_zone(job.last_run_at, job.zone)}"
+        if column == COL_STATUS:
+            if entry.status == "unknown":
+                return f"Unknown status {job.last_status!r}"
+            return STATUS_WORDS.get(entry.status)
+        return None
+
+    def _decoration(self, entry: JobEntry, column: int) -> Any:
+        if column == COL_NAME and entry.job.problems:
+            return icons.icon("warning", is_dark())
+        if column == COL_STATUS:
+            name = {"ok": "ok", "error": "error", "skipped": "skipped"}.get(entry.status or "", "never")
+            if entry.status == "unknown":
+                name = "warning"
+            return icons.icon(name, is_dark())
+        return None
+
+    def _foreground(self, entry: JobEntry, column: int) -> QColor | None:
+        palette = QGuiApplication.palette()
+        if column == COL_NEXT and entry.enabled and entry.next_run is not None and entry.next_run < self._now:
+            return signal_color("warning", is_dark(palette))  # overdue: the mirror or the gateway is behind
+        if not entry.enabled or column == COL_DURATION:
+            return secondary_text(palette)
+        return None
+
+    def _italic(self) -> QFont:
+        if self._italic_font is None:
+            self._italic_font = QFont()
+            self._italic_font.setItalic(True)
+        return self._italic_font
+
+    # -- row access ---------------------------------------------------------------------------
+
+    def entry_at(self, row: int) -> JobEntry:
+        """The entry shown at `row` (the list is stored ascending; descending reads it backwards)."""
+        return self._entries[len(self._entries) - 1 - row] if self._descending else self._entries[row]
+
+    def job_at(self, row: int) -> CronMirrorJob:
+        return self.entry_at(row).job
+
+    def jobs(self) -> list[CronMirrorJob]:
+        return [e.job for e in self._entries]
+
+    def find_job(self, job_id: str) -> CronMirrorJob | None:
+        """The job with this gateway job id (linear: used on clicks, not per frame)."""
+        for entry in self._entries:
+            if entry.job.job_id == job_id:
+                return entry.job
+        return None
+
+    def job_names(self) -> dict[str, str]:
+        return {e.job.job_id: e.job.display_name for e in self._entries}
+
+    def row_of(self, row_id: str) -> int | None:
+        entry = self._by_id.get(row_id)
+        return None if entry is None else self._view_row(self._position(entry))
+
+    def row_of_job(self, job_id: str) -> int | None:
+        for entry in self._entries:
+            if entry.job.job_id == job_id:
+                return self._view_row(self._position(entry))
+        return None
+
+    @property
+    def last_seen(self) -> datetime | None:
+        return self._last_seen
+
+    @property
+    def sort_column(self) -> int:
+        return self._sort_column
+
+    @property
+    def sort_order(self) -> Qt.SortOrder:
+        return Qt.SortOrder.DescendingOrder if self._descending else Qt.SortOrder.AscendingOrder
+
+    def _view_row(self, position: int, count: int | None = None) -> int:
+        n = len(self._entries) if count is None else count
+        return n - 1 - position if self._descending else position
+
+    def _position(self, entry: JobEntry) -> int:
+        pos = bisect.bisect_left(self._entries, entry.sort_key, key=_sort_key)
+        if pos < len(self._entries) and self._entries[pos] is entry:
+            return pos
+        return self._entries.index(entry)  # pragma: no cover - keys are unique; kept as a safety net
+
+    # -- changes ------------------------------------------------------------------------------
+
+    def set_jobs(self, jobs: list[CronMirrorJob]) -> None:
+        """Replace every row (a Snapshot): the one place the model resets."""
+        self.beginResetModel()
+        by_id: dict[str, JobEntry] = {}
+        for job in jobs:
+            if not job.is_job:
+                continue
+            entry = JobEntry(job)
+            entry.sort_key = entry.key_for(self._sort_column)
+            by_id[entry.row_id] = entry  # a duplicate id keeps the later row, as an upsert would
+        self._by_id = by_id
+        self._entries = sorted(by_id.values(), key=_sort_key)
+        self._now = formatting.utc_now()
+        self.endResetModel()
+        self._note_seen([e.job.updated_at for e in self._entries])
+        self.countChanged.emit(len(self._entries))
+
+    def clear(self) -> None:
+        self.set_jobs([])
+        self._last_seen = None
+        self.lastSeenChanged.emit(None)
+
+    def apply(self, change: JobChange) -> None:
+        """One live change, in place. A delete or a non-job row (bookkeeping) removes the row."""
+        if change.type is ChangeType.DELETE or change.job is None or not change.job.is_job:
+            self.remove(change.row_id)
+        else:
+            self.upsert(change.job, row_id=change.row_id)
+
+    def upsert(self, job: CronMirrorJob, *, row_id: str | None = None) -> None:
+        key = row_id or row_key(job)
+        entry = self._by_id.get(key)
+        if entry is None:
+            self._insert(job, key)
+        else:
+            self._update(entry, job)
+        self._note_seen([job.updated_at])
+
+    def remove(self, row_id: str) -> None:
+        entry = self._by_id.pop(row_id, None)
+        if entry is None:
+            return
+        pos = self._position(entry)
+        row = self._view_row(pos)
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._entries[pos]
+        self.endRemoveRows()
+        self.countChanged.emit(len(self._entries))
+
+    def _insert(self, job: CronMirrorJob, key: str) -> None:
+        entry = JobEntry(job)
+        entry.row_id = key
+        entry.sort_key = entry.key_for(self._sort_column)
+        pos = bisect.bisect_left(self._entries, entry.sort_key, key=_sort_key)
+        row = self._view_row(pos, len(self._entries) + 1)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._entries.insert(pos, entry)
+        self._by_id[key] = entry
+        self.endInsertRows()
+        self.countChanged.emit(len(self._entries))
+
+    def _update(self, entry: JobEntry, job: CronMirrorJob) -> None:
+        old_pos = self._position(entry)
+        entry.set_job(job)
+        new_key = entry.key_for(self._sort_column)
+        if new_key != entry.sort_key:
+            n = len(self._entries)
+            del self._entries[old_pos]
+            new_pos = bisect.bisect_left(self._entries, new_key, key=_sort_key)
+            self._entries.insert(old_pos, entry)  # put back until Qt has been told about the move
+            old_row, new_row = self._view_row(old_pos, n), self._view_row(new_pos, n)
+            if old_row != new_row:
+                dest = new_row + 1 if new_row > old_row else new_row
+                self.beginMoveRows(QModelIndex(), old_row, old_row, QModelIndex(), dest)
+                del self._entries[old_pos]
+                entry.sort_key = new_key
+                self._entries.insert(new_pos, entry)
+                self.endMoveRows()
+                old_row = new_row
+            entry.sort_key = new_key
+        else:
+            old_row = self._view_row(old_pos)
+        self.dataChanged.emit(self.index(old_row, 0), self.index(old_row, COLUMN_COUNT - 1))
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Re-sort by `column` (the proxy forwards its `sort()` here); keeps persistent indexes."""
+        if column < 0 or column >= COLUMN_COUNT:
+            column = COL_NAME
+        descending = order == Qt.SortOrder.DescendingOrder
+        if column == self._sort_column and descending == self._descending:
+            return
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        tracked = [(idx, self.entry_at(idx.row()), idx.column()) for idx in persistent]
+        if column != self._sort_column:
+            for entry in self._entries:
+                entry.sort_key = entry.key_for(column)
+            self._entries.sort(key=_sort_key)
+        self._sort_column = column
+        self._descending = descending
+        new_positions = {id(e): i for i, e in enumerate(self._entries)}
+        self.changePersistentIndexList(
+            [idx for idx, _, _ in tracked],
+            [self.index(self._view_row(new_positions[id(entry)]), col) for _, entry, col in tracked],
+        )
+        self.layoutChanged.emit()
+
+    def refresh_times(self) -> None:
+        """Relative times ("in 5 min") age: repaint those two columns without touching the rows."""
+        self._now = formatting.utc_now()
+        if self._entries:
+            roles = [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole]
+            last = len(self._entries) - 1
+            self.dataChanged.emit(self.index(0, COL_NEXT), self.index(last, COL_LAST), roles)
+
+    def set_now(self, now: datetime) -> None:
+        """For tests and screenshots: the instant relative times are measured from."""
+        self._now = now
+
+    def _note_seen(self, stamps: list[datetime | None]) -> None:
+        newest = max((s for s in stamps if s is not None), default=None)
+        if newest is not None and (self._last_seen is None or newest > self._last_seen):
+            self._last_seen = newest
+            self.lastSeenChanged.emit(newest)
