@@ -1,0 +1,561 @@
+"""The app controller: owns the store, the live subscription, the current project and the Run logic.
+
+Windows, the future menu-bar tray and a hosted worker all attach to this one object: it holds the item
+models and says what happened through Qt signals, and knows nothing about widgets.
+
+Threading rule (the only one): every store event goes through `_deliver`, which runs on the GUI thread.
+A store's callbacks normally already arrive there (the subscription lives on the qasync loop, which is
+the GUI thread); anything arriving on another thread is hopped over with `loop.call_soon_threadsafe`
+before it touches a model.
+
+Late events: each subscription gets a generation number baked into its handler. Switching projects (or
+refreshing) bumps the generation before the old subscription is closed, so an event the old one still
+delivers afterwards is dropped and can never show up in the new project's lists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from cronmirror_desktop.core.errors import CronMirrorError, Unreachable
+from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest, ProjectInfo
+from cronmirror_desktop.core.store import (
+    JobChange,
+    LiveState,
+    RequestChange,
+    Snapshot,
+    StateChange,
+    Store,
+    StoreEvent,
+    Subscription,
+)
+from cronmirror_desktop.ui import formatting
+from cronmirror_desktop.ui.job_model import JobTableModel
+from cronmirror_desktop.ui.request_model import RequestTableModel
+
+log = logging.getLogger(__name__)
+
+#: The seed plan's words, exactly.
+QUEUED_TOAST = "Queued run request. Will execute when the Mac mini worker picks it up."
+DIRECT_TOAST = "Run requested on the Mac mini."
+#: How long a direct run may take to show up (new last_run_at) before the user is told nothing ran.
+DIRECT_CONFIRM_SECONDS = 60.0
+#: How often the Control API's health is checked while it is configured.
+HEALTH_INTERVAL_SECONDS = 30.0
+#: The project ClawdOS uses when none is configured.
+FALLBACK_PROJECT = "front-office"
+JOB_REQUEST_LIMIT = 10
+
+
+class ControlApiState(StrEnum):
+    NOT_CONFIGURED = "not_configured"
+    CHECKING = "checking"
+    REACHABLE = "reachable"
+    UNREACHABLE = "unreachable"
+
+
+class DirectRunner(Protocol):
+    """The Control API as the app uses it (adapted from `core.controlapi` in `ui.direct`)."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    async def health(self) -> None:
+        """Return when the API answers; raise CronMirrorError (Unreachable, AuthFailed) when not."""
+
+    async def run(self, job_id: str) -> None:
+        """Ask the gateway to run the job; raise CronMirrorError with the CLI's own message on failure."""
+
+    async def aclose(self) -> None: ...
+
+
+class Level(StrEnum):
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a Run click did: `mode` is "direct" or "queued"; `request` is the queue row, if any."""
+
+    mode: str
+    created: bool
+    request: CronRunRequest | None = None
+
+
+class AppController(QObject):
+    """See the module docstring. Create, then `await start()`; `await stop()` before the loop ends."""
+
+    projectsChanged = Signal(list)  # list[ProjectInfo]
+    projectChanged = Signal(str)
+    loadingChanged = Signal(bool)
+    liveStateChanged = Signal(object, str)  # LiveState, detail
+    controlApiChanged = Signal(object, str)  # ControlApiState, detail
+    notice = Signal(str, str)  # Level, text: for toasts
+    highlightRequest = Signal(str)  # a request id to show in the dock
+    busyChanged = Signal(bool)
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        supabase_configured: bool = False,
+        configured_projects: Sequence[str] = (),
+        project_id: str | None = None,
+        direct: DirectRunner | None = None,
+        requested_by: str = "ui",
+        demo: bool = False,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.supabase_configured = supabase_configured
+        self.configured_projects = tuple(configured_projects)
+        self.requested_by = requested_by
+        self.demo = demo
+        self.direct = direct
+        self.job_model = JobTableModel(self)
+        self.request_model = RequestTableModel(self, limit=20)
+        self.job_requests = RequestTableModel(self, limit=JOB_REQUEST_LIMIT)
+        names = self._job_name
+        self.request_model.set_name_lookup(names)
+        self.job_requests.set_name_lookup(names)
+
+        self.project_id = project_id or ""
+        self.projects: list[ProjectInfo] = []
+        self.live_state = LiveState.CONNECTING
+        self.live_detail = ""
+        self.stale_since: datetime | None = None
+        self.control_state = ControlApiState.NOT_CONFIGURED if direct is None else ControlApiState.CHECKING
+        self.control_detail = "" if direct is None else direct.base_url
+        self.loading = False
+        #: Events dropped because they belonged to an earlier subscription (tests read this).
+        self.dropped_events = 0
+
+        self._requested_project = project_id
+        self._generation = 0
+        self._subscription: Subscription | None = None
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._mine: set[str] = set()
+        self._confirming: dict[str, datetime] = {}
+        self._gui_thread = threading.get_ident()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped = False
+        self._names_cache: dict[str, str] | None = None
+        self.job_model.countChanged.connect(self._forget_names)
+        self.job_model.dataChanged.connect(self._forget_names)
+
+        self._clock = QTimer(self)
+        self._clock.setInterval(30_000)
+        self._clock.timeout.connect(self._tick)
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the project list, open the current project and start the health checks."""
+        self._loop = asyncio.get_running_loop()
+        self._gui_thread = threading.get_ident()
+        self._clock.start()
+        await self.reload_projects()
+        self.switch_project(self._initial_project())
+        if self.direct is not None:
+            self.spawn("control-api-health", self._health_loop())
+
+    async def stop(self) -> None:
+        """Close the subscription and the store, cancel every task. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._clock.stop()
+        self._generation += 1
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self._close_subscription()
+        if self.direct is not None:
+            with contextlib.suppress(Exception):
+                await self.direct.aclose()
+        with contextlib.suppress(Exception):
+            await self.store.close()
+
+    def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run `coro` as the task called `name`, cancelling an earlier one of that name; failures
+        become an error notice instead of a lost traceback."""
+        previous = self._tasks.get(name)
+        if previous is not None and not previous.done():
+            previous.cancel()
+        loop = self._loop or asyncio.get_event_loop()
+        task = loop.create_task(coro, name=f"cronmirror:{name}")
+        self._tasks[name] = task
+        task.add_done_callback(lambda t, n=name: self._task_done(n, t))
+        return task
+
+    def _task_done(self, name: str, task: asyncio.Task[Any]) -> None:
+        if self._tasks.get(name) is task:
+            del self._tasks[name]
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            return
+        if isinstance(exc, CronMirrorError):
+            log.warning("%s failed: %s", name, exc)
+            self._notify(Level.ERROR, f"{exc.message} {exc.hint}".strip())
+        else:
+            log.error("%s failed", name, exc_info=exc)
+            self._notify(
+                Level.ERROR, f"Something went wrong ({type(exc).__name__}: {exc}). Details are in the log."
+            )
+
+    def _notify(self, level: Level, text: str) -> None:
+        log.info("notice (%s): %s", level, text)
+        self.notice.emit(str(level), text)
+
+    # -- projects -----------------------------------------------------------------------------
+
+    def _initial_project(self) -> str:
+        if self._requested_project:
+            return self._requested_project
+        if self.configured_projects:
+            return self.configured_projects[0]
+        with_jobs = [p for p in self.projects if p.job_count]
+        if with_jobs:
+            return max(
+                with_jobs, key=lambda p: (p.last_sync_at is not None, p.last_sync_at, p.job_count)
+            ).project_id
+        if self.projects:
+            return self.projects[0].project_id
+        return FALLBACK_PROJECT
+
+    async def reload_projects(self) -> list[ProjectInfo]:
+        try:
+            projects = await self.store.list_projects(self.configured_projects)
+        except CronMirrorError as exc:
+            log.warning("listing projects failed: %s", exc)
+            projects = [ProjectInfo(project_id=p, configured=True) for p in self.configured_projects]
+        if self.project_id and all(p.project_id != self.project_id for p in projects):
+            projects = sorted(
+                [*projects, ProjectInfo(project_id=self.project_id)], key=lambda p: p.project_id
+            )
+        self.projects = projects
+        self.projectsChanged.emit(projects)
+        return projects
+
+    def switch_project(self, project_id: str) -> asyncio.Task[Any]:
+        """Show another project: both lists are cleared now and reloaded by a fresh subscription."""
+        changed = project_id != self.project_id
+        self.project_id = project_id
+        self._generation += 1
+        if changed:
+            self.job_model.clear()
+            self.request_model.clear()
+            self.job_requests.job_id = None
+            self.job_requests.clear()
+            self._mine.clear()
+            self._confirming.clear()
+            if all(p.project_id != project_id for p in self.projects):
+                self.projects = sorted(
+                    [*self.projects, ProjectInfo(project_id=project_id)], key=lambda p: p.project_id
+                )
+                self.projectsChanged.emit(self.projects)
+            self.projectChanged.emit(project_id)
+        self._set_loading(True)
+        return self.spawn("subscribe", self._subscribe(project_id, self._generation))
+
+    def refresh(self) -> asyncio.Task[Any]:
+        """Fetch everything again (a new subscription starts with a fresh Snapshot)."""
+        self.spawn("projects", self.reload_projects())
+        if self.direct is not None:
+            self.spawn("control-api-check", self.check_control_api())
+        return self.switch_project(self.project_id)
+
+    async def _subscribe(self, project_id: str, generation: int) -> None:
+        await self._close_subscription()
+        self._set_live(LiveState.CONNECTING, "")
+        handler = self._handler(generation, project_id)
+        try:
+            subscription = await self.store.subscribe(project_id, handler)
+        except CronMirrorError as exc:
+            if generation == self._generation:
+                self._set_loading(False)
+                self._set_live(LiveState.DISCONNECTED, exc.message)
+                self._notify(Level.ERROR, f"{exc.message} {exc.hint}".strip())
+            return
+        if generation != self._generation:  # switched again while subscribing
+            await subscription.close()
+            return
+        self._subscription = subscription
+
+    async def _close_subscription(self) -> None:
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            try:
+                await subscription.close()
+            except Exception:
+                log.exception("closing a subscription failed")
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _handler(self, generation: int, project_id: str) -> Any:
+        def handle(event: StoreEvent) -> None:
+            self._deliver(generation, project_id, event)
+
+        return handle
+
+    def _deliver(self, generation: int, project_id: str, event: StoreEvent) -> None:
+        """The one entry point of store events (see the module docstring for the threading rule)."""
+        if threading.get_ident() != self._gui_thread:
+            loop = self._loop
+            if loop is None or loop.is_closed():
+                return
+            loop.call_soon_threadsafe(self._deliver, generation, project_id, event)
+            return
+        if generation != self._generation or self._stopped:
+            self.dropped_events += 1
+            log.debug("dropped a late %s of an earlier subscription", type(event).__name__)
+            return
+        event_project = getattr(event, "project_id", project_id)
+        if event_project != project_id:
+            self.dropped_events += 1
+            return
+        if isinstance(event, Snapshot):
+            self._apply_snapshot(event)
+        elif isinstance(event, JobChange):
+            self.job_model.apply(event)
+            if event.job is not None:
+                self._check_confirmation(event.job)
+        elif isinstance(event, RequestChange):
+            self.request_model.apply(event)
+            self.job_requests.apply(event)
+            if event.request is not None:
+                self._check_finished(event.request)
+        elif isinstance(event, StateChange):
+            self._set_live(event.state, event.detail)
+
+    def _apply_snapshot(self, snapshot: Snapshot) -> None:
+        self.job_model.set_jobs(snapshot.jobs)
+        self.request_model.set_requests(snapshot.requests)
+        if self.job_requests.job_id is not None:
+            self.spawn("job-requests", self._load_job_requests(self.job_requests.job_id, self._generation))
+        self._set_loading(False)
+
+    def _set_live(self, state: LiveState, detail: str) -> None:
+        if state is LiveState.LIVE:
+            self.stale_since = None
+        elif self.stale_since is None and state is not LiveState.CONNECTING:
+            self.stale_since = formatting.utc_now()
+        self.live_state = state
+        self.live_detail = detail
+        if state in (LiveState.DISCONNECTED, LiveState.AUTH_FAILED, LiveState.CLOSED):
+            self._set_loading(False)  # nothing more is coming: show what we have, marked stale
+        stale = state is not LiveState.LIVE and not self.loading
+        self.request_model.set_stale(stale)
+        self.job_requests.set_stale(stale)
+        self.liveStateChanged.emit(state, detail)
+
+    def _set_loading(self, loading: bool) -> None:
+        if loading != self.loading:
+            self.loading = loading
+            self.loadingChanged.emit(loading)
+
+    def _tick(self) -> None:
+        self.job_model.refresh_times()
+        self.request_model.refresh_times()
+        self.job_requests.refresh_times()
+
+    # -- names --------------------------------------------------------------------------------
+
+    def _forget_names(self, *_args: object) -> None:
+        self._names_cache = None
+
+    def _job_name(self, job_id: str) -> str | None:
+        if self._names_cache is None:
+            self._names_cache = self.job_model.job_names()
+        return self._names_cache.get(job_id)
+
+    def job_name(self, job_id: str) -> str:
+        return self._job_name(job_id) or job_id
+
+    # -- selection ----------------------------------------------------------------------------
+
+    def select_job(self, job: CronMirrorJob | None) -> None:
+        """Show this job's recent requests in `job_requests` (loaded now, then kept live)."""
+        job_id = job.job_id if job is not None else None
+        if job_id == self.job_requests.job_id:
+            return
+        self.job_requests.job_id = job_id
+        self.job_requests.clear()
+        if job_id is not None:
+            self.spawn("job-requests", self._load_job_requests(job_id, self._generation))
+
+    async def _load_job_requests(self, job_id: str, generation: int) -> None:
+        requests = await self.store.list_requests(self.project_id, limit=JOB_REQUEST_LIMIT, job_id=job_id)
+        if generation == self._generation and self.job_requests.job_id == job_id:
+            self.job_requests.set_requests(requests)
+
+    # -- running ------------------------------------------------------------------------------
+
+    async def run_job(self, job_id: str) -> RunOutcome:
+        """Run now: directly through the Control API when it is reachable, else through the queue."""
+        if self.direct is not None and self.control_state is ControlApiState.REACHABLE:
+            try:
+                return await self._run_direct(job_id)
+            except Unreachable as exc:
+                self._set_control(ControlApiState.UNREACHABLE, exc.message)
+                log.info("direct run failed, queueing instead: %s", exc)
+        return await self._queue(job_id)
+
+    async def _run_direct(self, job_id: str) -> RunOutcome:
+        assert self.direct is not None
+        started = formatting.utc_now()
+        self.busyChanged.emit(True)
+        try:
+            await self.direct.run(job_id)
+        except Unreachable:
+            raise
+        except CronMirrorError as exc:
+            self._notify(Level.ERROR, f"The Mac mini could not run “{self.job_name(job_id)}”: {exc.message}")
+            return RunOutcome("direct", created=False)
+        finally:
+            self.busyChanged.emit(False)
+        self._notify(Level.INFO, DIRECT_TOAST)
+        self._confirming[job_id] = started
+        self.spawn(f"confirm:{job_id}", self._confirm_direct(job_id, started))
+        return RunOutcome("direct", created=True)
+
+    async def _confirm_direct(self, job_id: str, started: datetime) -> None:
+        """The Control API's {"ok":true} only means the CLI exited 0; a run shows as a newer last_run_at."""
+        await asyncio.sleep(DIRECT_CONFIRM_SECONDS)
+        if self._confirming.get(job_id) == started:
+            del self._confirming[job_id]
+            self._notify(
+                Level.WARNING,
+                f"Nothing ran for “{self.job_name(job_id)}” within a minute. "
+                "The gateway accepted the request but may have skipped the job "
+                "(older ClawdBot versions skip jobs that are not due). "
+                "Check the Mac mini, or queue the run through the worker.",
+            )
+
+    def _check_confirmation(self, job: CronMirrorJob) -> None:
+        started = self._confirming.get(job.job_id)
+        if started is None or job.last_run_at is None:
+            return
+        if job.last_run_at >= started - timedelta(seconds=2):
+            del self._confirming[job.job_id]
+            task = self._tasks.get(f"confirm:{job.job_id}")
+            if task is not None:
+                task.cancel()
+            status = {"ok": "succeeded", "error": "failed", "skipped": "was skipped"}.get(
+                job.last_status or "", "ran"
+            )
+            level = Level.ERROR if job.last_status == "error" else Level.SUCCESS
+            took = (
+                f" ({formatting.duration(job.last_duration_ms)})" if job.last_duration_ms is not None else ""
+            )
+            self._notify(level, f"“{job.display_name}” {status} on the Mac mini{took}.")
+
+    async def _queue(self, job_id: str) -> RunOutcome:
+        project = self.project_id
+        generation = self._generation
+        self.busyChanged.emit(True)
+        try:
+            outcome = await self.store.queue_run(project, job_id, self.requested_by)
+        except CronMirrorError as exc:
+            self._notify(Level.ERROR, f"Could not queue the run: {exc.message} {exc.hint}".strip())
+            raise
+        finally:
+            self.busyChanged.emit(False)
+        request = outcome.request
+        if generation == self._generation:
+            # Show it now; the realtime echo of the same row is an idempotent update.
+            self.request_model.upsert(request)
+            self.job_requests.upsert(request)
+        if outcome.created:
+            self._mine.add(request.id)
+            self._notify(Level.INFO, QUEUED_TOAST)
+        else:
+            when = formatting.relative(request.requested_at, formatting.utc_now())
+            self._notify(
+                Level.WARNING,
+                f"“{self.job_name(job_id)}” already has a {request.status} run request (requested {when}). "
+                "It is highlighted in Run requests.",
+            )
+            self.highlightRequest.emit(request.id)
+        return RunOutcome("queued", outcome.created, request)
+
+    def _check_finished(self, request: CronRunRequest) -> None:
+        if request.id not in self._mine or request.is_active:
+            return
+        self._mine.discard(request.id)
+        name = self.job_name(request.job_id)
+        took = f" ({formatting.duration(request.duration_ms)})" if request.duration_ms is not None else ""
+        if request.status == "done":
+            self._notify(Level.SUCCESS, f"“{name}” finished on the Mac mini{took}.")
+        elif request.status == "error":
+            reason = request.reason or "no reason given"
+            self._notify(Level.ERROR, f"“{name}” failed on the Mac mini: {reason}")
+
+    async def cancel_request(self, request_id: str) -> CronRunRequest | None:
+        """Withdraw a queued request; a request that moved on meanwhile is explained, not an error."""
+        try:
+            request = await self.store.cancel_request(request_id)
+        except CronMirrorError as exc:
+            self._notify(Level.WARNING, exc.message)
+            current = await self.store.get_request(request_id)
+            if current is not None:
+                self.request_model.upsert(current)
+                self.job_requests.upsert(current)
+            return None
+        self._mine.discard(request_id)
+        self.request_model.upsert(request)
+        self.job_requests.upsert(request)
+        self._notify(Level.INFO, f"Cancelled the run request for “{self.job_name(request.job_id)}”.")
+        return request
+
+    def active_request_for(self, job_id: str) -> CronRunRequest | None:
+        for request in self.request_model.requests():
+            if request.job_id == job_id and request.is_active:
+                return request
+        return None
+
+    # -- Control API --------------------------------------------------------------------------
+
+    async def _health_loop(self) -> None:
+        while True:
+            await self.check_control_api()
+            await asyncio.sleep(HEALTH_INTERVAL_SECONDS)
+
+    async def check_control_api(self) -> ControlApiState:
+        if self.direct is None:
+            self._set_control(ControlApiState.NOT_CONFIGURED, "")
+            return self.control_state
+        try:
+            await self.direct.health()
+        except CronMirrorError as exc:
+            self._set_control(ControlApiState.UNREACHABLE, exc.message)
+        else:
+            self._set_control(ControlApiState.REACHABLE, self.direct.base_url)
+        return self.control_state
+
+    def _set_control(self, state: ControlApiState, detail: str) -> None:
+        changed = (state, detail) != (self.control_state, self.control_detail)
+        self.control_state = state
+        self.control_detail = detail
+        if changed:
+            self.controlApiChanged.emit(state, detail)
