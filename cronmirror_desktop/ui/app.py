@@ -1,0 +1,307 @@
+"""Start-up: QApplication first, then the asyncio loop through qasync, then the window.
+
+Order matters: the QApplication must exist before qasync's loop (which drives Qt's event loop), and the
+loop must outlive the window so tear-down can still await (closing a subscription, the store). That is
+why closing the window does not quit Qt directly: `setQuitOnLastWindowClosed(False)`, the window's
+`closed` signal ends `run_app`, which tears down and returns; only then does the loop stop.
+
+Failures never vanish: `sys.excepthook` and the loop's exception handler log with a traceback (to a
+rotating file in the user log dir) and show a dialog saying where the log is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import logging.handlers
+import os
+import sys
+import tempfile
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import platformdirs
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from cronmirror_desktop import APP_NAME, BUNDLE_ID, __version__
+from cronmirror_desktop.core.errors import CronMirrorError
+from cronmirror_desktop.core.localstore import LocalStore
+from cronmirror_desktop.core.store import Store
+from cronmirror_desktop.ui import icons
+from cronmirror_desktop.ui.controller import AppController
+from cronmirror_desktop.ui.main_window import MainWindow
+from cronmirror_desktop.ui.theme import ThemeMode, apply_theme
+
+log = logging.getLogger("cronmirror_desktop")
+
+LOG_FILE_NAME = "cronmirror-desktop.log"
+SCREENSHOT_TIMEOUT_S = 20.0
+
+
+# -- command line ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cronmirror-desktop",
+        description="See and trigger the scheduled jobs of your Mac mini, mirrored through Supabase.",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--demo",
+        action="store_true",
+        help="show demo data from a throwaway local store (nothing you have is touched)",
+    )
+    mode.add_argument(
+        "--local",
+        action="store_true",
+        help="use the embedded local store even when Supabase is configured",
+    )
+    parser.add_argument(
+        "--project", metavar="ID", help="open this project (the id both tables are scoped by)"
+    )
+    parser.add_argument(
+        "--screenshot",
+        metavar="PATH",
+        type=Path,
+        help="once data is shown, save the main window as a PNG and exit",
+    )
+    parser.add_argument(
+        "--theme",
+        choices=[m.value for m in ThemeMode],
+        default=ThemeMode.SYSTEM.value,
+        help="light or dark appearance (default: follow the system)",
+    )
+    parser.add_argument("--store-file", metavar="PATH", type=Path, help="the local store's SQLite file")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log debug messages to the console")
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    return parser
+
+
+# -- logging and crashes --------------------------------------------------------------------------
+
+
+def log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APP_NAME, APP_NAME))
+
+
+def state_dir() -> Path:
+    return Path(platformdirs.user_state_dir(APP_NAME, APP_NAME))
+
+
+def default_store_file() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, APP_NAME)) / "cronmirror.sqlite3"
+
+
+def configure_logging(directory: Path, *, verbose: bool = False) -> Path | None:
+    """A rotating file (1 MB × 5) in `directory`, plus warnings (or everything with -v) on stderr."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    path: Path | None = directory / LOG_FILE_NAME
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
+        )
+        handler.setFormatter(fmt)
+        root.addHandler(handler)
+    except OSError as exc:
+        path = None
+        print(f"CronMirror: cannot write the log file in {directory}: {exc}", file=sys.stderr)
+    console = logging.StreamHandler()
+    console.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    console.setFormatter(fmt)
+    root.addHandler(console)
+    return path
+
+
+class CrashReporter:
+    """`sys.excepthook` and the loop's exception handler: log it, show one dialog, keep running."""
+
+    def __init__(self, log_file: Path | None) -> None:
+        self.log_file = log_file
+        self.dialog: QMessageBox | None = None
+        self.count = 0
+
+    def install(self) -> None:
+        sys.excepthook = self.excepthook
+
+    def excepthook(self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        log.error("unexpected error", exc_info=(exc_type, exc, tb))
+        self.show(exc)
+
+    def loop_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, asyncio.CancelledError):
+            return
+        log.error("asyncio: %s", context.get("message"), exc_info=exc)
+        if isinstance(exc, BaseException):
+            self.show(exc)
+
+    def show(self, exc: BaseException) -> None:
+        self.count += 1
+        if QApplication.instance() is None or (self.dialog is not None and self.dialog.isVisible()):
+            return
+        where = f"\n\nDetails are in the log file:\n{self.log_file}" if self.log_file else ""
+        if isinstance(exc, CronMirrorError):
+            text = f"{exc.message}\n{exc.hint}"
+        else:
+            text = f"{type(exc).__name__}: {exc}"
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, APP_NAME, "Something went wrong, but CronMirror keeps running."
+        )
+        box.setInformativeText(text + where)
+        box.setDetailedText("".join(traceback.format_exception(exc)))
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setObjectName("crashDialog")
+        self.dialog = box
+        box.show()
+
+
+# -- the running app ------------------------------------------------------------------------------
+
+
+class AppWindow(MainWindow):
+    """The main window plus a `closed` signal that ends the app (see the module docstring)."""
+
+    closed = Signal()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        super().closeEvent(event)
+        if event.isAccepted():
+            self.closed.emit()
+
+
+@dataclass
+class StartupContext:
+    """What `run_app` opens: the store and how it was chosen (shown in the window)."""
+
+    store: Store
+    supabase_configured: bool
+    demo: bool = False
+    project_id: str | None = None
+    configured_projects: tuple[str, ...] = ()
+    cleanup: list[Any] = field(default_factory=list)
+
+
+async def open_context(args: argparse.Namespace) -> StartupContext:
+    """Pick the store: --demo (a seeded temp store), --local or nothing configured (the local store)."""
+    if args.demo:
+        from cronmirror_desktop.ui.demo import DEMO_PROJECT, seed_demo
+
+        tmp = tempfile.TemporaryDirectory(prefix="cronmirror-demo-")
+        store = LocalStore(Path(tmp.name) / "demo.sqlite3", poll_interval=0.25)
+        await store.open()
+        await seed_demo(store)
+        return StartupContext(store, False, demo=True, project_id=args.project or DEMO_PROJECT, cleanup=[tmp])
+    path = args.store_file or default_store_file()
+    store = LocalStore(path)
+    await store.open()
+    return StartupContext(store, supabase_configured=False, project_id=args.project)
+
+
+def ui_state(directory: Path | None = None) -> QSettings:
+    """Window geometry and column layout: runtime state, kept apart from the user's settings."""
+    path = (directory or state_dir()) / "ui-state.ini"
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
+async def take_screenshot(window: MainWindow, controller: AppController, path: Path) -> bool:
+    """Wait until data is shown (or a timeout), let the window settle, save it as a PNG."""
+    loaded = asyncio.Event()
+    controller.loadingChanged.connect(lambda loading: None if loading else loaded.set())
+    if not controller.loading:
+        loaded.set()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(loaded.wait(), SCREENSHOT_TIMEOUT_S)
+    shown = not controller.loading
+    if shown and window.proxy.rowCount():
+        window.table.selectRow(0)
+        first = controller.job_model.row_of_job("4f1a-morning") if controller.demo else None
+        if first is not None:
+            window.select_job("4f1a-morning")
+    await asyncio.sleep(0.4)  # layouts, the details pane's requests and fades settle
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saved = window.grab().save(str(path), "PNG")
+    log.info("screenshot %s: %s", "saved" if saved else "FAILED", path)
+    return shown and saved
+
+
+async def run_app(app: QApplication, args: argparse.Namespace, *, settings: QSettings | None = None) -> int:
+    """Open the store, show the window, run until it is closed, tear down. Returns the exit code."""
+    try:
+        context = await open_context(args)
+    except CronMirrorError as exc:
+        QMessageBox.critical(None, APP_NAME, f"{exc.message}\n\n{exc.hint}")
+        return 1
+    controller = AppController(
+        context.store,
+        supabase_configured=context.supabase_configured,
+        configured_projects=context.configured_projects,
+        project_id=context.project_id,
+        demo=context.demo,
+    )
+    window = AppWindow(controller, settings or ui_state())
+    done = asyncio.Event()
+    window.closed.connect(done.set)
+    window.show()
+    exit_code = 0
+    try:
+        await controller.start()
+        if args.screenshot is not None:
+            ok = await take_screenshot(window, controller, args.screenshot)
+            exit_code = 0 if ok else 1
+            window.close()
+        await done.wait()
+    finally:
+        with contextlib.suppress(Exception):
+            window.save_layout()
+        await controller.stop()
+        for item in context.cleanup:
+            with contextlib.suppress(Exception):
+                item.cleanup()
+    return exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if (
+        args.screenshot is not None
+        and "QT_QPA_PLATFORM" not in os.environ
+        and sys.platform.startswith("linux")
+    ):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
+    log_file = configure_logging(log_dir(), verbose=args.verbose)
+    log.info("%s %s starting", APP_NAME, __version__)
+
+    import qasync
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    app.setOrganizationDomain(BUNDLE_ID)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(BUNDLE_ID)
+    app.setQuitOnLastWindowClosed(False)  # the window's `closed` ends run_app; see the module docstring
+    apply_theme(app, args.theme)
+    app.setWindowIcon(icons.icon("app"))
+
+    reporter = CrashReporter(log_file)
+    reporter.install()
+    with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+        runner.get_loop().set_exception_handler(reporter.loop_handler)
+        code = runner.run(run_app(app, args))
+    log.info("%s exits with %s", APP_NAME, code)
+    return code

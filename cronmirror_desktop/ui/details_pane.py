@@ -1,0 +1,303 @@
+"""The details pane: everything about the selected job, kept current as live changes arrive.
+
+Instructions, the schedule in words and as stored (with its time zone), the next five run times
+(DST-correct, in the job's zone), the last run, the target agent (ClawdOS rows), problems of an
+unreadable row, and this job's recent run requests.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cronmirror_desktop.core.rows import CronMirrorJob
+from cronmirror_desktop.ui import formatting, icons, schedule_info
+from cronmirror_desktop.ui.controller import AppController
+from cronmirror_desktop.ui.job_model import STATUS_WORDS, row_key
+from cronmirror_desktop.ui.request_dock import configure_request_view
+from cronmirror_desktop.ui.request_model import COL_DURATION, COL_JOB, COL_RESULT
+from cronmirror_desktop.ui.theme import is_dark, signal_color
+
+NEXT_RUN_COUNT = 5
+
+
+def _section(text: str, parent: QWidget) -> QLabel:
+    label = QLabel(text.upper(), parent)
+    label.setObjectName("sectionTitle")
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * 0.82)
+    font.setBold(True)
+    font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 106)
+    label.setFont(font)
+    label.setEnabled(False)  # the palette's secondary text colour
+    return label
+
+
+def _value(parent: QWidget, *, selectable: bool = True) -> QLabel:
+    label = QLabel(parent)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    if selectable:
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class DetailsPane(QWidget):
+    """Call `show_job(job)` (None for no selection); it follows that row's live changes itself."""
+
+    runRequested = Signal(str)
+
+    def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("detailsPane")
+        self.controller = controller
+        self._row_id: str | None = None
+        self.job: CronMirrorJob | None = None
+
+        self.stack = QStackedWidget(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.stack)
+
+        self.placeholder = QLabel("Select a job to see its schedule, next runs and recent requests.", self)
+        self.placeholder.setObjectName("detailsPlaceholder")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setEnabled(False)
+        self.stack.addWidget(self.placeholder)
+
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget(scroll)
+        body.setObjectName("detailsBody")
+        scroll.setWidget(body)
+        self.stack.addWidget(scroll)
+        self.body = body
+
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(16, 14, 16, 14)
+        lay.setSpacing(6)
+
+        self.title = QLabel(body)
+        self.title.setObjectName("detailsTitle")
+        self.title.setWordWrap(True)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        title_font = self.title.font()
+        title_font.setPointSizeF(title_font.pointSizeF() * 1.35)
+        title_font.setBold(True)
+        self.title.setFont(title_font)
+        self.subtitle = _value(body)
+        self.subtitle.setObjectName("detailsSubtitle")
+        self.subtitle.setEnabled(False)
+        self.run_button = QPushButton(icons.icon("run", is_dark()), "Run Now", body)
+        self.run_button.setObjectName("detailsRunButton")
+        self.run_button.clicked.connect(self._run_clicked)
+        self.run_button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+
+        head = QGridLayout()
+        head.setHorizontalSpacing(12)
+        head.addWidget(self.title, 0, 0)
+        head.addWidget(self.run_button, 0, 1, Qt.AlignmentFlag.AlignTop)
+        head.addWidget(self.subtitle, 1, 0, 1, 2)
+        head.setColumnStretch(0, 1)
+        lay.addLayout(head)
+
+        self.problems = QLabel(body)
+        self.problems.setObjectName("detailsProblems")
+        self.problems.setWordWrap(True)
+        self.problems.setTextFormat(Qt.TextFormat.RichText)
+        lay.addWidget(self.problems)
+
+        lay.addSpacing(6)
+        lay.addWidget(_section("Schedule", body))
+        self.schedule = _value(body)
+        self.schedule.setObjectName("detailsSchedule")
+        self.expression = _value(body)
+        self.expression.setObjectName("detailsExpression")
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.expression.setFont(mono)
+        lay.addWidget(self.schedule)
+        lay.addWidget(self.expression)
+
+        lay.addSpacing(6)
+        lay.addWidget(_section(f"Next {NEXT_RUN_COUNT} runs", body))
+        self.next_runs = _value(body)
+        self.next_runs.setObjectName("detailsNextRuns")
+        lay.addWidget(self.next_runs)
+
+        lay.addSpacing(6)
+        lay.addWidget(_section("Last run", body))
+        self.last_run = _value(body)
+        self.last_run.setObjectName("detailsLastRun")
+        lay.addWidget(self.last_run)
+
+        self.target_title = _section("Target agent", body)
+        self.target = _value(body)
+        self.target.setObjectName("detailsTarget")
+        lay.addSpacing(6)
+        lay.addWidget(self.target_title)
+        lay.addWidget(self.target)
+
+        lay.addSpacing(6)
+        lay.addWidget(_section("Instructions", body))
+        self.instructions = QPlainTextEdit(body)
+        self.instructions.setObjectName("detailsInstructions")
+        self.instructions.setReadOnly(True)
+        self.instructions.setMinimumHeight(70)
+        self.instructions.setMaximumHeight(150)
+        lay.addWidget(self.instructions)
+
+        lay.addSpacing(6)
+        lay.addWidget(_section("Recent requests", body))
+        self.requests_view = QTableView(body)
+        self.requests_view.setObjectName("detailsRequests")
+        configure_request_view(self.requests_view, controller.job_requests)
+        self.requests_view.setColumnHidden(COL_JOB, True)
+        self.requests_view.setColumnWidth(COL_DURATION, self.requests_view.columnWidth(COL_DURATION))
+        self.requests_view.setColumnWidth(COL_RESULT, 120)
+        self.requests_view.setMinimumHeight(120)
+        self.requests_view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        lay.addWidget(self.requests_view, 1)
+        self.requests_empty = QLabel("No run requests for this job yet.", self.requests_view.viewport())
+        self.requests_empty.setEnabled(False)
+        self.requests_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        model = controller.job_model
+        for signal in (
+            model.dataChanged,
+            model.rowsRemoved,
+            model.rowsInserted,
+            model.modelReset,
+            model.layoutChanged,
+        ):
+            signal.connect(self._job_model_changed)
+        jr = controller.job_requests
+        for signal in (jr.modelReset, jr.rowsInserted, jr.rowsRemoved):
+            signal.connect(self._requests_changed)
+        self.show_job(None)
+
+    # -- API ----------------------------------------------------------------------------------
+
+    def show_job(self, job: CronMirrorJob | None) -> None:
+        self.job = job
+        self._row_id = row_key(job) if job is not None else None
+        self.controller.select_job(job)
+        if job is None:
+            self.stack.setCurrentIndex(0)
+            return
+        self.stack.setCurrentIndex(1)
+        self._fill(job)
+
+    def refresh(self) -> None:
+        if self.job is not None:
+            self._fill(self.job)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _job_model_changed(self, *_args: object) -> None:
+        if self._row_id is None:
+            return
+        model = self.controller.job_model
+        row = model.row_of(self._row_id)
+        if row is None:
+            self.show_job(None)  # deleted, or the project changed
+            return
+        job = model.job_at(row)
+        if job is not self.job:
+            self.job = job
+            self._fill(job)
+
+    def _requests_changed(self, *_args: object) -> None:
+        empty = self.controller.job_requests.rowCount() == 0
+        self.requests_empty.setVisible(empty)
+        self.requests_empty.resize(self.requests_view.viewport().size())
+
+    def _run_clicked(self) -> None:
+        if self.job is not None:
+            self.runRequested.emit(self.job.job_id)
+
+    def _fill(self, job: CronMirrorJob) -> None:
+        now = formatting.utc_now()
+        dark = is_dark(self.palette())
+        self.title.setText(job.display_name or "(unnamed)")
+        parts = [f"Job id {job.job_id}" if job.job_id else "No job id"]
+        parts.append("enabled" if job.enabled else "disabled")
+        if job.job_intent:
+            parts.append(job.job_intent)
+        self.subtitle.setText(" · ".join(parts))
+        self.run_button.setEnabled(bool(job.job_id))
+
+        if job.problems:
+            color = signal_color("warning", dark).name()
+            items = "".join(f"<li>{html.escape(p)}</li>" for p in job.problems)
+            self.problems.setText(
+                f"<div style='color:{color}'><b>⚠ This row could not be fully read.</b>"
+                f"<ul style='margin:2px 0 0 -20px'>{items}</ul></div>"
+            )
+            self.problems.setVisible(True)
+        else:
+            self.problems.setVisible(False)
+
+        self.schedule.setText(schedule_info.describe(job))
+        zone = job.zone
+        tz_text = job.tz if job.tz else "the Mac mini's local time zone"
+        if job.tz and zone is None:
+            tz_text = f"{job.tz} (unknown time zone)"
+        self.expression.setText(f"{schedule_info.expression(job)}\nTime zone: {tz_text}")
+
+        runs, why = schedule_info.next_runs(job, NEXT_RUN_COUNT)
+        if not job.enabled:
+            self.next_runs.setText(
+                "Disabled: it does not run on its schedule."
+                + (f"\nWould run: {formatting.absolute(runs[0], zone)}" if runs else "")
+            )
+        elif runs:
+            self.next_runs.setText(
+                "\n".join(f"{formatting.absolute(r, zone)}   ({formatting.relative(r, now)})" for r in runs)
+            )
+        else:
+            self.next_runs.setText(why or "No upcoming runs.")
+
+        if job.last_run_at is None:
+            self.last_run.setText("Never run.")
+        else:
+            status = STATUS_WORDS.get(job.last_status, job.last_status or "unknown")
+            took = (
+                f" in {formatting.duration(job.last_duration_ms)}" if job.last_duration_ms is not None else ""
+            )
+            self.last_run.setText(
+                f"{status}{took}, {formatting.relative(job.last_run_at, now)}\n"
+                f"{formatting.absolute(job.last_run_at, zone)}"
+            )
+
+        target = job.target_agent_key
+        self.target_title.setVisible(bool(target))
+        self.target.setVisible(bool(target))
+        if target:
+            extra = (
+                f" · context: {job.context_policy}"
+                if job.context_policy and job.context_policy != "default"
+                else ""
+            )
+            self.target.setText(f"{target}{extra}")
+
+        text = job.instructions or ""
+        self.instructions.setPlainText(text)
+        self.instructions.setPlaceholderText("No instructions (system event or command job).")
+        self._requests_changed()

@@ -1,0 +1,532 @@
+"""The main window: toolbar (project, search, filters, Run), banner, connection panel, the job table
+with its details pane, and the Run requests dock. All data comes from the `AppController`.
+
+Window geometry, the dock layout, the splitter and the table's columns (widths, order, sort) are saved
+in the QSettings object handed in, so tests can use a throwaway file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QItemSelection,
+    QSettings,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QSizePolicy,
+    QSplitter,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cronmirror_desktop.core.rows import CronMirrorJob, ProjectInfo
+from cronmirror_desktop.core.store import LiveState
+from cronmirror_desktop.ui import icons
+from cronmirror_desktop.ui.banner import Banner, BannerKind, BannerMessage
+from cronmirror_desktop.ui.connection_panel import ConnectionPanel
+from cronmirror_desktop.ui.controller import AppController
+from cronmirror_desktop.ui.details_pane import DetailsPane
+from cronmirror_desktop.ui.job_filter import (
+    ENABLED_FILTER_LABELS,
+    STATUS_FILTER_LABELS,
+    JobFilterProxy,
+)
+from cronmirror_desktop.ui.job_model import (
+    COL_DURATION,
+    COL_ENABLED,
+    COL_LAST,
+    COL_NAME,
+    COL_NEXT,
+    COL_SCHEDULE,
+    COL_STATUS,
+    ObjectRole,
+)
+from cronmirror_desktop.ui.request_dock import RequestDock
+from cronmirror_desktop.ui.theme import is_dark
+from cronmirror_desktop.ui.toast import Toast
+
+EMPTY_TEXT = "No cron jobs mirrored yet. The Mac mini sync worker will publish jobs here."
+LOADING_TEXT = "Loading jobs…"
+SEARCH_DEBOUNCE_MS = 60
+SETTINGS_VERSION = 1
+
+
+def not_configured_banner() -> BannerMessage:
+    return BannerMessage(
+        BannerKind.NOT_CONFIGURED,
+        "Supabase is not configured",
+        "CronMirror is running on the local store on this computer, so you only see jobs kept here. "
+        "To see and run your Mac mini's jobs from anywhere, add your Supabase project's URL and anon key "
+        "(Settings, or <code>SUPABASE_URL</code> / <code>SUPABASE_ANON_KEY</code>, or import your web "
+        "app's <code>.env</code>).",
+        severity="info",
+    )
+
+
+class MainWindow(QMainWindow):
+    settingsRequested = Signal()
+
+    def __init__(
+        self,
+        controller: AppController,
+        settings: QSettings,
+        *,
+        open_settings: Callable[[QWidget], object] | None = None,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.controller = controller
+        self.settings = settings
+        self._open_settings = open_settings
+        self.setWindowTitle("CronMirror")
+        self.setWindowIcon(icons.icon("app"))
+        self.setMinimumSize(QSize(900, 560))
+        self.setUnifiedTitleAndToolBarOnMac(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+
+        self.proxy = JobFilterProxy(self)
+        self.proxy.setSourceModel(controller.job_model)
+
+        self._build_toolbar()
+        self._build_central()
+        self.dock = RequestDock(controller, self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+        self.requests_action.setChecked(True)
+        self.requests_action.toggled.connect(self.dock.setVisible)
+        self.dock.visibilityChanged.connect(self._dock_visibility)
+        self.toast = Toast(self)
+        self._build_shortcuts()
+        self._build_status_bar()
+
+        controller.notice.connect(self.toast.show_message)
+        controller.projectsChanged.connect(self._projects_changed)
+        controller.projectChanged.connect(self._project_changed)
+        controller.loadingChanged.connect(self._update_empty_state)
+        controller.liveStateChanged.connect(self._live_changed)
+        controller.busyChanged.connect(self._busy_changed)
+        model = controller.job_model
+        for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved):
+            signal.connect(self._update_empty_state)
+        for signal in (
+            self.proxy.modelReset,
+            self.proxy.rowsInserted,
+            self.proxy.rowsRemoved,
+            self.proxy.layoutChanged,
+        ):
+            signal.connect(self._update_empty_state)
+        self.banner.actionClicked.connect(lambda _kind: self.open_settings())
+        self.connection_panel.settingsRequested.connect(self.open_settings)
+        self.details.runRequested.connect(self.run_job)
+
+        self.resize(1280, 800)
+        self._restore_layout()
+        self._projects_changed(controller.projects)
+        self._project_changed(controller.project_id)
+        self._live_changed(controller.live_state, controller.live_detail)
+        self._update_empty_state()
+
+    # -- construction -------------------------------------------------------------------------
+
+    def _build_toolbar(self) -> None:
+        dark = is_dark()
+        bar = QToolBar("Main", self)
+        bar.setObjectName("mainToolbar")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.setIconSize(QSize(18, 18))
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.toolbar = bar
+
+        project_label = QLabel("Project", bar)
+        project_label.setContentsMargins(6, 0, 4, 0)
+        bar.addWidget(project_label)
+        self.project_combo = QComboBox(bar)
+        self.project_combo.setObjectName("projectCombo")
+        self.project_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.project_combo.setMinimumContentsLength(12)
+        self.project_combo.setToolTip("Which project's jobs to show (the id both tables are scoped by)")
+        self.project_combo.activated.connect(self._project_chosen)
+        bar.addWidget(self.project_combo)
+        bar.addSeparator()
+
+        self.search = QLineEdit(bar)
+        self.search.setObjectName("searchField")
+        self.search.setPlaceholderText("Search jobs by name")
+        self.search.setClearButtonEnabled(True)
+        self.search.addAction(icons.icon("search", dark), QLineEdit.ActionPosition.LeadingPosition)
+        self.search.setMinimumWidth(220)
+        self.search.setMaximumWidth(360)
+        self.search.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
+        self._search_timer.timeout.connect(self._apply_search)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search.returnPressed.connect(self._search_return)
+        bar.addWidget(self.search)
+
+        self.enabled_combo = QComboBox(bar)
+        self.enabled_combo.setObjectName("enabledFilter")
+        for mode, label in ENABLED_FILTER_LABELS.items():
+            self.enabled_combo.addItem(label, str(mode))
+        self.enabled_combo.setToolTip("Show all jobs, or only enabled or disabled ones")
+        self.enabled_combo.currentIndexChanged.connect(
+            lambda i: self.proxy.set_enabled_filter(self.enabled_combo.itemData(i))
+        )
+        bar.addWidget(self.enabled_combo)
+
+        self.status_combo = QComboBox(bar)
+        self.status_combo.setObjectName("statusFilter")
+        for status, label in STATUS_FILTER_LABELS.items():
+            self.status_combo.addItem(label, str(status))
+        self.status_combo.setToolTip("Filter by the status of each job's last run")
+        self.status_combo.currentIndexChanged.connect(
+            lambda i: self.proxy.set_status_filter(self.status_combo.itemData(i))
+        )
+        bar.addWidget(self.status_combo)
+
+        spacer = QWidget(bar)
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+
+        self.run_action = QAction(icons.icon("run", dark), "Run", self)
+        self.run_action.setObjectName("runAction")
+        self.run_action.setShortcuts([QKeySequence("Ctrl+R")])
+        self.run_action.setToolTip("Run the selected job now (Ctrl+R or Return)")
+        self.run_action.setEnabled(False)
+        self.run_action.triggered.connect(self.run_selected)
+        bar.addAction(self.run_action)
+
+        self.refresh_action = QAction(icons.icon("refresh", dark), "Refresh", self)
+        self.refresh_action.setObjectName("refreshAction")
+        self.refresh_action.setShortcuts([QKeySequence("Ctrl+Shift+R"), QKeySequence(Qt.Key.Key_F5)])
+        self.refresh_action.setToolTip("Fetch jobs and requests again (Ctrl+Shift+R or F5)")
+        self.refresh_action.triggered.connect(self.refresh)
+        bar.addAction(self.refresh_action)
+
+        self.requests_action = QAction(icons.icon("requests", dark), "Requests", self)
+        self.requests_action.setObjectName("requestsAction")
+        self.requests_action.setCheckable(True)
+        self.requests_action.setToolTip("Show or hide the Run requests dock")
+        bar.addAction(self.requests_action)
+
+        self.settings_action = QAction(icons.icon("settings", dark), "Settings", self)
+        self.settings_action.setObjectName("settingsAction")
+        self.settings_action.setShortcuts(
+            [QKeySequence(QKeySequence.StandardKey.Preferences), QKeySequence("Ctrl+,")]
+        )
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.settings_action.triggered.connect(self.open_settings)
+        bar.addAction(self.settings_action)
+
+    def _build_central(self) -> None:
+        central = QWidget(self)
+        central.setObjectName("central")
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.banner = Banner(central)
+        self.connection_panel = ConnectionPanel(self.controller, central)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.connection_panel)
+
+        self.table = QTableView(central)
+        self.table.setObjectName("jobTable")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 12)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionsMovable(True)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSortIndicator(COL_NAME, Qt.SortOrder.AscendingOrder)
+        fm = self.table.fontMetrics()
+        em = fm.horizontalAdvance("M")
+        widths = {
+            COL_NAME: em * 15,
+            COL_SCHEDULE: em * 16,
+            COL_NEXT: fm.horizontalAdvance("in 23 h 59 min") + 30,
+            COL_LAST: fm.horizontalAdvance("59 min ago") + 30,
+            COL_STATUS: fm.horizontalAdvance("Never run") + 48,
+            COL_DURATION: fm.horizontalAdvance("12 min 30 s") + 20,
+            COL_ENABLED: fm.horizontalAdvance("Enabled") + 24,
+        }
+        for column, width in widths.items():
+            self.table.setColumnWidth(column, width)
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.installEventFilter(self)
+
+        self.empty_label = QLabel(self.table.viewport())
+        self.empty_label.setObjectName("emptyState")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setEnabled(False)
+        self.empty_label.setMargin(24)
+        self.table.viewport().installEventFilter(self)
+
+        self.details = DetailsPane(self.controller, central)
+        self.details.setMinimumWidth(300)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, central)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([880, 400])
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+    def _build_shortcuts(self) -> None:
+        find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
+        find.activated.connect(self.focus_search)
+        self.find_shortcut = find
+        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.search)
+        escape.setContext(Qt.ShortcutContext.WidgetShortcut)
+        escape.activated.connect(self._clear_search)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        bar.setSizeGripEnabled(True)
+        self.count_label = QLabel(bar)
+        self.count_label.setObjectName("jobCount")
+        bar.addPermanentWidget(self.count_label)
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _clear_search(self) -> None:
+        self.search.clear()
+        self._apply_search()
+        self.table.setFocus()
+
+    def _apply_search(self) -> None:
+        self._search_timer.stop()
+        self.proxy.set_search_text(self.search.text())
+        self._update_empty_state()
+
+    def _search_return(self) -> None:
+        self._apply_search()
+        if self.proxy.rowCount() and not self.table.selectionModel().hasSelection():
+            self.table.selectRow(0)
+        self.table.setFocus()
+
+    def selected_job(self) -> CronMirrorJob | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.proxy.data(rows[0], ObjectRole)
+
+    def select_job(self, job_id: str) -> bool:
+        row = self.controller.job_model.row_of_job(job_id)
+        if row is None:
+            return False
+        index = self.proxy.mapFromSource(self.controller.job_model.index(row, 0))
+        if not index.isValid():
+            return False
+        self.table.selectRow(index.row())
+        self.table.scrollTo(index)
+        return True
+
+    def run_selected(self) -> None:
+        job = self.selected_job()
+        if job is not None:
+            self.run_job(job.job_id)
+
+    def run_job(self, job_id: str) -> None:
+        if job_id:
+            self.controller.spawn(f"run:{job_id}", self.controller.run_job(job_id))
+
+    def refresh(self) -> None:
+        self.controller.refresh()
+
+    def open_settings(self) -> None:
+        self.settingsRequested.emit()
+        if self._open_settings is not None:
+            self._open_settings(self)
+
+    # -- reactions ----------------------------------------------------------------------------
+
+    def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        job = self.selected_job()
+        self.run_action.setEnabled(job is not None and bool(job.job_id))
+        self.details.show_job(job)
+
+    def _projects_changed(self, projects: list[ProjectInfo]) -> None:
+        combo = self.project_combo
+        combo.blockSignals(True)
+        combo.clear()
+        for project in projects:
+            count = (
+                f" — {project.job_count} job{'s' if project.job_count != 1 else ''}"
+                if project.job_count
+                else ""
+            )
+            combo.addItem(f"{project.project_id}{count}", project.project_id)
+        if not projects and self.controller.project_id:
+            combo.addItem(self.controller.project_id, self.controller.project_id)
+        index = combo.findData(self.controller.project_id)
+        combo.setCurrentIndex(max(0, index))
+        combo.setEnabled(combo.count() > 1)
+        combo.blockSignals(False)
+
+    def _project_changed(self, project_id: str) -> None:
+        index = self.project_combo.findData(project_id)
+        if index >= 0:
+            self.project_combo.setCurrentIndex(index)
+        suffix = " (demo)" if self.controller.demo else ""
+        self.setWindowTitle(f"CronMirror — {project_id}{suffix}" if project_id else "CronMirror")
+        self.details.show_job(None)
+
+    def _project_chosen(self, index: int) -> None:
+        project_id = self.project_combo.itemData(index)
+        if project_id and project_id != self.controller.project_id:
+            self.controller.switch_project(project_id)
+
+    def _busy_changed(self, busy: bool) -> None:
+        self.run_action.setEnabled(not busy and self.selected_job() is not None)
+
+    def _dock_visibility(self, visible: bool) -> None:
+        if not self.isMinimized():
+            self.requests_action.blockSignals(True)
+            self.requests_action.setChecked(self.dock.isVisibleTo(self))
+            self.requests_action.blockSignals(False)
+
+    def _live_changed(self, state: LiveState, detail: str) -> None:
+        c = self.controller
+        message: BannerMessage | None = None
+        if c.store.kind == "supabase":
+            if state is LiveState.AUTH_FAILED:
+                message = BannerMessage(
+                    BannerKind.AUTH_FAILED,
+                    "Supabase refused the key",
+                    "The anon key was not accepted, so nothing can be read or queued. "
+                    "Copy it again from your Supabase project's API settings."
+                    + (f"<br><small>{detail}</small>" if detail else ""),
+                    severity="error",
+                    dismissible=False,
+                )
+            elif state is LiveState.DISCONNECTED:
+                since = f" since {c.stale_since.astimezone():%H:%M}" if c.stale_since else ""
+                message = BannerMessage(
+                    BannerKind.DISCONNECTED,
+                    f"Connection to Supabase lost{since}",
+                    "Showing the jobs and requests as they were; the app keeps retrying and refreshes "
+                    "everything when it is back." + (f"<br><small>{detail}</small>" if detail else ""),
+                    action=None,
+                    severity="warning",
+                )
+        elif not c.supabase_configured and not c.demo:
+            message = not_configured_banner()
+        if message is None and state is LiveState.DISCONNECTED and c.store.kind == "local":
+            message = BannerMessage(
+                BannerKind.STORE_ERROR,
+                "The local store cannot be read",
+                f"{detail or 'It failed.'} The app keeps retrying.",
+                action=None,
+                severity="error",
+            )
+        self.banner.show_message(message)
+        self._update_empty_state()
+
+    def _update_empty_state(self, *_args: object) -> None:
+        total = self.controller.job_model.rowCount()
+        shown = self.proxy.rowCount()
+        text = ""
+        if self.controller.loading and total == 0:
+            text = LOADING_TEXT
+        elif total == 0:
+            text = EMPTY_TEXT
+        elif shown == 0:
+            text = "No jobs match the search and filters."
+        self.empty_label.setText(text)
+        self.empty_label.setVisible(bool(text))
+        self.empty_label.resize(self.table.viewport().size())
+        if total:
+            self.count_label.setText(f"{shown:,} of {total:,} jobs" if shown != total else f"{total:,} jobs")
+        else:
+            self.count_label.setText("")
+
+    def eventFilter(self, watched: object, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self.empty_label.resize(self.table.viewport().size())
+        elif (
+            watched is self.table
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)  # type: ignore[attr-defined]
+            and not event.modifiers()  # type: ignore[attr-defined]
+        ):
+            self.run_selected()
+            return True
+        return super().eventFilter(watched, event)  # type: ignore[arg-type]
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        s = self.settings
+        if s.value("layout/version", 0, type=int) != SETTINGS_VERSION:
+            return
+        geometry = s.value("mainWindow/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = s.value("mainWindow/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        header = s.value("jobTable/header")
+        if isinstance(header, QByteArray):
+            self.table.horizontalHeader().restoreState(header)
+        splitter = s.value("mainWindow/splitter")
+        if isinstance(splitter, QByteArray):
+            self.splitter.restoreState(splitter)
+        requests = s.value("requests/header")
+        if isinstance(requests, QByteArray):
+            self.dock.view.horizontalHeader().restoreState(requests)
+
+    def save_layout(self) -> None:
+        s = self.settings
+        s.setValue("layout/version", SETTINGS_VERSION)
+        s.setValue("mainWindow/geometry", self.saveGeometry())
+        s.setValue("mainWindow/state", self.saveState())
+        s.setValue("jobTable/header", self.table.horizontalHeader().saveState())
+        s.setValue("mainWindow/splitter", self.splitter.saveState())
+        s.setValue("requests/header", self.dock.view.horizontalHeader().saveState())
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        super().closeEvent(event)

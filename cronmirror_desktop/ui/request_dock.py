@@ -1,0 +1,245 @@
+"""The Run requests dock: the project's last 20 requests, live, with cancel and the result on demand.
+
+Hovering a row shows its result (reason, exit code, output tail) as a tooltip; selecting it expands the
+same text below the table. While the subscription is down the dock says the list is stale and since
+when, because a row may have moved on without us hearing about it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QFont, QFontDatabase, QGuiApplication, QResizeEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cronmirror_desktop.core.rows import CronRunRequest
+from cronmirror_desktop.core.store import LiveState
+from cronmirror_desktop.ui import formatting, icons
+from cronmirror_desktop.ui.chips import PulseDriver, RequestDelegate
+from cronmirror_desktop.ui.controller import AppController
+from cronmirror_desktop.ui.request_model import (
+    COL_DURATION,
+    COL_JOB,
+    COL_REQUESTED,
+    COL_RESULT,
+    COL_STATUS,
+    RequestTableModel,
+    result_details,
+)
+from cronmirror_desktop.ui.theme import is_dark
+
+
+def configure_request_view(view: QTableView, model: RequestTableModel) -> RequestDelegate:
+    """Shared by the dock and the details pane: columns, chip delegate, compact rows."""
+    view.setModel(model)
+    delegate = RequestDelegate(view)
+    view.setItemDelegate(delegate)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setShowGrid(False)
+    view.setWordWrap(False)
+    view.setMouseTracking(True)
+    view.verticalHeader().hide()
+    view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 12)
+    header = view.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(True)
+    fm = view.fontMetrics()
+    view.setColumnWidth(COL_JOB, fm.horizontalAdvance("M") * 16)
+    view.setColumnWidth(COL_REQUESTED, fm.horizontalAdvance("59 min ago") + 24)
+    view.setColumnWidth(COL_STATUS, fm.horizontalAdvance("Cancelled") + 44)
+    view.setColumnWidth(COL_DURATION, fm.horizontalAdvance("12 min 30 s") + 16)
+    view.setColumnWidth(COL_RESULT, fm.horizontalAdvance("M") * 20)
+    return delegate
+
+
+class RequestDock(QDockWidget):
+    """Bound to the controller's `request_model`; `highlight(id)` selects and flashes a request."""
+
+    cancelRequested = Signal(str)
+
+    def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
+        super().__init__("Run requests", parent)
+        self.setObjectName("runRequestsDock")
+        self.controller = controller
+        self.model = controller.request_model
+        self.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(8, 4, 8, 8)
+        layout.setSpacing(6)
+
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
+        self.status_label = QLabel(body)
+        self.status_label.setObjectName("requestsStatus")
+        self.stale_label = QLabel(body)
+        self.stale_label.setObjectName("staleLabel")
+        self.stale_label.setVisible(False)
+        self.cancel_button = QPushButton(icons.icon("cancel", is_dark()), "Cancel Request", body)
+        self.cancel_button.setObjectName("cancelRequestButton")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setToolTip("Withdraw the selected queued request before a worker picks it up")
+        self.cancel_button.clicked.connect(self._cancel_selected)
+        bar.addWidget(self.status_label)
+        bar.addWidget(self.stale_label)
+        bar.addStretch(1)
+        bar.addWidget(self.cancel_button)
+        layout.addLayout(bar)
+
+        self.view = QTableView(body)
+        self.view.setObjectName("requestsTable")
+        self.delegate = configure_request_view(self.view, self.model)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.pulse = PulseDriver(self.view, self.model)
+
+        self.details = QPlainTextEdit(body)
+        self.details.setObjectName("requestDetails")
+        self.details.setReadOnly(True)
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        self.details.setFont(mono)
+        self.details.setPlaceholderText("Select a request to see its output and result.")
+        self.details.setVisible(False)
+
+        split = QSplitter(Qt.Orientation.Horizontal, body)
+        split.addWidget(self.view)
+        split.addWidget(self.details)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
+        layout.addWidget(split, 1)
+        self.splitter = split
+        self.setWidget(body)
+
+        self.empty_label = QLabel("No run requests yet. Select a job and press Run.", self.view.viewport())
+        self.empty_label.setObjectName("requestsEmpty")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setEnabled(False)
+
+        self.view.selectionModel().selectionChanged.connect(self._selection_changed)
+        for signal in (
+            self.model.modelReset,
+            self.model.rowsInserted,
+            self.model.rowsRemoved,
+            self.model.dataChanged,
+        ):
+            signal.connect(self._model_changed)
+        controller.liveStateChanged.connect(self._live_changed)
+        controller.highlightRequest.connect(self.highlight)
+        self._model_changed()
+
+    # -- state --------------------------------------------------------------------------------
+
+    def selected_request(self) -> CronRunRequest | None:
+        rows = self.view.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.model.request_at(rows[0].row())
+
+    def highlight(self, request_id: str) -> None:
+        """Bring the dock up, select the request and flash it (used for "already queued")."""
+        row = self.model.row_of(request_id)
+        self.show()
+        self.raise_()
+        if row is None:
+            return
+        index = self.model.index(row, 0)
+        self.view.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        )
+        self.view.scrollTo(index)
+        self.delegate.flash(request_id)
+
+    def _model_changed(self, *_args: object) -> None:
+        count = self.model.rowCount()
+        active = self.model.active_count()
+        self.status_label.setText(
+            f"{active} active · last {count}" if active else f"Last {count}" if count else ""
+        )
+        self.empty_label.setVisible(count == 0)
+        self.empty_label.resize(self.view.viewport().size())
+        self._selection_changed()
+        self.pulse.update_state()
+
+    def _live_changed(self, state: LiveState, detail: str) -> None:
+        stale = self.model.stale
+        self.stale_label.setVisible(stale)
+        if stale:
+            since = self.controller.stale_since
+            when = f" since {since.astimezone():%H:%M}" if isinstance(since, datetime) else ""
+            self.stale_label.setText(f"⚠ Not live{when}: statuses may be out of date")
+            self.stale_label.setToolTip(detail or "The live connection is down; the app keeps retrying.")
+        self.setWindowTitle("Run requests (stale)" if stale else "Run requests")
+
+    def _selection_changed(self, *_args: object) -> None:
+        request = self.selected_request()
+        self.cancel_button.setEnabled(request is not None and request.status == "queued")
+        if request is None:
+            self.details.setVisible(False)
+            return
+        text = result_details(request)
+        head = (
+            f"{self.controller.job_name(request.job_id)} · {request.status}"
+            f" · requested {formatting.absolute(request.requested_at)}"
+        )
+        self.details.setPlainText(f"{head}\n\n{text}" if text else f"{head}\n\nNo output yet.")
+        self.details.setVisible(True)
+
+    def _cancel_selected(self) -> None:
+        request = self.selected_request()
+        if request is not None and request.status == "queued":
+            self.cancel(request.id)
+
+    def cancel(self, request_id: str) -> asyncio.Task[object]:
+        self.cancelRequested.emit(request_id)
+        return self.controller.spawn(f"cancel:{request_id}", self.controller.cancel_request(request_id))
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.view.indexAt(pos)
+        if not index.isValid():
+            return
+        request = self.model.request_at(index.row())
+        menu = QMenu(self)
+        cancel = QAction("Cancel Request", menu)
+        cancel.setEnabled(request.status == "queued")
+        cancel.triggered.connect(lambda: self.cancel(request.id))
+        menu.addAction(cancel)
+        copy = QAction("Copy Result", menu)
+        copy.triggered.connect(lambda: _copy(result_details(request)))
+        menu.addAction(copy)
+        menu.popup(self.view.viewport().mapToGlobal(pos))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.empty_label.resize(self.view.viewport().size())
+
+
+def _copy(text: str) -> None:
+    clipboard = QGuiApplication.clipboard()
+    if clipboard is not None:
+        clipboard.setText(text)
