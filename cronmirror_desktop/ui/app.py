@@ -25,14 +25,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import platformdirs
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cronmirror_desktop import APP_NAME, BUNDLE_ID, __version__
-from cronmirror_desktop.core.errors import CronMirrorError
+from cronmirror_desktop.core.config import EffectiveConfig, resolve_config
+from cronmirror_desktop.core.controlapi import ControlApiClient
+from cronmirror_desktop.core.errors import CronMirrorError, NotConfigured
 from cronmirror_desktop.core.localstore import LocalStore
+from cronmirror_desktop.core.paths import app_paths, set_dev_dir
 from cronmirror_desktop.core.store import Store
 from cronmirror_desktop.ui import icons
 from cronmirror_desktop.ui.controller import AppController
@@ -80,24 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="light or dark appearance (default: follow the system)",
     )
     parser.add_argument("--store-file", metavar="PATH", type=Path, help="the local store's SQLite file")
+    parser.add_argument(
+        "--dev-dir",
+        metavar="DIR",
+        type=Path,
+        help="keep every file (settings, local store, logs, window state) under DIR",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="log debug messages to the console")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     return parser
 
 
 # -- logging and crashes --------------------------------------------------------------------------
-
-
-def log_dir() -> Path:
-    return Path(platformdirs.user_log_dir(APP_NAME, APP_NAME))
-
-
-def state_dir() -> Path:
-    return Path(platformdirs.user_state_dir(APP_NAME, APP_NAME))
-
-
-def default_store_file() -> Path:
-    return Path(platformdirs.user_data_dir(APP_NAME, APP_NAME)) / "cronmirror.sqlite3"
 
 
 def configure_logging(directory: Path, *, verbose: bool = False) -> Path | None:
@@ -185,18 +181,40 @@ class AppWindow(MainWindow):
 
 @dataclass
 class StartupContext:
-    """What `run_app` opens: the store and how it was chosen (shown in the window)."""
+    """What `run_app` opens: the store, the Control API, and how they were chosen (shown in the window)."""
 
     store: Store
     supabase_configured: bool
     demo: bool = False
     project_id: str | None = None
     configured_projects: tuple[str, ...] = ()
+    control_api: ControlApiClient | None = None
+    #: Why Supabase is configured but not used (shown as a banner), e.g. a missing anon key.
+    supabase_problem: str | None = None
     cleanup: list[Any] = field(default_factory=list)
 
 
-async def open_context(args: argparse.Namespace) -> StartupContext:
-    """Pick the store: --demo (a seeded temp store), --local or nothing configured (the local store)."""
+async def open_supabase_store(config: EffectiveConfig) -> Store:
+    """The Supabase store for this configuration.
+
+    Seam: `SupabaseStore` is being built in parallel (core, with the `tests/supastack` stand-in); until it
+    is part of this build, say so instead of failing, and the app keeps working on the local store.
+    """
+    credentials = config.supabase_credentials()
+    try:
+        from cronmirror_desktop.core.supabasestore import SupabaseStore  # type: ignore[import-not-found]
+    except ImportError:
+        raise NotConfigured(
+            "This build of CronMirror cannot connect to Supabase yet.",
+            "Update CronMirror; until then it keeps working on the local store.",
+        ) from None
+    store: Store = SupabaseStore(credentials.url, credentials.key)
+    return store
+
+
+async def open_context(args: argparse.Namespace, config: EffectiveConfig | None = None) -> StartupContext:
+    """Pick the store: --demo (a seeded temp store); Supabase when configured (unless --local); else the
+    embedded local store, which is also the fallback when Supabase is configured but cannot be used."""
     if args.demo:
         from cronmirror_desktop.ui.demo import DEMO_PROJECT, seed_demo
 
@@ -205,15 +223,43 @@ async def open_context(args: argparse.Namespace) -> StartupContext:
         await store.open()
         await seed_demo(store)
         return StartupContext(store, False, demo=True, project_id=args.project or DEMO_PROJECT, cleanup=[tmp])
-    path = args.store_file or default_store_file()
-    store = LocalStore(path)
-    await store.open()
-    return StartupContext(store, supabase_configured=False, project_id=args.project)
+
+    config = config or resolve_config()
+    configured = config.supabase_url.usable and config.anon_key.usable
+    project = args.project or config.project.value
+    control_api: ControlApiClient | None = None
+    if config.control_api_url.usable:
+        try:
+            control_api = ControlApiClient.from_config(config)
+        except CronMirrorError as exc:
+            log.warning("Control API not usable: %s", exc)
+    chosen: Store | None = None
+    problem: str | None = None
+    if not args.local and config.store.value == "supabase":
+        if config.store.problem:
+            problem = f"{config.store.problem} {config.store.hint or ''}".strip()
+        else:
+            try:
+                chosen = await open_supabase_store(config)
+            except CronMirrorError as exc:
+                problem = f"{exc.message} {exc.hint}".strip()
+    if chosen is None:
+        local = LocalStore(args.store_file or config.paths.local_store_file)
+        await local.open()
+        chosen = local
+    return StartupContext(
+        chosen,
+        supabase_configured=configured,
+        project_id=project,
+        configured_projects=tuple(config.project_ids),
+        control_api=control_api,
+        supabase_problem=problem,
+    )
 
 
 def ui_state(directory: Path | None = None) -> QSettings:
     """Window geometry and column layout: runtime state, kept apart from the user's settings."""
-    path = (directory or state_dir()) / "ui-state.ini"
+    path = (directory or app_paths().state_dir) / "ui-state.ini"
     return QSettings(str(path), QSettings.Format.IniFormat)
 
 
@@ -250,6 +296,8 @@ async def run_app(app: QApplication, args: argparse.Namespace, *, settings: QSet
         supabase_configured=context.supabase_configured,
         configured_projects=context.configured_projects,
         project_id=context.project_id,
+        control_api=context.control_api,
+        supabase_problem=context.supabase_problem,
         demo=context.demo,
     )
     window = AppWindow(controller, settings or ui_state())
@@ -276,13 +324,15 @@ async def run_app(app: QApplication, args: argparse.Namespace, *, settings: QSet
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.dev_dir is not None:
+        set_dev_dir(args.dev_dir)
     if (
         args.screenshot is not None
         and "QT_QPA_PLATFORM" not in os.environ
         and sys.platform.startswith("linux")
     ):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
-    log_file = configure_logging(log_dir(), verbose=args.verbose)
+    log_file = configure_logging(app_paths().log_dir, verbose=args.verbose)
     log.info("%s %s starting", APP_NAME, __version__)
 
     import qasync

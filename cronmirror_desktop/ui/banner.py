@@ -19,6 +19,7 @@ class BannerKind(StrEnum):
     AUTH_FAILED = "auth_failed"
     DISCONNECTED = "disconnected"
     STORE_ERROR = "store_error"
+    SUPABASE_UNUSABLE = "supabase_unusable"
 
 
 @dataclass(frozen=True)

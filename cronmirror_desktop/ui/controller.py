@@ -21,12 +21,13 @@ import logging
 import threading
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from cronmirror_desktop.core.controlapi import CONFIRM_INTERVAL_S, ControlApiClient, RunRequested
 from cronmirror_desktop.core.errors import CronMirrorError, Unreachable
 from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest, ProjectInfo
 from cronmirror_desktop.core.store import (
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 #: The seed plan's words, exactly.
 QUEUED_TOAST = "Queued run request. Will execute when the Mac mini worker picks it up."
 DIRECT_TOAST = "Run requested on the Mac mini."
-#: How long a direct run may take to show up (new last_run_at) before the user is told nothing ran.
+#: How long a direct run may take to show up (run log or last_run_at) before the user is told nothing ran.
 DIRECT_CONFIRM_SECONDS = 60.0
 #: How often the Control API's health is checked while it is configured.
 HEALTH_INTERVAL_SECONDS = 30.0
@@ -62,21 +63,6 @@ class ControlApiState(StrEnum):
     CHECKING = "checking"
     REACHABLE = "reachable"
     UNREACHABLE = "unreachable"
-
-
-class DirectRunner(Protocol):
-    """The Control API as the app uses it (adapted from `core.controlapi` in `ui.direct`)."""
-
-    @property
-    def base_url(self) -> str: ...
-
-    async def health(self) -> None:
-        """Return when the API answers; raise CronMirrorError (Unreachable, AuthFailed) when not."""
-
-    async def run(self, job_id: str) -> None:
-        """Ask the gateway to run the job; raise CronMirrorError with the CLI's own message on failure."""
-
-    async def aclose(self) -> None: ...
 
 
 class Level(StrEnum):
@@ -114,18 +100,24 @@ class AppController(QObject):
         supabase_configured: bool = False,
         configured_projects: Sequence[str] = (),
         project_id: str | None = None,
-        direct: DirectRunner | None = None,
+        control_api: ControlApiClient | None = None,
         requested_by: str = "ui",
+        supabase_problem: str | None = None,
         demo: bool = False,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.store = store
         self.supabase_configured = supabase_configured
+        #: Why Supabase is configured but not in use (the app runs on the local store meanwhile).
+        self.supabase_problem = supabase_problem
         self.configured_projects = tuple(configured_projects)
         self.requested_by = requested_by
         self.demo = demo
-        self.direct = direct
+        self.confirm_seconds = DIRECT_CONFIRM_SECONDS
+        self.confirm_interval = CONFIRM_INTERVAL_S
+        #: The Control API for direct runs (None: not configured); rebound per project on switching.
+        self.control_api = control_api
         self.job_model = JobTableModel(self)
         self.request_model = RequestTableModel(self, limit=20)
         self.job_requests = RequestTableModel(self, limit=JOB_REQUEST_LIMIT)
@@ -138,8 +130,9 @@ class AppController(QObject):
         self.live_state = LiveState.CONNECTING
         self.live_detail = ""
         self.stale_since: datetime | None = None
-        self.control_state = ControlApiState.NOT_CONFIGURED if direct is None else ControlApiState.CHECKING
-        self.control_detail = "" if direct is None else direct.base_url
+        configured = control_api is not None
+        self.control_state = ControlApiState.CHECKING if configured else ControlApiState.NOT_CONFIGURED
+        self.control_detail = control_api.shown_url if control_api is not None else ""
         self.loading = False
         #: Events dropped because they belonged to an earlier subscription (tests read this).
         self.dropped_events = 0
@@ -149,7 +142,6 @@ class AppController(QObject):
         self._subscription: Subscription | None = None
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._mine: set[str] = set()
-        self._confirming: dict[str, datetime] = {}
         self._gui_thread = threading.get_ident()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
@@ -170,7 +162,7 @@ class AppController(QObject):
         self._clock.start()
         await self.reload_projects()
         self.switch_project(self._initial_project())
-        if self.direct is not None:
+        if self.control_api is not None:
             self.spawn("control-api-health", self._health_loop())
 
     async def stop(self) -> None:
@@ -188,9 +180,9 @@ class AppController(QObject):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self._close_subscription()
-        if self.direct is not None:
+        if self.control_api is not None:
             with contextlib.suppress(Exception):
-                await self.direct.aclose()
+                await self.control_api.aclose()
         with contextlib.suppress(Exception):
             await self.store.close()
 
@@ -261,6 +253,8 @@ class AppController(QObject):
         """Show another project: both lists are cleared now and reloaded by a fresh subscription."""
         changed = project_id != self.project_id
         self.project_id = project_id
+        if self.control_api is not None:
+            self.control_api = self.control_api.for_project(project_id)
         self._generation += 1
         if changed:
             self.job_model.clear()
@@ -268,7 +262,6 @@ class AppController(QObject):
             self.job_requests.job_id = None
             self.job_requests.clear()
             self._mine.clear()
-            self._confirming.clear()
             if all(p.project_id != project_id for p in self.projects):
                 self.projects = sorted(
                     [*self.projects, ProjectInfo(project_id=project_id)], key=lambda p: p.project_id
@@ -281,7 +274,7 @@ class AppController(QObject):
     def refresh(self) -> asyncio.Task[Any]:
         """Fetch everything again (a new subscription starts with a fresh Snapshot)."""
         self.spawn("projects", self.reload_projects())
-        if self.direct is not None:
+        if self.control_api is not None:
             self.spawn("control-api-check", self.check_control_api())
         return self.switch_project(self.project_id)
 
@@ -338,8 +331,6 @@ class AppController(QObject):
             self._apply_snapshot(event)
         elif isinstance(event, JobChange):
             self.job_model.apply(event)
-            if event.job is not None:
-                self._check_confirmation(event.job)
         elif isinstance(event, RequestChange):
             self.request_model.apply(event)
             self.job_requests.apply(event)
@@ -413,7 +404,7 @@ class AppController(QObject):
 
     async def run_job(self, job_id: str) -> RunOutcome:
         """Run now: directly through the Control API when it is reachable, else through the queue."""
-        if self.direct is not None and self.control_state is ControlApiState.REACHABLE:
+        if self.control_api is not None and self.control_state is ControlApiState.REACHABLE:
             try:
                 return await self._run_direct(job_id)
             except Unreachable as exc:
@@ -422,11 +413,13 @@ class AppController(QObject):
         return await self._queue(job_id)
 
     async def _run_direct(self, job_id: str) -> RunOutcome:
-        assert self.direct is not None
-        started = formatting.utc_now()
+        """POST the run; `{"ok":true}` only means the gateway CLI exited 0, so the outcome is confirmed
+        separately (the gateway's run log, or a newer `last_run_at` in the mirror) and reported."""
+        client = self.control_api
+        assert client is not None
         self.busyChanged.emit(True)
         try:
-            await self.direct.run(job_id)
+            requested = await client.run_job(job_id)
         except Unreachable:
             raise
         except CronMirrorError as exc:
@@ -434,41 +427,25 @@ class AppController(QObject):
             return RunOutcome("direct", created=False)
         finally:
             self.busyChanged.emit(False)
-        self._notify(Level.INFO, DIRECT_TOAST)
-        self._confirming[job_id] = started
-        self.spawn(f"confirm:{job_id}", self._confirm_direct(job_id, started))
+        self._notify(Level.INFO, requested.message or DIRECT_TOAST)
+        self.spawn(f"confirm:{job_id}", self._confirm_direct(client, requested))
         return RunOutcome("direct", created=True)
 
-    async def _confirm_direct(self, job_id: str, started: datetime) -> None:
-        """The Control API's {"ok":true} only means the CLI exited 0; a run shows as a newer last_run_at."""
-        await asyncio.sleep(DIRECT_CONFIRM_SECONDS)
-        if self._confirming.get(job_id) == started:
-            del self._confirming[job_id]
-            self._notify(
-                Level.WARNING,
-                f"Nothing ran for “{self.job_name(job_id)}” within a minute. "
-                "The gateway accepted the request but may have skipped the job "
-                "(older ClawdBot versions skip jobs that are not due). "
-                "Check the Mac mini, or queue the run through the worker.",
-            )
+    async def _confirm_direct(self, client: ControlApiClient, requested: RunRequested) -> None:
+        job_id = requested.job_id
 
-    def _check_confirmation(self, job: CronMirrorJob) -> None:
-        started = self._confirming.get(job.job_id)
-        if started is None or job.last_run_at is None:
-            return
-        if job.last_run_at >= started - timedelta(seconds=2):
-            del self._confirming[job.job_id]
-            task = self._tasks.get(f"confirm:{job.job_id}")
-            if task is not None:
-                task.cancel()
-            status = {"ok": "succeeded", "error": "failed", "skipped": "was skipped"}.get(
-                job.last_status or "", "ran"
-            )
-            level = Level.ERROR if job.last_status == "error" else Level.SUCCESS
-            took = (
-                f" ({formatting.duration(job.last_duration_ms)})" if job.last_duration_ms is not None else ""
-            )
-            self._notify(level, f"“{job.display_name}” {status} on the Mac mini{took}.")
+        async def mirror_last_run() -> datetime | None:
+            job = self.job_model.find_job(job_id)
+            return job.last_run_at if job is not None else None
+
+        confirmation = await client.confirm_run(
+            requested, within_s=self.confirm_seconds, interval_s=self.confirm_interval, check=mirror_last_run
+        )
+        name = self.job_name(job_id)
+        if confirmation.confirmed:
+            self._notify(Level.SUCCESS, f"“{name}”: {confirmation.message}")
+        else:
+            self._notify(Level.WARNING, f"“{name}”: {confirmation.message}")
 
     async def _queue(self, job_id: str) -> RunOutcome:
         project = self.project_id
@@ -542,15 +519,15 @@ class AppController(QObject):
             await asyncio.sleep(HEALTH_INTERVAL_SECONDS)
 
     async def check_control_api(self) -> ControlApiState:
-        if self.direct is None:
+        client = self.control_api
+        if client is None:
             self._set_control(ControlApiState.NOT_CONFIGURED, "")
             return self.control_state
-        try:
-            await self.direct.health()
-        except CronMirrorError as exc:
-            self._set_control(ControlApiState.UNREACHABLE, exc.message)
+        health = await client.health()
+        if health.reachable:
+            self._set_control(ControlApiState.REACHABLE, health.url)
         else:
-            self._set_control(ControlApiState.REACHABLE, self.direct.base_url)
+            self._set_control(ControlApiState.UNREACHABLE, health.reason or "no answer")
         return self.control_state
 
     def _set_control(self, state: ControlApiState, detail: str) -> None:

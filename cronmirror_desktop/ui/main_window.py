@@ -7,6 +7,7 @@ in the QSettings object handed in, so tests can use a throwaway file.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 from PySide6.QtCore import (
@@ -451,6 +452,14 @@ class MainWindow(QMainWindow):
                     action=None,
                     severity="warning",
                 )
+        elif c.supabase_problem and not c.demo:
+            message = BannerMessage(
+                BannerKind.SUPABASE_UNUSABLE,
+                "Supabase is configured but cannot be used",
+                f"{html.escape(c.supabase_problem)}<br>Meanwhile CronMirror runs on the local store on this "
+                "computer.",
+                severity="warning",
+            )
         elif not c.supabase_configured and not c.demo:
             message = not_configured_banner()
         if message is None and state is LiveState.DISCONNECTED and c.store.kind == "local":

@@ -1,0 +1,275 @@
+"""Shared pieces of the desktop UI tests: rows, a real LocalStore per test, a controller, a window.
+
+Everything is real (widgets, models, an SQLite file in the test's tmp dir); the only stand-ins are at the
+outer edge: `DelayingStore` plays a network that delivers events late, `ScriptedStates` a server whose
+connection state changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from cronmirror_desktop.core.localstore import LocalStore
+from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest, ProjectInfo, format_timestamp
+from cronmirror_desktop.core.store import (
+    EventHandler,
+    LiveState,
+    QueueOutcome,
+    StateChange,
+    Store,
+    StoreEvent,
+    Subscription,
+)
+from cronmirror_desktop.ui.controller import AppController
+from cronmirror_desktop.ui.main_window import MainWindow
+
+PROJECT = "front-office"
+WORKER = "test-worker"
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+SHUTDOWN_LIMIT_S = 3.0
+
+_ids = itertools.count(1)
+
+
+def mirror_row(job_id: str, name: str | None = None, **fields: Any) -> dict[str, Any]:
+    """A row as the worker writes it through `upsert_mirror` (MIRROR_COLUMNS only)."""
+    row: dict[str, Any] = {
+        "job_id": job_id,
+        "name": name or job_id.replace("-", " ").title(),
+        "schedule_kind": "every",
+        "schedule_expr": "1800000",
+        "tz": None,
+        "enabled": True,
+        "next_run_at": None,
+        "last_run_at": None,
+        "last_status": None,
+        "last_duration_ms": None,
+        "instructions": None,
+    }
+    row.update(fields)
+    return row
+
+
+def job(
+    job_id: str, name: str | None = None, *, project: str = PROJECT, row_id: str | None = None, **fields: Any
+) -> CronMirrorJob:
+    """A parsed job as a store delivers it (with an `id` and `updated_at`)."""
+    raw = mirror_row(job_id, name, **fields)
+    raw.setdefault("updated_at", format_timestamp(NOW))
+    for key in ("next_run_at", "last_run_at"):
+        if isinstance(raw[key], datetime):
+            raw[key] = format_timestamp(raw[key])
+    return CronMirrorJob.from_row({"id": row_id or f"row-{job_id}", "project_id": project, **raw})
+
+
+def request(
+    job_id: str,
+    status: str = "queued",
+    *,
+    request_id: str | None = None,
+    age: timedelta = timedelta(minutes=1),
+    project: str = PROJECT,
+    **fields: Any,
+) -> CronRunRequest:
+    raw = {
+        "id": request_id or f"req-{next(_ids)}",
+        "project_id": project,
+        "job_id": job_id,
+        "requested_by": "ui",
+        "requested_at": format_timestamp(NOW - age),
+        "status": status,
+        **fields,
+    }
+    return CronRunRequest.from_row(raw)
+
+
+async def wait_until(predicate: Callable[[], object], within: float = 5.0, what: str = "condition") -> None:
+    """Poll `predicate` on the session loop (Qt keeps running while we sleep)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def run(loop: asyncio.AbstractEventLoop, coro: Awaitable[Any]) -> Any:
+    return loop.run_until_complete(asyncio.wait_for(coro, 30))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def ui_settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "ui-state.ini"), QSettings.Format.IniFormat)
+
+
+class UiEnv:
+    """A real store file, a second store on it playing the Mac mini's worker, and the controllers and
+    windows a test builds. Use it as `async with env:` so everything is closed while the loop still runs:
+    a subscription left open past the end of an async test gets stepped by Qt after qasync has stopped
+    the loop, and dies with "no running event loop" (see docs/testing.md)."""
+
+    def __init__(self, tmp_path: Path, settings: QSettings, qtbot: Any) -> None:
+        self.path = tmp_path / "store.sqlite3"
+        self.settings = settings
+        self.qtbot = qtbot
+        self.store = LocalStore(self.path, poll_interval=0.05)
+        self.writer = LocalStore(self.path, poll_interval=0.05)
+        self.controllers: list[AppController] = []
+        self.closed = False
+
+    def controller(self, store: Store | None = None, **kwargs: Any) -> AppController:
+        kwargs.setdefault("project_id", PROJECT)
+        controller = AppController(store or self.store, **kwargs)
+        self.controllers.append(controller)
+        return controller
+
+    def window(self, controller: AppController, **kwargs: Any) -> MainWindow:
+        window = MainWindow(controller, self.settings, **kwargs)
+        self.qtbot.addWidget(window)
+        return window
+
+    async def __aenter__(self) -> UiEnv:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        started = time.monotonic()
+        for controller in self.controllers:
+            await controller.stop()
+        await self.store.close()
+        await self.writer.close()
+        # Shutting down must be prompt: a swallowed cancellation once made it take a minute.
+        took = time.monotonic() - started
+        assert took < SHUTDOWN_LIMIT_S, f"closing the controllers and stores took {took:.1f} s"
+
+
+@pytest.fixture
+def env(
+    tmp_path: Path, ui_settings: QSettings, qtbot: Any, event_loop: asyncio.AbstractEventLoop
+) -> Iterator[UiEnv]:
+    made = UiEnv(tmp_path, ui_settings, qtbot)
+    yield made
+    if not made.closed:  # a sync test, or a failed async one: close what is left
+        run(event_loop, made.aclose())
+
+
+async def started(controller: AppController) -> AppController:
+    """Start and wait for the first Snapshot to be shown."""
+    await controller.start()
+    await wait_until(lambda: not controller.loading, what="the first snapshot")
+    return controller
+
+
+# -- outer-edge stand-ins -------------------------------------------------------------------------
+
+
+class WrappingStore(Store):
+    """Delegates everything to a real store; subclasses change how events reach the subscriber."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.kind = inner.kind  # type: ignore[misc]
+
+    @property
+    def location(self) -> str:
+        return self.inner.location
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    async def list_projects(self, configured: Sequence[str] = ()) -> list[ProjectInfo]:
+        return await self.inner.list_projects(configured)
+
+    async def list_jobs(self, project_id: str) -> list[CronMirrorJob]:
+        return await self.inner.list_jobs(project_id)
+
+    async def queue_run(self, project_id: str, job_id: str, requested_by: str) -> QueueOutcome:
+        return await self.inner.queue_run(project_id, job_id, requested_by)
+
+    async def list_requests(
+        self, project_id: str, limit: int = 20, job_id: str | None = None
+    ) -> list[CronRunRequest]:
+        return await self.inner.list_requests(project_id, limit, job_id)
+
+    async def get_request(self, request_id: str) -> CronRunRequest | None:
+        return await self.inner.get_request(request_id)
+
+    async def cancel_request(self, request_id: str) -> CronRunRequest:
+        return await self.inner.cancel_request(request_id)
+
+    async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
+        return await self.inner.subscribe(project_id, on_event)
+
+    async def mirror_rows(self, project_id: str) -> list[CronMirrorJob]:
+        return await self.inner.mirror_rows(project_id)
+
+    async def upsert_mirror(self, project_id: str, rows: Sequence[Any]) -> int:
+        return await self.inner.upsert_mirror(project_id, rows)
+
+    async def delete_mirror(self, project_id: str, job_ids: Sequence[str]) -> int:
+        return await self.inner.delete_mirror(project_id, job_ids)
+
+    async def claim_next(
+        self, project_id: str, worker_id: str, lease_seconds: int = 60
+    ) -> CronRunRequest | None:
+        return await self.inner.claim_next(project_id, worker_id, lease_seconds)
+
+    async def heartbeat(self, request_id: str, worker_id: str, lease_seconds: int = 60) -> bool:
+        return await self.inner.heartbeat(request_id, worker_id, lease_seconds)
+
+    async def complete(self, request_id: str, worker_id: str, status: Any, result: Any) -> bool:
+        return await self.inner.complete(request_id, worker_id, status, result)
+
+    async def rescue_expired(self, project_id: str | None = None) -> list[CronRunRequest]:
+        return await self.inner.rescue_expired(project_id)
+
+
+class DelayingStore(WrappingStore):
+    """A network that delivers every event `delay` seconds late, even after the subscription closed —
+    what Realtime can do when a message is already in flight while the app switches projects."""
+
+    def __init__(self, inner: Store, delay: float) -> None:
+        super().__init__(inner)
+        self.delay = delay
+        self.delivered_late: list[StoreEvent] = []
+
+    async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
+        loop = asyncio.get_running_loop()
+
+        def late(event: StoreEvent) -> None:
+            def deliver() -> None:
+                self.delivered_late.append(event)
+                on_event(event)
+
+            loop.call_later(self.delay, deliver)
+
+        return await self.inner.subscribe(project_id, late)
+
+
+class StateScriptStore(WrappingStore):
+    """A server whose connection goes through the given states after the first Snapshot."""
+
+    def __init__(self, inner: Store, kind: str = "supabase") -> None:
+        super().__init__(inner)
+        self.kind = kind  # type: ignore[misc]
+        self.handlers: list[EventHandler] = []
+
+    async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
+        self.handlers.append(on_event)
+        return await self.inner.subscribe(project_id, on_event)
+
+    def push(self, state: LiveState, detail: str = "") -> None:
+        self.handlers[-1](StateChange(state, detail))
