@@ -19,7 +19,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from cronmirror_desktop.core.localstore import LocalStore
-from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest, ProjectInfo, format_timestamp
+from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest, ProjectInfo
 from cronmirror_desktop.core.store import (
     EventHandler,
     LiveState,
@@ -29,6 +29,7 @@ from cronmirror_desktop.core.store import (
     StoreEvent,
     Subscription,
 )
+from cronmirror_desktop.core.timeutil import format_timestamp
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.main_window import MainWindow
 

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import logging.handlers
 import os
 import sys
 import tempfile
@@ -26,25 +25,32 @@ from types import TracebackType
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cronmirror_desktop import APP_NAME, BUNDLE_ID, __version__
 from cronmirror_desktop.core.config import EffectiveConfig, resolve_config
 from cronmirror_desktop.core.controlapi import ControlApiClient
-from cronmirror_desktop.core.errors import CronMirrorError, NotConfigured
+from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.localstore import LocalStore
+from cronmirror_desktop.core.logsetup import configure_logging
 from cronmirror_desktop.core.paths import app_paths, set_dev_dir
+from cronmirror_desktop.core.resources import app_icon_files
 from cronmirror_desktop.core.store import Store
+from cronmirror_desktop.core.stores import open_store
 from cronmirror_desktop.ui import icons
 from cronmirror_desktop.ui.controller import AppController
+from cronmirror_desktop.ui.demo import Demo
 from cronmirror_desktop.ui.main_window import MainWindow
 from cronmirror_desktop.ui.theme import ThemeMode, apply_theme
+from cronmirror_desktop.ui.worker_host import WorkerHost
 
 log = logging.getLogger("cronmirror_desktop")
 
-LOG_FILE_NAME = "cronmirror-desktop.log"
+LOG_NAME = "cronmirror-desktop"
 SCREENSHOT_TIMEOUT_S = 20.0
+#: The job the demo screenshot shows in the details pane (it has a target agent and requests).
+SCREENSHOT_DEMO_JOB = "jobs:weekly-review"
 
 
 # -- command line ---------------------------------------------------------------------------------
@@ -94,29 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- logging and crashes --------------------------------------------------------------------------
-
-
-def configure_logging(directory: Path, *, verbose: bool = False) -> Path | None:
-    """A rotating file (1 MB × 5) in `directory`, plus warnings (or everything with -v) on stderr."""
-    root = logging.getLogger()
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    path: Path | None = directory / LOG_FILE_NAME
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
-        )
-        handler.setFormatter(fmt)
-        root.addHandler(handler)
-    except OSError as exc:
-        path = None
-        print(f"CronMirror: cannot write the log file in {directory}: {exc}", file=sys.stderr)
-    console = logging.StreamHandler()
-    console.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    console.setFormatter(fmt)
-    root.addHandler(console)
-    return path
 
 
 class CrashReporter:
@@ -191,38 +174,23 @@ class StartupContext:
     control_api: ControlApiClient | None = None
     #: Why Supabase is configured but not used (shown as a banner), e.g. a missing anon key.
     supabase_problem: str | None = None
+    #: `--demo`: its files, and the worker that serves them.
+    demo_setup: Demo | None = None
     cleanup: list[Any] = field(default_factory=list)
-
-
-async def open_supabase_store(config: EffectiveConfig) -> Store:
-    """The Supabase store for this configuration.
-
-    Seam: `SupabaseStore` is being built in parallel (core, with the `tests/supastack` stand-in); until it
-    is part of this build, say so instead of failing, and the app keeps working on the local store.
-    """
-    credentials = config.supabase_credentials()
-    try:
-        from cronmirror_desktop.core.supabasestore import SupabaseStore  # type: ignore[import-not-found]
-    except ImportError:
-        raise NotConfigured(
-            "This build of CronMirror cannot connect to Supabase yet.",
-            "Update CronMirror; until then it keeps working on the local store.",
-        ) from None
-    store: Store = SupabaseStore(credentials.url, credentials.key)
-    return store
 
 
 async def open_context(args: argparse.Namespace, config: EffectiveConfig | None = None) -> StartupContext:
     """Pick the store: --demo (a seeded temp store); Supabase when configured (unless --local); else the
     embedded local store, which is also the fallback when Supabase is configured but cannot be used."""
     if args.demo:
-        from cronmirror_desktop.ui.demo import DEMO_PROJECT, seed_demo
+        from cronmirror_desktop.ui.demo import seed_demo
 
         tmp = tempfile.TemporaryDirectory(prefix="cronmirror-demo-")
-        store = LocalStore(Path(tmp.name) / "demo.sqlite3", poll_interval=0.25)
+        demo = await seed_demo(Path(tmp.name))
+        store = LocalStore(demo.store_file, poll_interval=0.25)
         await store.open()
-        await seed_demo(store)
-        return StartupContext(store, False, demo=True, project_id=args.project or DEMO_PROJECT, cleanup=[tmp])
+        project = args.project or demo.project_id
+        return StartupContext(store, False, demo=True, project_id=project, cleanup=[tmp], demo_setup=demo)
 
     config = config or resolve_config()
     configured = config.supabase_url.usable and config.anon_key.usable
@@ -240,7 +208,7 @@ async def open_context(args: argparse.Namespace, config: EffectiveConfig | None 
             problem = f"{config.store.problem} {config.store.hint or ''}".strip()
         else:
             try:
-                chosen = await open_supabase_store(config)
+                chosen = open_store(config)
             except CronMirrorError as exc:
                 problem = f"{exc.message} {exc.hint}".strip()
     if chosen is None:
@@ -255,6 +223,24 @@ async def open_context(args: argparse.Namespace, config: EffectiveConfig | None 
         control_api=control_api,
         supabase_problem=problem,
     )
+
+
+def app_icon() -> QIcon:
+    """The shipped app icon at every size; the painted one if the files are missing (a packaging slip)."""
+    try:
+        files = app_icon_files()
+    except FileNotFoundError as exc:
+        log.warning("%s", exc)
+        return icons.icon("app")
+    icon = QIcon()
+    for path in files:
+        icon.addFile(str(path))
+    return icon
+
+
+def screenshot_state() -> QSettings:
+    path = Path(tempfile.mkdtemp(prefix="cronmirror-shot-")) / "ui-state.ini"
+    return QSettings(str(path), QSettings.Format.IniFormat)
 
 
 def ui_state(directory: Path | None = None) -> QSettings:
@@ -272,11 +258,9 @@ async def take_screenshot(window: MainWindow, controller: AppController, path: P
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(loaded.wait(), SCREENSHOT_TIMEOUT_S)
     shown = not controller.loading
-    if shown and window.proxy.rowCount():
+    wanted = controller.demo and window.select_job(SCREENSHOT_DEMO_JOB)
+    if shown and window.proxy.rowCount() and not wanted and not window.selected_job():
         window.table.selectRow(0)
-        first = controller.job_model.row_of_job("4f1a-morning") if controller.demo else None
-        if first is not None:
-            window.select_job("4f1a-morning")
     await asyncio.sleep(0.4)  # layouts, the details pane's requests and fades settle
     path.parent.mkdir(parents=True, exist_ok=True)
     saved = window.grab().save(str(path), "PNG")
@@ -300,13 +284,26 @@ async def run_app(app: QApplication, args: argparse.Namespace, *, settings: QSet
         supabase_problem=context.supabase_problem,
         demo=context.demo,
     )
-    window = AppWindow(controller, settings or ui_state())
+    if settings is None:
+        # A screenshot shows the default layout at 1280×800, not whatever this user left behind.
+        settings = screenshot_state() if args.screenshot is not None else ui_state()
+    window = AppWindow(controller, settings)
+    if args.screenshot is not None:
+        window.resize(1280, 800)
+    worker: WorkerHost | None = None
+    if context.demo_setup is not None and args.screenshot is None:
+        # The demo's own worker executes Run requests (harmless shell commands). Not for screenshots:
+        # they should show every request status as seeded, not as the worker moved them on.
+        worker = WorkerHost(context.demo_setup.worker_parts, controller)
+        worker.failed.connect(lambda message: controller.notice.emit("error", message))
     done = asyncio.Event()
     window.closed.connect(done.set)
     window.show()
     exit_code = 0
     try:
         await controller.start()
+        if worker is not None:
+            worker.start()
         if args.screenshot is not None:
             ok = await take_screenshot(window, controller, args.screenshot)
             exit_code = 0 if ok else 1
@@ -315,6 +312,8 @@ async def run_app(app: QApplication, args: argparse.Namespace, *, settings: QSet
     finally:
         with contextlib.suppress(Exception):
             window.save_layout()
+        if worker is not None:
+            await worker.stop()
         await controller.stop()
         for item in context.cleanup:
             with contextlib.suppress(Exception):
@@ -332,7 +331,12 @@ def main(argv: list[str] | None = None) -> int:
         and sys.platform.startswith("linux")
     ):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
-    log_file = configure_logging(app_paths().log_dir, verbose=args.verbose)
+    log_file = configure_logging(
+        app_paths().log_dir,
+        LOG_NAME,
+        console=args.verbose,
+        level=logging.DEBUG if args.verbose else logging.INFO,
+    )
     log.info("%s %s starting", APP_NAME, __version__)
 
     import qasync
@@ -346,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setDesktopFileName(BUNDLE_ID)
     app.setQuitOnLastWindowClosed(False)  # the window's `closed` ends run_app; see the module docstring
     apply_theme(app, args.theme)
-    app.setWindowIcon(icons.icon("app"))
+    app.setWindowIcon(app_icon())
 
     reporter = CrashReporter(log_file)
     reporter.install()

@@ -1,9 +1,12 @@
-"""Demo data for `--demo`: realistic jobs of every schedule kind and requests in every status.
+"""Demo data for `--demo`: realistic jobs of every schedule kind, requests in every status, and a worker.
 
-Written through the Store interface like a worker would, into an embedded store in a temp dir, so the app
-shows exactly what it would show for real rows. Two touches go straight to the SQLite file because the
-Store API (rightly) does not offer them: back-dating requests so "requested 2 h ago" looks real, and the
-ClawdOS-only columns (`target_agent_key`, ...) that only their worker writes. Qt-free.
+Everything lives in a temp dir: an embedded store, a `jobs.toml` of harmless shell commands (echo, sleep,
+one that fails like OpenClaw does) and the worker's run history. The mirror is filled by the real worker
+code (`MirrorSync` over the jobs-file source), and the app hosts the real worker on it, so Run works end
+to end. Two rows are written the way ClawdOS's own worker writes them (a gateway agent job with a target
+agent, and an unreadable schedule), to show how those look. Requests are queued, claimed, completed and
+cancelled through the Store API; only their timestamps are moved into the past, with SQL, so the dock
+reads "2 h ago" instead of "just now". Qt-free.
 """
 
 from __future__ import annotations
@@ -11,329 +14,357 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cronmirror_desktop.core.localstore import LocalStore
-from cronmirror_desktop.core.rows import CronMirrorJob, format_timestamp
+from cronmirror_desktop.core.timeutil import format_timestamp, iso_z
+from worker.history import RunHistory
+from worker.hosted import WorkerParts
+from worker.service import WorkerOptions
+from worker.sources.jobs_file import JobsFileSource
+from worker.sources.registry import SourceSet
+from worker.sync import MirrorSync
 
 DEMO_PROJECT = "front-office"
 SECOND_PROJECT = "home-lab"
-DEMO_WORKER = "mac-mini.local/demo"
+#: The worker that "is busy" with the running demo request (not ours: ours would finish it).
+OTHER_WORKER = "mac-mini:4242:demo"
 
 
-def _job(
-    job_id: str,
-    name: str,
-    kind: str | None,
-    expr: str | None,
-    *,
-    tz: str | None = None,
-    enabled: bool = True,
-    last: timedelta | None = None,
-    status: str | None = None,
-    duration_ms: int | None = None,
-    instructions: str | None = None,
-    now: datetime,
-) -> dict[str, Any]:
-    return {
-        "job_id": job_id,
-        "name": name,
-        "schedule_kind": kind,
-        "schedule_expr": expr,
-        "tz": tz,
-        "enabled": enabled,
-        "next_run_at": None,
-        "last_run_at": now - last if last is not None else None,
-        "last_status": status,
-        "last_duration_ms": duration_ms,
-        "instructions": instructions,
-    }
+@dataclass(frozen=True)
+class DemoJob:
+    key: str
+    name: str
+    schedule: tuple[str, str] | None  # ("cron" | "every" | "at", value)
+    script: str  # run with /bin/sh -c: harmless, fixed text from this file, never request data
+    tz: str | None = None
+    enabled: bool = True
+    instructions: str | None = None
+    last: tuple[timedelta, str, int] | None = None  # (how long ago, status, duration ms)
+
+    @property
+    def job_id(self) -> str:
+        return f"jobs:{self.key}"
 
 
-def demo_jobs(now: datetime) -> list[dict[str, Any]]:
-    """Jobs of every kind: every, cron (with and without a zone, across DST), at, disabled, broken."""
-    soon = (now + timedelta(days=3)).replace(hour=16, minute=30, second=0, microsecond=0)
-    rows = [
-        _job(
-            "9b0d1c2e-inbox",
+def demo_jobs(now: datetime) -> list[DemoJob]:
+    dentist = (now + timedelta(days=3)).replace(hour=16, minute=30, second=0, microsecond=0)
+    return [
+        DemoJob(
+            "inbox",
             "Inbox check",
-            "every",
-            "1800000",
-            last=timedelta(minutes=12),
-            status="ok",
-            duration_ms=4_230,
+            ("every", "30m"),
+            "echo 'Checked 42 messages.'; sleep 2; "
+            'echo \'2 flagged as urgent: "Invoice overdue", "Server alert".\'',
             instructions="Check for urgent email and flag it.",
-            now=now,
+            last=(timedelta(minutes=12), "ok", 4_230),
         ),
-        _job(
-            "4f1a-morning",
+        DemoJob(
+            "morning-briefing",
             "Morning briefing",
-            "cron",
-            "0 7 * * 1-5",
+            ("cron", "0 7 * * 1-5"),
+            "echo 'Collecting calendar, weather and messages…'; sleep 3; "
+            "echo 'Briefing posted to #daily (3 meetings, 11 °C, 5 messages).'",
             tz="Europe/Berlin",
-            last=timedelta(hours=5, minutes=2),
-            status="ok",
-            duration_ms=38_900,
             instructions="Summarise today's calendar, the weather in Berlin and overnight messages.\n"
             "Post the summary to the #daily channel.",
-            now=now,
+            last=(timedelta(hours=5, minutes=2), "ok", 38_900),
         ),
-        _job(
-            "7c22-weekly",
+        DemoJob(
+            "weekly-review",
             "Weekly review",
-            "cron",
-            "0 17 * * 5",
+            ("cron", "0 17 * * 5"),
+            "echo 'Collecting merged pull requests…'; sleep 1; "
+            "echo \"error: unknown option '--force'\" >&2; exit 1",
             tz="America/New_York",
-            last=timedelta(days=2, hours=3),
-            status="error",
-            duration_ms=61_000,
             instructions="Collect the week's merged pull requests and draft the review note.",
-            now=now,
+            last=(timedelta(days=2, hours=3), "error", 2_140),
         ),
-        _job(
-            "a1b2-backup",
+        DemoJob(
+            "nightly-backup",
             "Nightly backup",
-            "cron",
-            "30 2 * * *",
+            ("cron", "30 2 * * *"),
+            "echo 'snapshot 5f1c2a9e saved'; sleep 4; echo 'Added to the repository: 1.204 GiB'",
             tz="Europe/Berlin",
-            last=timedelta(hours=9),
-            status="ok",
-            duration_ms=184_000,
             instructions="restic backup ~/Documents ~/Projects --tag nightly",
-            now=now,
+            last=(timedelta(hours=9), "ok", 184_000),
         ),
-        _job(
-            "d3e4-calendar",
+        DemoJob(
+            "calendar-sync",
             "Calendar sync",
-            "cron",
-            "*/15 * * * *",
-            last=timedelta(minutes=7),
-            status="ok",
-            duration_ms=1_250,
+            ("cron", "*/15 * * * *"),
+            "sleep 1; echo 'Synced 3 calendars (214 events).'",
             instructions="Pull shared calendars into the local cache.",
-            now=now,
+            last=(timedelta(minutes=7), "ok", 1_250),
         ),
-        _job(
-            "e5f6-dentist",
+        DemoJob(
+            "dentist",
             "Dentist reminder",
-            "at",
-            format_timestamp(soon),
-            last=None,
+            ("at", iso_z(dentist)),
+            "echo 'Reminder sent: dentist at 17:00, bring the insurance card.'",
             instructions="Remind me: dentist at 17:00, bring the insurance card.",
-            now=now,
         ),
-        _job(
-            "f7a8-quarterly",
+        DemoJob(
+            "quarterly-report",
             "Quarterly report",
-            "cron",
-            "0 9 1 1,4,7,10 *",
+            ("cron", "0 9 1 1,4,7,10 *"),
+            "echo 'Drafted Q4 numbers.'",
             tz="Europe/London",
-            last=timedelta(days=40),
-            status="skipped",
-            duration_ms=0,
             instructions="Draft the quarterly numbers from the finance sheet.",
-            now=now,
+            last=(timedelta(days=40), "skipped", 0),
         ),
-        _job(
-            "0b1c-logs",
+        DemoJob(
+            "log-rotation",
             "Log rotation",
-            "every",
-            "86400000",
-            last=timedelta(hours=20),
-            status="ok",
-            duration_ms=830,
-            instructions=None,
-            now=now,
+            ("every", "1d"),
+            "echo 'Rotated 6 logs, freed 312 MB.'",
+            last=(timedelta(hours=20), "ok", 830),
         ),
-        _job(
-            "2d3e-newsletter",
+        DemoJob(
+            "newsletter",
             "Newsletter digest (paused)",
-            "cron",
-            "0 8 * * 1",
+            ("cron", "0 8 * * 1"),
+            "echo 'Digest of 9 newsletters sent.'",
             tz="Europe/Berlin",
             enabled=False,
-            last=timedelta(days=23),
-            status="ok",
-            duration_ms=12_400,
             instructions="Summarise unread newsletters into one digest.",
-            now=now,
+            last=(timedelta(days=23), "ok", 12_400),
         ),
-        _job(
-            "4f5a-heartbeat",
+        DemoJob(
+            "heartbeat",
             "Gateway heartbeat",
-            "every",
-            "300000",
-            last=timedelta(minutes=3),
-            status="ok",
-            duration_ms=310,
+            ("every", "5m"),
+            "echo 'gateway ok, 38 ms'",
             instructions="Ping the gateway and record latency.",
-            now=now,
+            last=(timedelta(minutes=3), "ok", 310),
         ),
-        _job(
-            "6b7c-standup",
+        DemoJob(
+            "standup",
             "Stand-up notes",
-            "cron",
-            "45 9 * * 1-5",
+            ("cron", "45 9 * * 1-5"),
+            "echo 'Reading the commits of yesterday…'; sleep 2; "
+            "echo 'fatal: not a git repository' >&2; exit 128",
             tz="Asia/Tokyo",
-            last=timedelta(hours=27),
-            status="error",
-            duration_ms=4_900,
             instructions="Prepare stand-up notes from yesterday's commits.",
-            now=now,
-        ),
-        _job(
-            "8d9e-broken",
-            "Imported crontab line",
-            "cron",
-            "61 25 * * *",
-            last=None,
-            instructions="/usr/local/bin/cleanup.sh",
-            now=now,
+            last=(timedelta(hours=27), "error", 4_900),
         ),
     ]
-    return rows
 
 
-def second_project_jobs(now: datetime) -> list[dict[str, Any]]:
+def _toml(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string or list is valid TOML
+
+
+def jobs_toml(jobs: list[DemoJob]) -> str:
+    blocks = []
+    for job in jobs:
+        lines = [f"[jobs.{job.key}]", f"name = {_toml(job.name)}"]
+        if job.schedule is not None:
+            kind, value = job.schedule
+            lines.append(f"{kind} = {_toml(value)}")
+        if job.tz:
+            lines.append(f"tz = {_toml(job.tz)}")
+        lines.append(f"command = {_toml(['/bin/sh', '-c', job.script])}")
+        lines.append(f"enabled = {'true' if job.enabled else 'false'}")
+        lines.append('timeout = "2m"')
+        if job.instructions:
+            lines.append(f"instructions = {_toml(job.instructions)}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def history_json(jobs: list[DemoJob], now: datetime) -> str:
+    return json.dumps(
+        {
+            job.job_id: {
+                "started_at": iso_z(now - job.last[0]),
+                "status": job.last[1],
+                "duration_ms": job.last[2],
+            }
+            for job in jobs
+            if job.last is not None
+        },
+        indent=2,
+    )
+
+
+def clawdos_rows(now: datetime) -> list[dict[str, Any]]:
+    """Rows as ClawdOS's Node worker mirrors gateway jobs (no `jobs:` prefix: not ours to sync)."""
     return [
-        _job(
-            "h1-plants",
-            "Water the plants",
-            "cron",
-            "0 19 * * *",
-            tz="Europe/Berlin",
-            last=timedelta(hours=18),
-            status="ok",
-            duration_ms=2_000,
-            instructions="Turn on the drip line.",
-            now=now,
-        ),
-        _job(
-            "h2-nas",
-            "NAS scrub",
-            "cron",
-            "0 3 1 * *",
-            last=timedelta(days=12),
-            status="ok",
-            duration_ms=3_600_000,
-            instructions="zpool scrub tank",
-            now=now,
-        ),
+        {
+            "job_id": "9b0d3c1e-7f2a-4c55-9e0b-1a2b3c4d5e6f",
+            "name": "Inbox triage (agent)",
+            "schedule_kind": "every",
+            "schedule_expr": "3600000",
+            "tz": None,
+            "enabled": True,
+            "next_run_at": now + timedelta(minutes=41),
+            "last_run_at": now - timedelta(minutes=19),
+            "last_status": "ok",
+            "last_duration_ms": 27_300,
+            "instructions": "Triage new email: archive newsletters, flag anything from the bank.",
+        },
+        {
+            "job_id": "crontab:7d1e4b",
+            "name": "Imported crontab line",
+            "schedule_kind": "cron",
+            "schedule_expr": "61 25 * * *",
+            "tz": None,
+            "enabled": True,
+            "next_run_at": None,
+            "last_run_at": None,
+            "last_status": None,
+            "last_duration_ms": None,
+            "instructions": "/usr/local/bin/cleanup.sh --all",
+        },
     ]
 
 
-def _with_next_runs(rows: Iterable[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """Fill next_run_at as a worker would (from the schedule, DST-correct), so the table is realistic."""
-    from cronmirror_desktop.ui import schedule_info
+def home_lab_rows(now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "job_id": "jobs:plants",
+            "name": "Water the plants",
+            "schedule_kind": "cron",
+            "schedule_expr": "0 19 * * *",
+            "tz": "Europe/Berlin",
+            "enabled": True,
+            "next_run_at": None,
+            "last_run_at": now - timedelta(hours=18),
+            "last_status": "ok",
+            "last_duration_ms": 2_000,
+            "instructions": "Turn on the drip line for ten minutes.",
+        },
+        {
+            "job_id": "jobs:nas-scrub",
+            "name": "NAS scrub",
+            "schedule_kind": "cron",
+            "schedule_expr": "0 3 1 * *",
+            "tz": None,
+            "enabled": True,
+            "next_run_at": None,
+            "last_run_at": now - timedelta(days=12),
+            "last_status": "ok",
+            "last_duration_ms": 3_600_000,
+            "instructions": "zpool scrub tank",
+        },
+    ]
 
-    out = []
-    for row in rows:
-        job = CronMirrorJob.from_row({**row, "project_id": "x", "id": "x"})
-        if row["enabled"] and not job.problems:
-            row = {**row, "next_run_at": schedule_info.next_run(job, after=now)}
-        out.append(row)
-    return out
+
+@dataclass(frozen=True)
+class Demo:
+    """Where the demo's files are, and how to build the worker that serves them."""
+
+    directory: Path
+    store_file: Path
+    jobs_file: Path
+    history_file: Path
+    project_id: str = DEMO_PROJECT
+
+    def sources(self) -> SourceSet:
+        return SourceSet([JobsFileSource(self.jobs_file)], history=RunHistory(self.history_file))
+
+    def worker_parts(self) -> WorkerParts:
+        """For `HostedWorker`: called on the worker's own thread, so the store is made there."""
+        options = WorkerOptions(project_id=self.project_id, concurrency=2, poll_every=2.0, job_timeout=120.0)
+        return WorkerParts(LocalStore(self.store_file), self.sources(), options)
 
 
-async def seed_demo(store: LocalStore, *, now: datetime | None = None) -> None:
-    """Fill an empty store with the demo projects; requests end up queued/running/done/error/cancelled."""
+def write_demo_files(directory: Path, now: datetime) -> Demo:
+    jobs = demo_jobs(now)
+    directory.mkdir(parents=True, exist_ok=True)
+    demo = Demo(directory, directory / "demo.sqlite3", directory / "jobs.toml", directory / "history.json")
+    demo.jobs_file.write_text(jobs_toml(jobs), encoding="utf-8")
+    demo.history_file.write_text(history_json(jobs, now), encoding="utf-8")
+    return demo
+
+
+async def seed_demo(directory: Path, *, now: datetime | None = None) -> Demo:
+    """Write the demo's files into `directory` and fill its store; returns where everything is."""
     now = now or datetime.now(UTC)
-    await store.upsert_mirror(DEMO_PROJECT, _with_next_runs(demo_jobs(now), now))
-    await store.upsert_mirror(SECOND_PROJECT, _with_next_runs(second_project_jobs(now), now))
+    demo = write_demo_files(directory, now)
 
-    done = await _finish(
-        store,
-        "9b0d1c2e-inbox",
-        "done",
-        {
-            "exitCode": 0,
-            "durationMs": 4_230,
-            "stdoutTail": 'Checked 42 messages.\n2 flagged as urgent: "Invoice overdue", "Server alert".',
-        },
-    )
-    failed = await _finish(
-        store,
-        "7c22-weekly",
-        "error",
-        {
-            "exitCode": 1,
-            "durationMs": 2_140,
-            "stdoutTail": "",
-            "stderrTail": "error: unknown option '--force'\n(Did you mean --due?)",
-        },
-    )
-    morning = await _finish(
-        store,
-        "4f1a-morning",
-        "done",
-        {
-            "exitCode": 0,
-            "durationMs": 38_900,
-            "stdoutTail": "Briefing posted to #daily (3 meetings, 11 °C, 5 messages).",
-        },
-    )
-    cancelled = (await store.queue_run(DEMO_PROJECT, "a1b2-backup", "ui")).request
+    store = LocalStore(demo.store_file)
+    async with store:
+        report = await MirrorSync(store, DEMO_PROJECT, demo.sources()).sync_once()
+        if report.warnings:
+            raise RuntimeError(f"the demo jobs file is broken: {report.warnings}")
+        await store.upsert_mirror(DEMO_PROJECT, clawdos_rows(now))
+        await store.upsert_mirror(SECOND_PROJECT, home_lab_rows(now))
+        ages = await _requests(store)
+    await asyncio.to_thread(_backdate, demo.store_file, ages, now)
+    return demo
+
+
+async def _requests(store: LocalStore) -> dict[str, timedelta]:
+    """One request in every status, through the Store API; returns each one's age to back-date."""
+    morning = await _finish(store, "jobs:morning-briefing", "done", {
+        "exitCode": 0, "durationMs": 38_900,
+        "stdoutTail": "Collecting calendar, weather and messages…\n"
+        "Briefing posted to #daily (3 meetings, 11 °C, 5 messages).\n",
+    })  # fmt: skip
+    inbox = await _finish(store, "jobs:inbox", "done", {
+        "exitCode": 0, "durationMs": 4_230,
+        "stdoutTail": "Checked 42 messages.\n2 flagged as urgent: \"Invoice overdue\", \"Server alert\".\n",
+    })  # fmt: skip
+    weekly = await _finish(store, "jobs:weekly-review", "error", {
+        "exitCode": 1, "durationMs": 2_140,
+        "stdoutTail": "Collecting merged pull requests…\n", "stderrTail": "error: unknown option '--force'\n",
+    })  # fmt: skip
+    cancelled = (await store.queue_run(DEMO_PROJECT, "jobs:nightly-backup", "ui")).request
     await store.cancel_request(cancelled.id)
-    running = (await store.queue_run(DEMO_PROJECT, "d3e4-calendar", "ui")).request
-    await store.claim_next(DEMO_PROJECT, DEMO_WORKER, lease_seconds=3600)
-    queued = (await store.queue_run(DEMO_PROJECT, "6b7c-standup", "ui")).request
-    await _finish(store, "h1-plants", "done", {"exitCode": 0, "durationMs": 2_000}, project=SECOND_PROJECT)
-
-    ages = {
+    running = (await store.queue_run(DEMO_PROJECT, "jobs:calendar-sync", "ui")).request
+    await store.claim_next(DEMO_PROJECT, OTHER_WORKER, lease_seconds=600)
+    queued = (await store.queue_run(DEMO_PROJECT, "jobs:standup", "ui")).request
+    await _finish(store, "jobs:plants", "done", {"exitCode": 0, "durationMs": 2_000}, project=SECOND_PROJECT)
+    return {
         morning: timedelta(hours=5, minutes=3),
-        done: timedelta(hours=2, minutes=14),
-        failed: timedelta(minutes=35),
+        inbox: timedelta(hours=2, minutes=14),
+        weekly: timedelta(minutes=35),
         cancelled.id: timedelta(minutes=12),
         running.id: timedelta(seconds=40),
         queued.id: timedelta(seconds=8),
     }
-    await asyncio.get_running_loop().run_in_executor(None, _backdate, store.path, ages, now)
 
 
 async def _finish(
     store: LocalStore, job_id: str, status: str, result: dict[str, Any], *, project: str = DEMO_PROJECT
 ) -> str:
     request = (await store.queue_run(project, job_id, "ui")).request
-    claimed = await store.claim_next(project, DEMO_WORKER, lease_seconds=3600)
+    claimed = await store.claim_next(project, OTHER_WORKER, lease_seconds=600)
     if claimed is None or claimed.id != request.id:
         raise RuntimeError("the demo store was not empty")
-    await store.complete(request.id, DEMO_WORKER, status, {"jobId": job_id, **result})  # type: ignore[arg-type]
+    await store.complete(request.id, OTHER_WORKER, status, {"jobId": job_id, **result})  # type: ignore[arg-type]
     return request.id
 
 
 def _backdate(path: Path, ages: dict[str, timedelta], now: datetime) -> None:
-    """Move each request's times into the past by its age, keeping their order and durations."""
+    """Move each request's times into the past by its age (keeping durations), and give the ClawdOS
+    row its later columns, which only their worker writes."""
     with sqlite3.connect(path) as conn:
         for request_id, age in ages.items():
             row = conn.execute(
-                "SELECT requested_at, picked_up_at, completed_at, result FROM cron_run_requests WHERE id = ?",
-                (request_id,),
+                "SELECT picked_up_at, completed_at, result FROM cron_run_requests WHERE id = ?", (request_id,)
             ).fetchone()
             requested = now - age
-            duration = 0
-            if row[3]:
-                duration = int(json.loads(row[3]).get("durationMs") or 0)
-            picked = requested + timedelta(seconds=3) if row[1] else None
-            completed = picked + timedelta(milliseconds=duration) if row[2] and picked else None
+            duration = int(json.loads(row[2]).get("durationMs") or 0) if row[2] else 0
+            picked = requested + timedelta(seconds=3) if row[0] else None
+            completed = picked + timedelta(milliseconds=duration) if row[1] and picked else None
             conn.execute(
                 "UPDATE cron_run_requests SET requested_at = ?, picked_up_at = ?, completed_at = ?, "
-                "heartbeat_at = coalesce(?, heartbeat_at) WHERE id = ?",
+                "heartbeat_at = CASE WHEN status = 'running' THEN ? ELSE heartbeat_at END WHERE id = ?",
                 (
                     format_timestamp(requested),
                     format_timestamp(picked),
                     format_timestamp(completed),
-                    format_timestamp(picked) if picked and not completed else None,
+                    format_timestamp(picked),
                     request_id,
                 ),
             )
         conn.execute(
             "UPDATE cron_mirror SET target_agent_key = ?, job_intent = ? WHERE job_id = ?",
-            ("agent:main:main", "briefing", "4f1a-morning"),
-        )
-        conn.execute(
-            "UPDATE cron_mirror SET target_agent_key = ? WHERE job_id IN (?, ?)",
-            ("isolated", "9b0d1c2e-inbox", "7c22-weekly"),
+            ("agent:main:main", "triage", "9b0d3c1e-7f2a-4c55-9e0b-1a2b3c4d5e6f"),
         )

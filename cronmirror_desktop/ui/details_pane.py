@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -147,6 +147,22 @@ class DetailsPane(QWidget):
         self.last_run.setObjectName("detailsLastRun")
         lay.addWidget(self.last_run)
 
+        lay.addSpacing(6)
+        lay.addWidget(_section("Recent requests", body))
+        self.requests_view = QTableView(body)
+        self.requests_view.setObjectName("detailsRequests")
+        configure_request_view(self.requests_view, controller.job_requests)
+        self.requests_view.setColumnHidden(COL_JOB, True)
+        self.requests_view.setColumnHidden(COL_DURATION, True)  # the result and its tooltip say it
+        self.requests_view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.requests_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.requests_view.setColumnWidth(COL_RESULT, 60)  # the last column stretches over the rest
+        self.requests_view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        lay.addWidget(self.requests_view)
+        self.requests_empty = QLabel("No run requests for this job yet.", self.requests_view.viewport())
+        self.requests_empty.setEnabled(False)
+        self.requests_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
         self.target_title = _section("Target agent", body)
         self.target = _value(body)
         self.target.setObjectName("detailsTarget")
@@ -159,24 +175,11 @@ class DetailsPane(QWidget):
         self.instructions = QPlainTextEdit(body)
         self.instructions.setObjectName("detailsInstructions")
         self.instructions.setReadOnly(True)
-        self.instructions.setMinimumHeight(70)
-        self.instructions.setMaximumHeight(150)
+        self.instructions.setFrameShape(QFrame.Shape.StyledPanel)
+        self.instructions.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         lay.addWidget(self.instructions)
 
-        lay.addSpacing(6)
-        lay.addWidget(_section("Recent requests", body))
-        self.requests_view = QTableView(body)
-        self.requests_view.setObjectName("detailsRequests")
-        configure_request_view(self.requests_view, controller.job_requests)
-        self.requests_view.setColumnHidden(COL_JOB, True)
-        self.requests_view.setColumnWidth(COL_DURATION, self.requests_view.columnWidth(COL_DURATION))
-        self.requests_view.setColumnWidth(COL_RESULT, 120)
-        self.requests_view.setMinimumHeight(120)
-        self.requests_view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        lay.addWidget(self.requests_view, 1)
-        self.requests_empty = QLabel("No run requests for this job yet.", self.requests_view.viewport())
-        self.requests_empty.setEnabled(False)
-        self.requests_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        lay.addStretch(1)
 
         model = controller.job_model
         for signal in (
@@ -223,8 +226,30 @@ class DetailsPane(QWidget):
             self.job = job
             self._fill(job)
 
+    def _fit_instructions(self, text: str) -> None:
+        """As tall as the text (wrapped), between 2 and 8 lines; longer text scrolls."""
+        fm = self.instructions.fontMetrics()
+        width = max(120, self.instructions.viewport().width() or self.width() - 40)
+        lines = 0
+        for paragraph in (text or " ").splitlines() or [" "]:
+            lines += max(1, -(-fm.horizontalAdvance(paragraph) // width))
+        lines = max(2, min(8, lines))
+        margins = self.instructions.contentsMargins()
+        frame = 2 * self.instructions.frameWidth() + margins.top() + margins.bottom() + 10
+        self.instructions.setFixedHeight(lines * fm.lineSpacing() + frame)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.job is not None:
+            self._fit_instructions(self.job.instructions or "")
+
     def _requests_changed(self, *_args: object) -> None:
-        empty = self.controller.job_requests.rowCount() == 0
+        rows = self.controller.job_requests.rowCount()
+        view = self.requests_view
+        shown = min(max(rows, 1), 5)  # up to five rows without scrolling; the rest scroll
+        height = view.horizontalHeader().height() + shown * view.verticalHeader().defaultSectionSize()
+        view.setFixedHeight(height + 2 * view.frameWidth() + 2)
+        empty = rows == 0
         self.requests_empty.setVisible(empty)
         self.requests_empty.resize(self.requests_view.viewport().size())
 
@@ -300,4 +325,5 @@ class DetailsPane(QWidget):
         text = job.instructions or ""
         self.instructions.setPlainText(text)
         self.instructions.setPlaceholderText("No instructions (system event or command job).")
+        self._fit_instructions(text)
         self._requests_changed()

@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         self.details.runRequested.connect(self.run_job)
 
         self.resize(1280, 800)
+        self.resizeDocks([self.dock], [230], Qt.Orientation.Vertical)
         self._restore_layout()
         self._projects_changed(controller.projects)
         self._project_changed(controller.project_id)
@@ -274,16 +275,19 @@ class MainWindow(QMainWindow):
         fm = self.table.fontMetrics()
         em = fm.horizontalAdvance("M")
         widths = {
-            COL_NAME: em * 15,
-            COL_SCHEDULE: em * 16,
-            COL_NEXT: fm.horizontalAdvance("in 23 h 59 min") + 30,
-            COL_LAST: fm.horizontalAdvance("59 min ago") + 30,
-            COL_STATUS: fm.horizontalAdvance("Never run") + 48,
-            COL_DURATION: fm.horizontalAdvance("12 min 30 s") + 20,
-            COL_ENABLED: fm.horizontalAdvance("Enabled") + 24,
+            COL_NAME: em * 13,
+            COL_SCHEDULE: fm.horizontalAdvance("At 07:00, Monday through Friday") + 16,
+            COL_NEXT: fm.horizontalAdvance("in 23 h 59 min") + 16,
+            COL_LAST: fm.horizontalAdvance("5 h 59 min ago") + 16,
+            COL_STATUS: fm.horizontalAdvance("Succeeded") + 44,
+            COL_DURATION: fm.horizontalAdvance("3 min 4 s") + 18,
+            COL_ENABLED: fm.horizontalAdvance("Enabled") + 20,
         }
         for column, width in widths.items():
             self.table.setColumnWidth(column, width)
+        # The name takes whatever width is left; the others keep theirs (and stay resizable).
+        header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(fm.horizontalAdvance("Name") + 24)
         self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.installEventFilter(self)
@@ -297,7 +301,7 @@ class MainWindow(QMainWindow):
         self.table.viewport().installEventFilter(self)
 
         self.details = DetailsPane(self.controller, central)
-        self.details.setMinimumWidth(300)
+        self.details.setMinimumWidth(320)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, central)
         self.splitter.setObjectName("mainSplitter")
@@ -306,7 +310,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([880, 400])
+        self.splitter.setSizes([920, 360])
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 

@@ -64,7 +64,7 @@ def configure_request_view(view: QTableView, model: RequestTableModel) -> Reques
     header.setStretchLastSection(True)
     fm = view.fontMetrics()
     view.setColumnWidth(COL_JOB, fm.horizontalAdvance("M") * 16)
-    view.setColumnWidth(COL_REQUESTED, fm.horizontalAdvance("59 min ago") + 24)
+    view.setColumnWidth(COL_REQUESTED, fm.horizontalAdvance("2 h 14 min ago") + 16)
     view.setColumnWidth(COL_STATUS, fm.horizontalAdvance("Cancelled") + 44)
     view.setColumnWidth(COL_DURATION, fm.horizontalAdvance("12 min 30 s") + 16)
     view.setColumnWidth(COL_RESULT, fm.horizontalAdvance("M") * 20)

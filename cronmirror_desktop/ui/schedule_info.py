@@ -11,14 +11,8 @@ from datetime import datetime
 from functools import lru_cache
 
 from cronmirror_desktop.core.rows import CronMirrorJob
-
-try:  # core.schedule is built in parallel; until it is on this branch, show the raw expression.
-    from cronmirror_desktop.core.schedule import Schedule, try_next_runs
-    from cronmirror_desktop.core.schedule_text import try_describe
-
-    HAVE_SCHEDULE = True
-except ImportError:  # pragma: no cover - removed once core.schedule lands
-    HAVE_SCHEDULE = False
+from cronmirror_desktop.core.schedule import Schedule, try_next_runs
+from cronmirror_desktop.core.schedule_text import try_describe
 
 
 def _schedule(job: CronMirrorJob) -> Schedule:
@@ -29,8 +23,6 @@ def _schedule(job: CronMirrorJob) -> Schedule:
 def _describe(kind: str | None, expr: str | None, tz: str | None) -> str:
     if kind is None:
         return "No schedule"
-    if not HAVE_SCHEDULE:  # pragma: no cover
-        return f"{kind} {expr or ''}".strip()
     return try_describe(Schedule(kind, expr, tz))
 
 
@@ -56,8 +48,6 @@ def next_runs(
     """
     if job.schedule_kind is None:
         return [], "This job has no schedule."
-    if not HAVE_SCHEDULE:  # pragma: no cover
-        return ([job.next_run_at] if job.next_run_at else []), ""
     answer = try_next_runs(_schedule(job), after=after, count=count, last_run=job.last_run_at)
     if answer.error:
         return [], answer.error
