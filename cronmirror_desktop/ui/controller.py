@@ -74,7 +74,8 @@ class Level(StrEnum):
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What a Run click did: `mode` is "direct" or "queued"; `request` is the queue row, if any."""
+    """What a Run click did: `mode` is "direct", "queued" or "failed" (the user was told why);
+    `request` is the queue row, if any."""
 
     mode: str
     created: bool
@@ -424,7 +425,7 @@ class AppController(QObject):
             raise
         except CronMirrorError as exc:
             self._notify(Level.ERROR, f"The Mac mini could not run “{self.job_name(job_id)}”: {exc.message}")
-            return RunOutcome("direct", created=False)
+            return RunOutcome("failed", created=False)
         finally:
             self.busyChanged.emit(False)
         self._notify(Level.INFO, requested.message or DIRECT_TOAST)
@@ -455,7 +456,7 @@ class AppController(QObject):
             outcome = await self.store.queue_run(project, job_id, self.requested_by)
         except CronMirrorError as exc:
             self._notify(Level.ERROR, f"Could not queue the run: {exc.message} {exc.hint}".strip())
-            raise
+            return RunOutcome("failed", created=False)
         finally:
             self.busyChanged.emit(False)
         request = outcome.request

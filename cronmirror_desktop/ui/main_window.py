@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableView,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -97,7 +98,7 @@ class MainWindow(QMainWindow):
         self._open_settings = open_settings
         self.setWindowTitle("CronMirror")
         self.setWindowIcon(icons.icon("app"))
-        self.setMinimumSize(QSize(900, 560))
+        self.setMinimumSize(QSize(960, 600))
         self.setUnifiedTitleAndToolBarOnMac(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
@@ -238,6 +239,12 @@ class MainWindow(QMainWindow):
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.settings_action.triggered.connect(self.open_settings)
         bar.addAction(self.settings_action)
+        # Run keeps its word (it is what the window is for); the others are icons with tooltips, which
+        # keeps the toolbar within the minimum window width.
+        for action in (self.refresh_action, self.requests_action, self.settings_action):
+            button = bar.widgetForAction(action)
+            if isinstance(button, QToolButton):
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
 
     def _build_central(self) -> None:
         central = QWidget(self)
@@ -491,7 +498,9 @@ class MainWindow(QMainWindow):
         self.empty_label.setVisible(bool(text))
         self.empty_label.resize(self.table.viewport().size())
         if total:
-            self.count_label.setText(f"{shown:,} of {total:,} jobs" if shown != total else f"{total:,} jobs")
+            noun = "job" if total == 1 else "jobs"
+            text = f"{shown:,} of {total:,} {noun}" if shown != total else f"{total:,} {noun}"
+            self.count_label.setText(text)
         else:
             self.count_label.setText("")
 
