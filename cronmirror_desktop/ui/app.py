@@ -26,7 +26,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from cronmirror_desktop import APP_NAME, BUNDLE_ID, __version__
 from cronmirror_desktop.core.config import EffectiveConfig, resolve_config
@@ -42,6 +42,7 @@ from cronmirror_desktop.ui import icons
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.demo import Demo
 from cronmirror_desktop.ui.main_window import MainWindow
+from cronmirror_desktop.ui.settings_dialog import SettingsDialog
 from cronmirror_desktop.ui.theme import ThemeMode, apply_theme
 from cronmirror_desktop.ui.worker_host import WorkerHost
 
@@ -268,6 +269,33 @@ async def take_screenshot(window: MainWindow, controller: AppController, path: P
     return shown and saved
 
 
+def show_settings(parent: QWidget, controller: AppController, args: argparse.Namespace) -> SettingsDialog:
+    """Open Settings (window-modal, so the app keeps updating behind it); on save, reconnect."""
+    dialog = SettingsDialog(parent)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.saved.connect(lambda: controller.spawn("reconfigure", reconfigure(controller, args)))
+    dialog.open()
+    return dialog
+
+
+async def reconfigure(controller: AppController, args: argparse.Namespace) -> None:
+    """Open the store and Control API the saved settings describe, and hand them to the controller."""
+    if controller.demo:
+        controller.notice.emit("info", "Saved. The demo keeps its own data; start without --demo to use it.")
+        return
+    context = await open_context(args)
+    await controller.replace_store(
+        context.store,
+        supabase_configured=context.supabase_configured,
+        supabase_problem=context.supabase_problem,
+        control_api=context.control_api,
+        configured_projects=context.configured_projects,
+        project_id=args.project,
+    )
+    where = "Supabase" if context.store.kind == "supabase" else "the local store"
+    controller.notice.emit("success", f"Settings saved. Now using {where}.")
+
+
 async def run_app(app: QApplication, args: argparse.Namespace, *, settings: QSettings | None = None) -> int:
     """Open the store, show the window, run until it is closed, tear down. Returns the exit code."""
     try:
@@ -287,7 +315,9 @@ async def run_app(app: QApplication, args: argparse.Namespace, *, settings: QSet
     if settings is None:
         # A screenshot shows the default layout at 1280×800, not whatever this user left behind.
         settings = screenshot_state() if args.screenshot is not None else ui_state()
-    window = AppWindow(controller, settings)
+    window = AppWindow(
+        controller, settings, open_settings=lambda parent: show_settings(parent, controller, args)
+    )
     if args.screenshot is not None:
         window.resize(1280, 800)
     worker: WorkerHost | None = None

@@ -100,6 +100,9 @@ class ConnectionPanel(QWidget):
         self.control.clicked.connect(self.settingsRequested)
 
         controller.liveStateChanged.connect(self._update_supabase)
+        controller.storeChanged.connect(
+            lambda: self._update_supabase(controller.live_state, controller.live_detail)
+        )
         controller.controlApiChanged.connect(self._update_control)
         controller.job_model.lastSeenChanged.connect(self._update_worker)
         self._timer = QTimer(self)

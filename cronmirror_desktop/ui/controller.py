@@ -93,6 +93,8 @@ class AppController(QObject):
     notice = Signal(str, str)  # Level, text: for toasts
     highlightRequest = Signal(str)  # a request id to show in the dock
     busyChanged = Signal(bool)
+    #: The store (or the Control API) was replaced after the settings changed.
+    storeChanged = Signal()
 
     def __init__(
         self,
@@ -219,6 +221,47 @@ class AppController(QObject):
     def _notify(self, level: Level, text: str) -> None:
         log.info("notice (%s): %s", level, text)
         self.notice.emit(str(level), text)
+
+    async def replace_store(
+        self,
+        store: Store,
+        *,
+        supabase_configured: bool,
+        supabase_problem: str | None = None,
+        control_api: ControlApiClient | None = None,
+        configured_projects: Sequence[str] = (),
+        project_id: str | None = None,
+    ) -> None:
+        """Switch to another store and Control API (the settings changed): the old ones are closed,
+        both lists reload from the new store, and nothing the old subscription still sends is shown."""
+        self._generation += 1
+        current = asyncio.current_task()
+        for name, task in list(self._tasks.items()):
+            if task is not current:
+                task.cancel()
+                self._tasks.pop(name, None)
+        await self._close_subscription()
+        old_store, old_api = self.store, self.control_api
+        self.store = store
+        self.supabase_configured = supabase_configured
+        self.supabase_problem = supabase_problem
+        self.configured_projects = tuple(configured_projects)
+        self.control_api = control_api
+        self._set_control(
+            ControlApiState.CHECKING if control_api is not None else ControlApiState.NOT_CONFIGURED,
+            control_api.shown_url if control_api is not None else "",
+        )
+        for closing in (old_store.close(), old_api.aclose() if old_api is not None else None):
+            if closing is not None:
+                with contextlib.suppress(Exception):
+                    await closing
+        self.storeChanged.emit()
+        self._requested_project = project_id or self.project_id
+        await self.reload_projects()
+        self.project_id = ""  # so the switch below counts as a change and clears the lists
+        self.switch_project(self._initial_project())
+        if control_api is not None:
+            self.spawn("control-api-health", self._health_loop())
 
     # -- projects -----------------------------------------------------------------------------
 

@@ -122,6 +122,9 @@ class MainWindow(QMainWindow):
         controller.loadingChanged.connect(self._update_empty_state)
         controller.liveStateChanged.connect(self._live_changed)
         controller.busyChanged.connect(self._busy_changed)
+        controller.storeChanged.connect(
+            lambda: self._live_changed(controller.live_state, controller.live_detail)
+        )
         model = controller.job_model
         for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved):
             signal.connect(self._update_empty_state)
