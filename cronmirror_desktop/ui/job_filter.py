@@ -1,8 +1,10 @@
 """The job table's filter: search by name as you type, enabled/disabled/all, and last status.
 
-`filterAcceptsRow` runs once per row on every keystroke, so it only reads keys the model precomputed
-(a casefolded name, the status, the enabled flag) and does a few substring tests: about half a
-microsecond of Python per row. Sorting is the model's own (see `job_model`); `sort()` is forwarded.
+Qt calls `filterAcceptsRow` once per row on every change of the filter: 10,000 calls into Python per
+keystroke. So a filter change first decides every row in one list comprehension over keys the model
+precomputed (a casefolded name, the status, the enabled flag), and the calls Qt then makes only index
+that list. A single row changed by a live event is judged on its own. Sorting is the model's own (see
+`job_model`); `sort()` is forwarded.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from enum import StrEnum
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt, qVersion
 
-from cronmirror_desktop.ui.job_model import JobTableModel
+from cronmirror_desktop.ui.job_model import JobEntry, JobTableModel
 
 _QT_HAS_FILTER_CHANGE = tuple(int(p) for p in qVersion().split(".")[:2]) >= (6, 10)
 
@@ -56,6 +58,8 @@ class JobFilterProxy(QSortFilterProxyModel):
         self._enabled = EnabledFilter.ALL
         self._status = StatusFilter.ALL
         self._model: JobTableModel | None = None
+        #: Every row's verdict (in the source model's row order) while a filter change is applied.
+        self._verdicts: list[bool] | None = None
 
     def setSourceModel(self, model: JobTableModel) -> None:  # type: ignore[override]
         self._model = model
@@ -110,18 +114,41 @@ class JobFilterProxy(QSortFilterProxyModel):
             self.beginFilterChange()
 
     def _end(self) -> None:
-        if _QT_HAS_FILTER_CHANGE:
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-        else:  # pragma: no cover - Qt < 6.10 (invalidateFilter is slated for deprecation)
-            self.invalidateRowsFilter()
+        model = self._model
+        if model is not None:
+            self._verdicts = self._judge_all(model.entries_in_row_order())
+        try:
+            if _QT_HAS_FILTER_CHANGE:
+                self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+            else:  # pragma: no cover - Qt < 6.10 (invalidateFilter is slated for deprecation)
+                self.invalidateRowsFilter()
+        finally:
+            self._verdicts = None
 
     # -- filtering ----------------------------------------------------------------------------
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        verdicts = self._verdicts
+        if verdicts is not None:
+            return verdicts[source_row]
         model = self._model
         if model is None:
             return True
-        entry = model.entry_at(source_row)
+        return self._accepts(model.entry_at(source_row))
+
+    def _judge_all(self, entries: list[JobEntry]) -> list[bool]:
+        """Every row's verdict at once; the common cases (search only) are plain comprehensions."""
+        terms = self._terms
+        if self._enabled is EnabledFilter.ALL and self._status is StatusFilter.ALL:
+            if not terms:
+                return [True] * len(entries)
+            if len(terms) == 1:
+                term = terms[0]
+                return [term in entry.search_key for entry in entries]
+        accepts = self._accepts
+        return [accepts(entry) for entry in entries]
+
+    def _accepts(self, entry: JobEntry) -> bool:
         if self._enabled is not EnabledFilter.ALL and entry.enabled != (
             self._enabled is EnabledFilter.ENABLED
         ):

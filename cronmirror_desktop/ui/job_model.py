@@ -311,6 +311,10 @@ class JobTableModel(QAbstractTableModel):
         """The entry shown at `row` (the list is stored ascending; descending reads it backwards)."""
         return self._entries[len(self._entries) - 1 - row] if self._descending else self._entries[row]
 
+    def entries_in_row_order(self) -> list[JobEntry]:
+        """Every entry, in the order of the model's rows (for filtering all rows in one pass)."""
+        return self._entries[::-1] if self._descending else list(self._entries)
+
     def job_at(self, row: int) -> CronMirrorJob:
         return self.entry_at(row).job
 
