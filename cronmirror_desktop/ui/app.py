@@ -262,6 +262,11 @@ async def take_screenshot(window: MainWindow, controller: AppController, path: P
     wanted = controller.demo and window.select_job(SCREENSHOT_DEMO_JOB)
     if shown and window.proxy.rowCount() and not wanted and not window.selected_job():
         window.table.selectRow(0)
+    if controller.demo:  # show a failed request's result expanded in the dock
+        failed = next((r for r in controller.request_model.requests() if r.status == "error"), None)
+        if failed is not None:
+            window.dock.highlight(failed.id)
+    window.table.setFocus()
     await asyncio.sleep(0.4)  # layouts, the details pane's requests and fades settle
     path.parent.mkdir(parents=True, exist_ok=True)
     saved = window.grab().save(str(path), "PNG")

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -104,6 +105,17 @@ class SettingsDialog(QDialog):
         self.keychain_note.setWordWrap(True)
         layout.addWidget(self.keychain_note)
 
+        tabs = QTabWidget(self)
+        tabs.setObjectName("settingsTabs")
+        connections = QWidget(tabs)
+        first = QVBoxLayout(connections)
+        setup = QWidget(tabs)
+        second = QVBoxLayout(setup)
+        tabs.addTab(connections, "Connections")
+        tabs.addTab(setup, "Projects && Worker")
+        layout.addWidget(tabs)
+        self.tabs = tabs
+
         supabase = QGroupBox("Supabase", self)
         form = QFormLayout(supabase)
         self._line(form, "supabase_url", "Project URL", "https://<ref>.supabase.co")
@@ -116,14 +128,15 @@ class SettingsDialog(QDialog):
             secret=True,
         )
         self.supabase_test = self._test_row(form, "Test Supabase", self.test_supabase)
-        layout.addWidget(supabase)
+        first.addWidget(supabase)
 
         control = QGroupBox("Control API (optional: makes Run direct)", self)
         form = QFormLayout(control)
         self._line(form, "control_api_url", "URL", "http://mac-mini.local:3737")
         self._line(form, "control_api_token", "Token", "only if a proxy in front asks for one", secret=True)
         self.control_test = self._test_row(form, "Test Control API", self.test_control_api)
-        layout.addWidget(control)
+        first.addWidget(control)
+        first.addStretch(1)
 
         projects = QGroupBox("Projects", self)
         form = QFormLayout(projects)
@@ -134,7 +147,7 @@ class SettingsDialog(QDialog):
                              ("supabase", "Supabase only")):  # fmt: skip
             store.addItem(label, value)
         self._register(form, "store", "Store", store, self.config.settings.store)
-        layout.addWidget(projects)
+        second.addWidget(projects)
 
         worker = QGroupBox("Worker on the Mac mini", self)
         form = QFormLayout(worker)
@@ -144,7 +157,8 @@ class SettingsDialog(QDialog):
         self._spin(form, "worker.job_timeout_s", "Job timeout (s)", w.job_timeout_s, 10, 86_400)
         self._spin(form, "worker.grace_period_s", "Grace period (s)", w.grace_period_s, 1, 600)
         self._line(form, "worker.jobs_file", "Jobs file", "jobs.toml in the settings folder")
-        layout.addWidget(worker)
+        second.addWidget(worker)
+        second.addStretch(1)
 
         self.status = QLabel(self)
         self.status.setObjectName("settingsStatus")
@@ -222,25 +236,20 @@ class SettingsDialog(QDialog):
             widget.setObjectName(f"field_{key}")
             widget.setCurrentIndex(max(0, widget.findData(initial)))
         resolved = self._resolved(key)
-        column: QWidget = widget
         note_text = ""
+        keychain_down = self.config.keychain is not None and not self.config.keychain.usable
         if resolved is not None and resolved.source is Source.ENV:
             widget.setEnabled(False)
             note_text = f"Set by {resolved.origin} in the environment, which takes precedence."
-        elif resolved is not None and resolved.problem:
-            note_text = f"{resolved.problem} {resolved.hint or ''}".strip()
+        elif resolved is not None and resolved.problem and not (secret and keychain_down):
+            note_text = f"{resolved.problem} {resolved.hint or ''}".strip()  # (keychain: said once, on top)
+        form.addRow(label, widget)
         if note_text:
-            column = QWidget(self)
-            box = QVBoxLayout(column)
-            box.setContentsMargins(0, 0, 0, 0)
-            box.setSpacing(2)
-            box.addWidget(widget)
-            note = QLabel(note_text, column)
+            note = QLabel(note_text, self)
             note.setObjectName(f"note_{key}")
             note.setWordWrap(True)
             note.setEnabled(False)
-            box.addWidget(note)
-        form.addRow(label, column)
+            form.addRow("", note)
         self.fields[key] = Field(key, widget, initial, secret)
 
     def _test_row(self, form: QFormLayout, text: str, action: Any) -> QLabel:
