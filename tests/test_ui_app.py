@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QEvent
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
 
@@ -144,6 +145,24 @@ async def test_run_app_starts_on_the_local_store_and_quits_when_the_window_close
         assert await asyncio.wait_for(running, 10) == 0
         assert (tmp_path / "mine.sqlite3").exists()
         assert ui_settings.value("layout/version") == 1  # the layout was saved on the way out
+    finally:
+        QApplication.setQuitOnLastWindowClosed(True)
+
+
+async def test_a_quit_request_ends_the_app_through_its_tear_down(
+    tmp_path: Path, qapp: QApplication, ui_settings: Any
+) -> None:
+    args = build_parser().parse_args(["--local", "--store-file", str(tmp_path / "mine.sqlite3")])
+    QApplication.setQuitOnLastWindowClosed(False)
+    try:
+        running = asyncio.ensure_future(run_app(qapp, args, settings=ui_settings))
+        await wait_until(
+            lambda: any(isinstance(w, AppWindow) and w.isVisible() for w in qapp.topLevelWidgets())
+        )
+        QApplication.postEvent(qapp, QEvent(QEvent.Type.Quit))  # what ⌘Q or a tray's Quit sends
+        assert await asyncio.wait_for(running, 10) == 0
+        assert ui_settings.value("layout/version") == 1  # tear-down ran: the layout was saved
+        await asyncio.sleep(0.05)  # and the loop is still ours: it did not stop under us
     finally:
         QApplication.setQuitOnLastWindowClosed(True)
 

@@ -397,3 +397,31 @@ async def test_invalid_rows_are_listed_and_marked(env: UiEnv) -> None:
         window.select_job("bad")
         assert window.details.problems.isVisible()
         assert window.proxy.data(index, ObjectRole).problems
+
+
+async def test_connection_panel_and_direct_run_with_the_control_api(env: UiEnv) -> None:
+    from cronmirror_desktop.core.controlapi import ControlApiClient
+    from tests.fake_controlapi import FakeControlApi, FakeJob
+
+    api = FakeControlApi(variant="openclaw")
+    await api.start()
+    try:
+        async with env:
+            api.add_job(FakeJob("inbox", "Inbox check"))
+            await some_jobs(env)
+            window = await open_window(env, control_api=ControlApiClient(api.url))
+            panel = window.connection_panel
+            await wait_until(lambda: panel.control.text() == "Reachable · Run is direct", what="reachable")
+            assert panel.supabase.text().startswith("Not configured")  # Supabase first, then the API
+            assert panel.layout().indexOf(panel.supabase) < panel.layout().indexOf(panel.control)
+            window.select_job("inbox")
+            window.run_action.trigger()
+            await wait_until(lambda: window.toast.text() == "Run requested on the Mac mini.", what="direct")
+            assert window.dock.model.rowCount() == 0  # nothing queued
+            await api.stop()
+            await window.controller.check_control_api()
+            assert panel.control.text() == "Unreachable · Run is queued"
+            window.run_action.trigger()
+            await wait_until(lambda: window.toast.text() == QUEUED_TOAST, what="the queue fallback")
+    finally:
+        await api.stop()

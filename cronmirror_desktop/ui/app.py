@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -161,6 +161,23 @@ class AppWindow(MainWindow):
         super().closeEvent(event)
         if event.isAccepted():
             self.closed.emit()
+
+
+class QuitGuard(QObject):
+    """Turns a quit request (⌘Q, the Dock's Quit, a tray's Quit, logging out) into "end run_app": Qt would
+    otherwise leave its event loop at once, stopping the asyncio loop while tear-down still needs it."""
+
+    def __init__(self, done: asyncio.Event) -> None:
+        super().__init__()
+        self._done = done
+        self.requests = 0
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Quit:
+            self.requests += 1
+            self._done.set()
+            return True
+        return False
 
 
 @dataclass
@@ -333,6 +350,8 @@ async def run_app(app: QApplication, args: argparse.Namespace, *, settings: QSet
         worker.failed.connect(lambda message: controller.notice.emit("error", message))
     done = asyncio.Event()
     window.closed.connect(done.set)
+    guard = QuitGuard(done)
+    app.installEventFilter(guard)
     window.show()
     exit_code = 0
     try:
@@ -353,6 +372,7 @@ async def run_app(app: QApplication, args: argparse.Namespace, *, settings: QSet
         for item in context.cleanup:
             with contextlib.suppress(Exception):
                 item.cleanup()
+        app.removeEventFilter(guard)
     return exit_code
 
 
