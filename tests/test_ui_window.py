@@ -425,3 +425,19 @@ async def test_connection_panel_and_direct_run_with_the_control_api(env: UiEnv) 
             await wait_until(lambda: window.toast.text() == QUEUED_TOAST, what="the queue fallback")
     finally:
         await api.stop()
+
+
+async def test_a_refresh_keeps_the_selected_job(env: UiEnv) -> None:
+    async with env:
+        await some_jobs(env)
+        window = await open_window(env)
+        window.select_job("backup")
+        resets: list[bool] = []
+        window.controller.job_model.modelReset.connect(lambda: resets.append(True))
+        window.refresh()
+        await wait_until(lambda: resets and not window.controller.loading, what="the fresh snapshot")
+        selected = window.selected_job()
+        assert selected is not None
+        assert selected.job_id == "backup"
+        assert window.details.job is not None
+        assert window.details.job.job_id == "backup"

@@ -128,6 +128,10 @@ class MainWindow(QMainWindow):
         model = controller.job_model
         for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved):
             signal.connect(self._update_empty_state)
+        # A Snapshot (after a reconnect or a refresh) resets the model: keep the selected job selected.
+        model.modelAboutToBeReset.connect(self._remember_selection)
+        model.modelReset.connect(self._restore_selection)
+        self._kept_selection: str | None = None
         for signal in (
             self.proxy.modelReset,
             self.proxy.rowsInserted,
@@ -401,6 +405,15 @@ class MainWindow(QMainWindow):
         job = self.selected_job()
         self.run_action.setEnabled(job is not None and bool(job.job_id))
         self.details.show_job(job)
+
+    def _remember_selection(self) -> None:
+        job = self.selected_job()
+        self._kept_selection = job.job_id if job is not None else None
+
+    def _restore_selection(self) -> None:
+        kept, self._kept_selection = self._kept_selection, None
+        if kept is not None:
+            self.select_job(kept)
 
     def _projects_changed(self, projects: list[ProjectInfo]) -> None:
         combo = self.project_combo
