@@ -230,11 +230,23 @@ def test_status_chips_are_readable_in_both_themes(dark: bool) -> None:
         assert theme.contrast_ratio(theme.signal_color(name, dark), base) >= 3.0, name
 
 
-def test_light_and_dark_palettes(qapp: QApplication) -> None:
-    try:
-        assert theme.apply_theme(qapp, "dark") is True
-        assert theme.is_dark()
-        assert theme.apply_theme(qapp, "light") is False
-        assert not theme.is_dark()
-    finally:
-        theme.apply_theme(qapp, "light")
+async def test_switching_to_dark_while_running_repaints_the_icons(env: UiEnv, qapp: QApplication) -> None:
+    from cronmirror_desktop.ui import icons
+
+    async with env:
+        controller = await started(env.controller())
+        window = env.window(controller)
+        window.show()
+        try:
+            assert theme.apply_theme(qapp, "dark") is True
+            assert theme.is_dark()
+            await wait_until(
+                lambda: window.run_action.icon().cacheKey() == icons.icon("run", True).cacheKey()
+            )
+            assert theme.apply_theme(qapp, "light") is False
+            assert not theme.is_dark()
+            await wait_until(
+                lambda: window.run_action.icon().cacheKey() == icons.icon("run", False).cacheKey()
+            )
+        finally:
+            theme.apply_theme(qapp, "light")

@@ -405,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setDesktopFileName(BUNDLE_ID)
     app.setQuitOnLastWindowClosed(False)  # the window's `closed` ends run_app; see the module docstring
     apply_theme(app, args.theme)
+    hints = app.styleHints()
+    if args.theme == ThemeMode.SYSTEM.value and hints is not None:
+        hints.colorSchemeChanged.connect(lambda _scheme: apply_theme(app, ThemeMode.SYSTEM))
     app.setWindowIcon(app_icon())
 
     reporter = CrashReporter(log_file)

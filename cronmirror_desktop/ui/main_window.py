@@ -97,7 +97,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self._open_settings = open_settings
         self.setWindowTitle("CronMirror")
-        self.setWindowIcon(icons.icon("app"))
+        self._icons_dark: bool | None = None
         self.setMinimumSize(QSize(960, 600))
         self.setUnifiedTitleAndToolBarOnMac(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
@@ -532,6 +532,32 @@ class MainWindow(QMainWindow):
             self.run_selected()
             return True
         return super().eventFilter(watched, event)  # type: ignore[arg-type]
+
+    def _refresh_icons(self) -> None:
+        """Toolbar icons in the ink of the current palette (the theme can change while running)."""
+        dark = is_dark(self.palette())
+        if dark == self._icons_dark:
+            return
+        self._icons_dark = dark
+        for action, name in (
+            (self.run_action, "run"),
+            (self.refresh_action, "refresh"),
+            (self.requests_action, "requests"),
+            (self.settings_action, "settings"),
+        ):
+            action.setIcon(icons.icon(name, dark))
+        self.dock.cancel_button.setIcon(icons.icon("cancel", dark))
+        self.details.run_button.setIcon(icons.icon("run", dark))
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) and hasattr(
+            self, "dock"
+        ):
+            self._refresh_icons()
+            self.table.viewport().update()
+            self.dock.view.viewport().update()
+            self.banner.show_message(self.banner.message)
 
     # -- persistence --------------------------------------------------------------------------
 
