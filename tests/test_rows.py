@@ -228,3 +228,17 @@ def test_any_json_row_parses_without_raising(row: dict) -> None:
 def test_every_schedule_kind_the_worker_writes_is_valid(kind: str, expr: str) -> None:
     job = CronMirrorJob.from_row({**GOOD_JOB, "schedule_kind": kind, "schedule_expr": expr})
     assert job.valid, job.problems
+
+
+def test_the_reason_is_the_error_line_not_the_last_line() -> None:
+    request = CronRunRequest.from_row(
+        {
+            **REQUEST,
+            "status": "error",
+            "result": {
+                "exitCode": 1,
+                "stderrTail": "error: unknown option '--force'\n(Did you mean --due?)\n",
+            },
+        }
+    )
+    assert request.reason == "error: unknown option '--force'"

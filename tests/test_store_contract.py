@@ -15,6 +15,7 @@ from cronmirror_desktop.core.store import (
     ChangeType,
     JobChange,
     LiveState,
+    MirrorTouched,
     RequestChange,
     Snapshot,
     StateChange,
@@ -376,3 +377,29 @@ async def test_events_stop_after_close(backend: Backend) -> None:
     await backend.worker.upsert_mirror(PROJECT, [job("late")])
     await asyncio.sleep(0.4)
     assert len(events.items) == count
+
+
+async def test_bookkeeping_rows_tell_when_a_worker_was_last_heard_of(backend: Backend) -> None:
+    presence = {
+        "job_id": "__cronmirror_worker__",
+        "name": "CronMirror worker (do not delete)",
+        "schedule_kind": "state",
+        "enabled": False,
+    }
+    await backend.worker.upsert_mirror(PROJECT, [job("a"), presence])
+    events = Events()
+    subscription = await backend.app.subscribe(PROJECT, events)
+    try:
+        snapshot = await events.wait_for(lambda e: isinstance(e, Snapshot))
+        assert isinstance(snapshot, Snapshot)
+        stamps = {r.job_id: r.updated_at for r in await backend.worker.mirror_rows(PROJECT)}
+        assert snapshot.worker_seen_at == max(stamps.values())
+        assert [j.job_id for j in snapshot.jobs] == ["a"]
+        await events.wait_for(lambda e: isinstance(e, StateChange) and e.state is LiveState.LIVE)
+        await backend.worker.upsert_mirror(PROJECT, [presence])  # the worker's periodic "still here"
+        touched = await events.wait_for(lambda e: isinstance(e, MirrorTouched))
+        assert isinstance(touched, MirrorTouched)
+        assert touched.at > stamps["__cronmirror_worker__"]
+        assert not any(isinstance(e, JobChange) for e in events.items)
+    finally:
+        await subscription.close()

@@ -17,3 +17,18 @@ async def wait_event(event: asyncio.Event, timeout: float) -> bool:  # noqa: ASY
     except TimeoutError:
         return False
     return True
+
+
+async def cancel_and_wait(task: asyncio.Task[object]) -> None:
+    """Cancel `task` and wait until it has ended, without swallowing a cancellation aimed at the caller.
+
+    `with suppress(CancelledError): await task` would also eat the caller's own cancellation (so a
+    `wait_for(close(), t)` around it could never time out): re-raise when the caller is being cancelled.
+    """
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise

@@ -46,6 +46,7 @@ from cronmirror_desktop.core.errors import (
     CronMirrorError,
     NotFound,
     Unreachable,
+    error_line,
 )
 from cronmirror_desktop.core.urls import normalize_base_url, redact_url
 
@@ -385,7 +386,6 @@ def command_error(error_text: str, *, job_id: str | None = None) -> CronMirrorEr
     lines = text.splitlines()
     if lines and lines[0].lstrip().startswith("Command failed:"):
         lines = lines[1:]
-    meaningful = [line.strip() for line in lines if line.strip() and not line.strip().startswith("at ")]
     detail = "\n".join(line.rstrip() for line in lines).strip()
     if spawn := _SPAWN_ENOENT.search(text):
         program = spawn.group(1).rsplit("/", 1)[-1]
@@ -393,9 +393,7 @@ def command_error(error_text: str, *, job_id: str | None = None) -> CronMirrorEr
             f"The Control API could not start `{program}` on the Mac mini.",
             "Install the gateway CLI there, or set EXECUTOR_BIN for the Control API.",
         )
-    line = next((item for item in meaningful if re.match(r"(\w+)?error\b", item, re.IGNORECASE)), None)
-    line = line or next((item for item in meaningful if "error" in item.lower()), None)
-    line = line or (meaningful[0] if meaningful else None)
+    line = error_line("\n".join(lines))
     if line is None:
         return CommandFailed(
             "The gateway CLI on the Mac mini failed without an error message.", detail=detail

@@ -7,6 +7,8 @@ subprocesses) converts its own exceptions into these, so callers never see a lib
 
 from __future__ import annotations
 
+import re
+
 
 class CronMirrorError(Exception):
     """Base class: `message` is one line for a person, `hint` the next step (may be empty)."""
@@ -92,3 +94,21 @@ class CommandFailed(CronMirrorError):
     def __init__(self, message: str, hint: str | None = None, *, detail: str = "") -> None:
         super().__init__(message, hint)
         self.detail = detail
+
+
+_ERROR_LINE = re.compile(r"(\w+)?error\b", re.IGNORECASE)
+
+
+def error_line(text: str) -> str | None:
+    """The line of a program's output that says what went wrong, for a one-line reason.
+
+    The first line that starts like an error ("error: …", "TypeError: …"), else the first that mentions one,
+    else the last line (output usually ends with its summary). Stack-trace lines ("at …") never count.
+    """
+    lines = [line.strip() for line in text.splitlines()]
+    meaningful = [line for line in lines if line and not line.startswith("at ")]
+    return (
+        next((line for line in meaningful if _ERROR_LINE.match(line)), None)
+        or next((line for line in meaningful if "error" in line.lower()), None)
+        or (meaningful[-1] if meaningful else None)
+    )

@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from cronmirror_desktop.core.aio import wait_event
+from cronmirror_desktop.core.aio import cancel_and_wait, wait_event
 from cronmirror_desktop.core.errors import Conflict, CronMirrorError, NotFound, Unreachable
 from cronmirror_desktop.core.mirror_rows import normalize_mirror_row
 from cronmirror_desktop.core.rows import (
@@ -46,6 +46,7 @@ from cronmirror_desktop.core.store import (
     EventHandler,
     JobChange,
     LiveState,
+    MirrorTouched,
     QueueOutcome,
     RequestChange,
     Snapshot,
@@ -53,6 +54,7 @@ from cronmirror_desktop.core.store import (
     Store,
     Subscription,
     check_lease,
+    make_snapshot,
     sort_jobs,
 )
 from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
@@ -518,18 +520,15 @@ class LocalStore(Store):
         conn.execute("BEGIN")
         try:
             head = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
-            jobs = conn.execute(
-                f"SELECT * FROM cron_mirror WHERE project_id = ? AND {_JOB_FILTER}", (project_id,)
-            ).fetchall()
+            rows = conn.execute("SELECT * FROM cron_mirror WHERE project_id = ?", (project_id,)).fetchall()
             requests = self._requests(conn, project_id, DEFAULT_REQUEST_LIMIT)
         finally:
             conn.execute("COMMIT")
-        snapshot = Snapshot(project_id, sort_jobs([CronMirrorJob.from_row(dict(r)) for r in jobs]), requests)
-        return head, snapshot
+        return head, make_snapshot(project_id, [CronMirrorJob.from_row(dict(r)) for r in rows], requests)
 
     def _changes_since(
         self, conn: sqlite3.Connection, project_id: str, after: int
-    ) -> tuple[int, list[JobChange | RequestChange] | None]:
+    ) -> tuple[int, list[JobChange | RequestChange | MirrorTouched] | None]:
         """(new head, events) — events None when the log no longer reaches back to `after`."""
         oldest = conn.execute("SELECT min(seq) FROM changes").fetchone()[0]
         if oldest is not None and oldest > after + 1:
@@ -545,7 +544,7 @@ class LocalStore(Store):
         for _seq, table, op, row_id in rows:
             first_op.setdefault((table, row_id), op)
             last_op[(table, row_id)] = op
-        events: list[JobChange | RequestChange] = []
+        events: list[JobChange | RequestChange | MirrorTouched] = []
         for key, op in last_op.items():
             table, row_id = key
             if op == "DELETE":
@@ -561,6 +560,8 @@ class LocalStore(Store):
             if table == "cron_mirror":
                 job = CronMirrorJob.from_row(dict(current)) if current else None
                 if job is not None and not job.is_job:
+                    if job.updated_at is not None:
+                        events.append(MirrorTouched(project_id, job.updated_at))
                     continue
                 events.append(JobChange(kind, project_id, row_id, job))
             else:
@@ -637,8 +638,6 @@ class _LocalSubscription(Subscription):
             return
         _unregister_waker(self._store._key, self._waker)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         self._store._subscriptions.discard(self)
         self.state = LiveState.CLOSED

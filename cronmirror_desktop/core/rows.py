@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from cronmirror_desktop.core.errors import error_line
 from cronmirror_desktop.core.schedule import InvalidSchedule, Schedule, validate
 from cronmirror_desktop.core.timeutil import parse_timestamp
 
@@ -360,10 +361,8 @@ class CronRunRequest(Row):
                 return value.strip().splitlines()[0][:MAX_SHORT_TEXT]
         if self.status == "error":
             stderr = result.get("stderrTail")
-            if isinstance(stderr, str):
-                lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-                if lines:
-                    return lines[-1][:MAX_SHORT_TEXT]
+            if isinstance(stderr, str) and (line := error_line(stderr)):
+                return line[:MAX_SHORT_TEXT]
             if self.exit_code is not None:
                 return f"exited with code {self.exit_code}"
             if self.result_text:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
@@ -22,6 +23,12 @@ DEFAULT_LEASE_SECONDS = 60
 def sort_jobs(jobs: list[CronMirrorJob]) -> list[CronMirrorJob]:
     """The order every store lists jobs in: by the name people see, case-insensitive, then by id."""
     return sorted(jobs, key=lambda j: (j.display_name.casefold(), j.job_id))
+
+
+def make_snapshot(project_id: str, mirror: list[CronMirrorJob], requests: list[CronRunRequest]) -> Snapshot:
+    """A Snapshot from every mirror row of the project: the jobs, and when a worker was last heard of."""
+    seen = max((row.updated_at for row in mirror if row.updated_at is not None), default=None)
+    return Snapshot(project_id, sort_jobs([row for row in mirror if row.is_job]), requests, seen)
 
 
 def check_lease(worker_id: str, lease_seconds: int) -> None:
@@ -76,6 +83,17 @@ class Snapshot:
     project_id: str
     jobs: list[CronMirrorJob]
     requests: list[CronRunRequest]
+    #: The newest `updated_at` of any mirror row, bookkeeping rows included: when a worker was last heard of.
+    worker_seen_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MirrorTouched:
+    """A bookkeeping row of the mirror changed (a worker's presence or fingerprint row): not a job,
+    but proof that a worker was alive `at` that moment."""
+
+    project_id: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -84,7 +102,7 @@ class StateChange:
     detail: str = ""
 
 
-StoreEvent = JobChange | RequestChange | Snapshot | StateChange
+StoreEvent = JobChange | RequestChange | Snapshot | StateChange | MirrorTouched
 EventHandler = Callable[[StoreEvent], None]
 
 

@@ -30,6 +30,7 @@ from realtime import AsyncRealtimeClient, RealtimeSubscribeStates
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 from supabase._async.client import SupabaseException
 
+from cronmirror_desktop.core.aio import cancel_and_wait
 from cronmirror_desktop.core.errors import (
     AuthFailed,
     Conflict,
@@ -52,6 +53,7 @@ from cronmirror_desktop.core.store import (
     EventHandler,
     JobChange,
     LiveState,
+    MirrorTouched,
     QueueOutcome,
     RequestChange,
     Snapshot,
@@ -60,6 +62,7 @@ from cronmirror_desktop.core.store import (
     StoreEvent,
     Subscription,
     check_lease,
+    make_snapshot,
     sort_jobs,
 )
 from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
@@ -397,10 +400,10 @@ class SupabaseStore(Store):
     # -- for subscriptions ------------------------------------------------------------------------
 
     async def snapshot(self, project_id: str) -> Snapshot:
-        jobs, requests = await asyncio.gather(
-            self.list_jobs(project_id), self.list_requests(project_id, DEFAULT_REQUEST_LIMIT)
+        rows, requests = await asyncio.gather(
+            self.mirror_rows(project_id), self.list_requests(project_id, DEFAULT_REQUEST_LIMIT)
         )
-        return Snapshot(project_id, jobs, requests)
+        return make_snapshot(project_id, rows, requests)
 
     def realtime_client(self) -> AsyncRealtimeClient:
         """A socket of its own for one subscription: fail fast, reconnect under our control."""
@@ -536,7 +539,7 @@ class _SupabaseSubscription(Subscription):
         else:
             self._emit(event)
 
-    def _translate(self, payload: Mapping[str, Any]) -> JobChange | RequestChange | None:
+    def _translate(self, payload: Mapping[str, Any]) -> JobChange | RequestChange | MirrorTouched | None:
         data = payload["data"]
         change = ChangeType(str(getattr(data["type"], "value", data["type"])))
         record = data.get("record") or {}
@@ -549,7 +552,7 @@ class _SupabaseSubscription(Subscription):
         if data["table"] == "cron_mirror":
             job = CronMirrorJob.from_row(record) if change is not ChangeType.DELETE else None
             if job is not None and not job.is_job:
-                return None
+                return MirrorTouched(self.project_id, job.updated_at) if job.updated_at else None
             return JobChange(change, self.project_id, row_id, job)
         if data["table"] == "cron_run_requests":
             request = CronRunRequest.from_row(record) if change is not ChangeType.DELETE else None
@@ -587,9 +590,7 @@ class _SupabaseSubscription(Subscription):
             return
         self._closing = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         await self._teardown()
         self._store._subscriptions.discard(self)
         self.state = LiveState.CLOSED

@@ -33,6 +33,7 @@ from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest, ProjectI
 from cronmirror_desktop.core.store import (
     JobChange,
     LiveState,
+    MirrorTouched,
     RequestChange,
     Snapshot,
     StateChange,
@@ -382,9 +383,12 @@ class AppController(QObject):
                 self._check_finished(event.request)
         elif isinstance(event, StateChange):
             self._set_live(event.state, event.detail)
+        elif isinstance(event, MirrorTouched):
+            self.job_model.note_seen([event.at])
 
     def _apply_snapshot(self, snapshot: Snapshot) -> None:
         self.job_model.set_jobs(snapshot.jobs)
+        self.job_model.note_seen([snapshot.worker_seen_at])
         self.request_model.set_requests(snapshot.requests)
         if self.job_requests.job_id is not None:
             self.spawn("job-requests", self._load_job_requests(self.job_requests.job_id, self._generation))

@@ -379,7 +379,7 @@ class JobTableModel(QAbstractTableModel):
         self._entries = sorted(by_id.values(), key=_sort_key)
         self._now = formatting.utc_now()
         self.endResetModel()
-        self._note_seen([e.job.updated_at for e in self._entries])
+        self.note_seen([e.job.updated_at for e in self._entries])
         self.countChanged.emit(len(self._entries))
 
     def clear(self) -> None:
@@ -401,7 +401,7 @@ class JobTableModel(QAbstractTableModel):
             self._insert(job, key)
         else:
             self._update(entry, job)
-        self._note_seen([job.updated_at])
+        self.note_seen([job.updated_at])
 
     def remove(self, row_id: str) -> None:
         entry = self._by_id.pop(row_id, None)
@@ -484,7 +484,8 @@ class JobTableModel(QAbstractTableModel):
         """For tests and screenshots: the instant relative times are measured from."""
         self._now = now
 
-    def _note_seen(self, stamps: list[datetime | None]) -> None:
+    def note_seen(self, stamps: list[datetime | None]) -> None:
+        """A worker was heard of at these instants (job rows, or its presence row): keep the newest."""
         newest = max((s for s in stamps if s is not None), default=None)
         if newest is not None and (self._last_seen is None or newest > self._last_seen):
             self._last_seen = newest
