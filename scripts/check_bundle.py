@@ -12,7 +12,9 @@ GOAL_MB = 150
 
 
 def size_mb(folder: Path) -> float:
-    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1024 / 1024
+    """Bytes on disk; PyInstaller links some libraries twice by symlink, so links don't count."""
+    files = (f for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
+    return sum(f.stat().st_size for f in files) / 1024 / 1024
 
 
 def main(bundle: str) -> int:
