@@ -112,3 +112,52 @@ async def test_the_file_uses_wal(tmp_path: Path) -> None:
     await store.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_a_change_committed_while_the_log_is_read_is_not_skipped(tmp_path: Path) -> None:
+    """Another process commits between the subscriber's queries; the next read must still see it."""
+    path = tmp_path / "race.sqlite3"
+    store = LocalStore(path)
+    await store.open()
+    await store.upsert_mirror(PROJECT, [{"job_id": "first", "name": "First"}])
+
+    class CommitsInBetween:
+        """A connection that lets another writer commit right after each query it runs."""
+
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn = conn
+            self.count = 0
+
+        def execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+            cursor = self.conn.execute(sql, params)
+            rows = cursor.fetchall()
+            if sql.startswith("SELECT seq, tbl") and self.count == 0:
+                self.count += 1
+                with sqlite3.connect(path) as other:
+                    other.execute(
+                        "INSERT INTO cron_mirror (id, project_id, job_id, name, updated_at) "
+                        "VALUES ('late', ?, 'late', 'Late', '2026-11-29T00:00:00.000000+00:00')",
+                        (PROJECT,),
+                    )
+            return _Rows(rows)
+
+    class _Rows:
+        def __init__(self, rows: list) -> None:
+            self.rows = rows
+
+        def fetchall(self) -> list:
+            return self.rows
+
+        def fetchone(self) -> object:
+            return self.rows[0] if self.rows else None
+
+    seen: list[str] = []
+    with sqlite3.connect(path) as raw:
+        raw.row_factory = sqlite3.Row
+        head, conn = 0, CommitsInBetween(raw)
+        for _ in range(3):
+            head, events = store._changes_since(conn, PROJECT, head)  # type: ignore[arg-type]
+            assert events is not None
+            seen += [e.job.job_id for e in events if isinstance(e, JobChange) and e.job]
+    await store.close()
+    assert seen == ["first", "late"]
