@@ -16,9 +16,11 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from cronmirror_desktop.core.config import resolve_config, set_value
 from cronmirror_desktop.core.errors import NotConfigured
 from cronmirror_desktop.core.localstore import LocalStore
 from cronmirror_desktop.ui.controller import AppController
@@ -27,13 +29,15 @@ from cronmirror_desktop.ui.tray import TrayIcon, hide_dock_icon, tray_icon
 from cronmirror_desktop.ui.worker_host import WorkerHost, WorkerState
 from cronmirror_desktop.ui.worker_menu import (
     WorkerMenu,
+    elide,
     remember_start_at_launch,
     start_at_launch,
     summarize,
 )
+from tests.supastack import Supastack
 from tests.ui_support import NOW, PROJECT, UiEnv, env, started, ui_settings, wait_until
 from tests.worker_harness import python_job, sources_for, toml_job, write_jobs
-from worker.hosted import THREAD_NAME, WorkerParts
+from worker.hosted import THREAD_NAME, ConfiguredParts, WorkerParts
 from worker.service import RunningJob, WorkerOptions, WorkerStatus
 
 __all__ = ["env", "ui_settings"]  # fixtures, used by name
@@ -320,3 +324,48 @@ async def test_no_worker_menu_means_no_worker_controls(env: UiEnv) -> None:
         assert window.worker_button is None
         assert window.worker_line is None
         await asyncio.sleep(0)
+
+
+@pytest.mark.pg
+async def test_without_the_service_role_key_the_worker_says_what_is_missing(
+    env: UiEnv, supabase_env: Supastack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Supabase with the hardening migration, and only the anon key: the worker starts but may not
+    write. That is said in a toast, the menus and the status line, with the way out; once the key is
+    there, the next start works."""
+    monkeypatch.setenv("SUPABASE_URL", supabase_env.url)
+    monkeypatch.setenv("SUPABASE_ANON_KEY", supabase_env.anon_key)
+    for source in ("gateway", "crontab", "launchd"):
+        set_value(f"worker.sources.{source}", "false")
+    write_jobs(resolve_config().paths.config_dir / "jobs.toml", [toml_job("a", ["true"])])
+    async with env:
+        c = await controls(env, ConfiguredParts())
+        try:
+            c.menu.start()
+            await wait_until(lambda: c.menu.summary().problem is not None, within=20, what="the problem")
+            problem = c.menu.summary().problem
+            assert problem is not None
+            assert "This key may not" in problem  # (whichever step failed last: sync, presence, rescue)
+            assert problem.endswith(
+                "needs the service-role key (the worker's key); the anon key may only read and queue."
+            )
+            told = [text for _level, text in c.notices if "The worker has a problem" in text]
+            assert len(told) == 1  # said once, not once per failing step or retry
+            assert "service-role key" in told[0]
+            items = same_menus(c)
+            assert items[0][0].startswith("Worker running")
+            assert items[1] == (f"⚠ {elide(problem)}", False)
+            assert c.window.worker_line is not None
+            assert c.window.worker_line.text().endswith(f"⚠ {problem}")
+
+            await c.host.stop()
+            monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", supabase_env.service_role_key)
+            c.menu.start()  # the configuration is read again at each start
+            await c.state(WorkerState.RUNNING, within=20)
+            await wait_until(
+                lambda: c.host.status is not None and c.host.status.last_sync_at is not None, within=20
+            )
+            assert c.menu.summary().problem is None
+            assert same_menus(c)[1] == ("-", False)  # no problem line
+        finally:
+            await c.close()

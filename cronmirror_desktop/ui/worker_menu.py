@@ -275,7 +275,8 @@ class WorkerMenu(QObject):
         problem = None
         if self.host.state is WorkerState.RUNNING and status is not None and status.last_error:
             problem = " ".join(p for p in (status.last_error, status.last_error_hint) if p)
-        if problem and problem != self._last_problem:
+        # Said once when trouble starts, not for every step that fails after it (they share a cause).
+        if problem and not self._last_problem:
             self.controller.notice.emit(str(Level.ERROR), f"The worker has a problem: {problem}")
         self._last_problem = problem
         self.changed.emit()
