@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QToolButton
 
 from cronmirror_desktop.core.config import resolve_config, set_value
 from cronmirror_desktop.core.errors import NotConfigured
@@ -167,7 +167,7 @@ async def test_menus_follow_the_worker_through_every_state(env: UiEnv) -> None:
                 ("Quit CronMirror", True),
             ]
             assert c.window.worker_line is not None
-            assert c.window.worker_line.text() == "Worker stopped"
+            assert c.window.worker_line.full_text() == "Worker stopped"
 
             item(c.popup, "workerToggleAction").trigger()  # Start, from the window's menu
             assert c.host.state is WorkerState.STARTING  # at once, before the worker's thread says anything
@@ -186,7 +186,7 @@ async def test_menus_follow_the_worker_through_every_state(env: UiEnv) -> None:
             assert items[0][0].startswith("Worker running · 1 running · 1 queued · last sync ")
             assert items[0][1] is False  # the status line is information, not a command
             assert items[2:4] == [("Stop worker", True), ("Sync now", True)]
-            assert c.window.worker_line.text() == items[0][0]
+            assert c.window.worker_line.full_text() == items[0][0]
             assert c.tray.toolTip().splitlines() == ["CronMirror", items[0][0]]
 
             item(c.tray.menu, "workerToggleAction").trigger()  # Stop, from the menu-bar icon's menu
@@ -231,7 +231,7 @@ async def test_a_worker_that_cannot_start_says_why(env: UiEnv) -> None:
                 f"The worker could not start: Supabase service-role key is not set. {hint}",
             ) in c.notices
             assert c.window.worker_line is not None
-            assert "⚠ Supabase service-role key is not set." in c.window.worker_line.text()
+            assert "⚠ Supabase service-role key is not set." in c.window.worker_line.full_text()
             assert [t for t in threading.enumerate() if t.name == THREAD_NAME] == []
         finally:
             await c.close()
@@ -356,7 +356,7 @@ async def test_without_the_service_role_key_the_worker_says_what_is_missing(
             assert items[0][0].startswith("Worker running")
             assert items[1] == (f"⚠ {elide(problem)}", False)
             assert c.window.worker_line is not None
-            assert c.window.worker_line.text().endswith(f"⚠ {problem}")
+            assert c.window.worker_line.full_text().endswith(f"⚠ {problem}")
 
             await c.host.stop()
             monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", supabase_env.service_role_key)
@@ -367,5 +367,39 @@ async def test_without_the_service_role_key_the_worker_says_what_is_missing(
             )
             assert c.menu.summary().problem is None
             assert same_menus(c)[1] == ("-", False)  # no problem line
+        finally:
+            await c.close()
+
+
+async def test_the_worker_controls_fit_the_smallest_window(env: UiEnv) -> None:
+    """At the minimum size the toolbar does not overflow, and a long problem in the status line is cut
+    short with "…" rather than widening the window."""
+
+    def factory() -> WorkerParts:
+        raise NotConfigured("Supabase service-role key is not set. " + "A very long explanation. " * 12)
+
+    async with env:
+        c = await controls(env, factory)
+        try:
+            c.window.show()
+            minimum = c.window.minimumSize()
+            c.window.resize(minimum)
+            c.menu.start()
+            await c.state(WorkerState.FAILED)
+            await asyncio.sleep(0.05)
+            assert c.window.minimumSizeHint().width() <= minimum.width()
+            assert c.window.width() == minimum.width()
+            extension = c.window.toolbar.findChild(QToolButton, "qt_toolbar_ext_button")
+            assert extension is None or not extension.isVisible(), "the toolbar overflows"
+            button = c.window.worker_button
+            assert button is not None
+            assert button.isVisible()
+            assert button.width() >= button.sizeHint().width()
+            line = c.window.worker_line
+            assert line is not None
+            assert line.isVisible()
+            assert line.text().endswith("…")
+            assert line.full_text().startswith("Worker failed · ⚠ Supabase service-role key is not set.")
+            assert line.fontMetrics().horizontalAdvance(line.text()) <= line.contentsRect().width()
         finally:
             await c.close()

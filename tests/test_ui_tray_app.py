@@ -212,6 +212,6 @@ async def test_the_remembered_choice_starts_the_worker_at_launch(
     assert app.host.status is not None
     assert app.host.status.store == f"local: {app.store_file}"  # the app's own store
     assert app.window.worker_line is not None
-    assert app.window.worker_line.text().startswith("Worker running")
+    assert app.window.worker_line.full_text().startswith("Worker running")
     app.window.close()
     assert await app.ended() == 0

@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtGui import QCloseEvent, QIcon, QPainter
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
 
 from cronmirror_desktop import APP_NAME, BUNDLE_ID, __version__
@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="live in the menu bar only: no window at start and, on macOS, no Dock icon "
         "(where no menu bar icon is possible, the window is shown instead)",
     )
+    # For docs/screenshots: the screenshot shows the Worker menu open.
+    parser.add_argument("--screenshot-worker-menu", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--store-file", metavar="PATH", type=Path, help="the local store's SQLite file")
     parser.add_argument(
         "--dev-dir",
@@ -312,8 +314,12 @@ def ui_state(directory: Path | None = None) -> QSettings:
     return QSettings(str(path), QSettings.Format.IniFormat)
 
 
-async def take_screenshot(window: MainWindow, controller: AppController, path: Path) -> bool:
-    """Wait until data is shown (or a timeout), let the window settle, save it as a PNG."""
+async def take_screenshot(
+    window: MainWindow, controller: AppController, path: Path, *, worker_menu: bool = False
+) -> bool:
+    """Wait until data is shown (or a timeout), let the window settle, save it as a PNG. `worker_menu`
+    opens the Worker menu and draws it where it drops down (a popup is a window of its own, which
+    `grab()` of the main window does not include)."""
     loaded = asyncio.Event()
     controller.loadingChanged.connect(lambda loading: None if loading else loaded.set())
     if not controller.loading:
@@ -331,7 +337,18 @@ async def take_screenshot(window: MainWindow, controller: AppController, path: P
     window.table.setFocus()
     await asyncio.sleep(0.4)  # layouts, the details pane's requests and fades settle
     path.parent.mkdir(parents=True, exist_ok=True)
-    saved = window.grab().save(str(path), "PNG")
+    image = window.grab()
+    if worker_menu and window.worker_button is not None and window.worker_popup is not None:
+        button, popup = window.worker_button, window.worker_popup
+        popup.popup(button.mapToGlobal(button.rect().bottomLeft()))
+        await asyncio.sleep(0.2)
+        at = button.mapTo(window, button.rect().bottomLeft())
+        at.setX(min(at.x(), window.width() - popup.width() - 8))  # as Qt keeps a menu on the screen
+        painter = QPainter(image)
+        painter.drawPixmap(at, popup.grab())
+        painter.end()
+        popup.close()
+    saved = image.save(str(path), "PNG")
     log.info("screenshot %s: %s", "saved" if saved else "FAILED", path)
     return shown and saved
 
@@ -532,7 +549,9 @@ async def run_app(
         if args.screenshot is not None:
             if start_worker:
                 await wait_for_worker(host, SCREENSHOT_TIMEOUT_S)
-            ok = await take_screenshot(window, controller, args.screenshot)
+            ok = await take_screenshot(
+                window, controller, args.screenshot, worker_menu=args.screenshot_worker_menu
+            )
             exit_code = 0 if ok else 1
             window.close()
         await done.wait()

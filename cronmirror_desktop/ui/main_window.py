@@ -21,7 +21,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -73,6 +73,32 @@ SEARCH_DEBOUNCE_MS = 60
 SETTINGS_VERSION = 1
 #: How often the worker's status line is redrawn while it runs ("last sync 12 s ago" keeps counting).
 WORKER_LINE_REFRESH_MS = 5_000
+
+
+class ElidedLabel(QLabel):
+    """One line that ends in "…" when it does not fit, instead of widening the window (the worker's
+    status line can carry a long error; the whole text is in the tooltip)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(width, 0))
+        super().setText(shown if width > 0 else self._full)
 
 
 def not_configured_banner() -> BannerMessage:
@@ -370,9 +396,9 @@ class MainWindow(QMainWindow):
         self.count_label = QLabel(bar)
         self.count_label.setObjectName("jobCount")
         bar.addPermanentWidget(self.count_label)
-        self.worker_line: QLabel | None = None
+        self.worker_line: ElidedLabel | None = None
         if self.worker_menu is not None:
-            self.worker_line = QLabel(bar)
+            self.worker_line = ElidedLabel(bar)
             self.worker_line.setObjectName("workerStatus")
             self.worker_line.setContentsMargins(6, 0, 6, 0)
             bar.addWidget(self.worker_line, 1)
@@ -388,9 +414,9 @@ class MainWindow(QMainWindow):
             return
         summary = self.worker_menu.summary()
         text = summary.line if not summary.problem else f"{summary.line} · ⚠ {summary.problem}"
-        self.worker_line.setText(text)
+        self.worker_line.set_full_text(text)
         self.worker_line.setToolTip(
-            summary.problem or f"Hosted worker for project {self.worker_menu.project_id}"
+            summary.problem or f"The worker inside this app, for project {self.worker_menu.project_id}"
         )
         if self.worker_button is not None:
             self.worker_button.setIcon(icons.icon(f"light-{summary.light}", is_dark(self.palette())))
