@@ -64,14 +64,18 @@ class WorkerHost(QObject):
 
     @property
     def state(self) -> WorkerState:
+        """Derived from signals, not from thread timing: the thread ends a moment after its last signal
+        (a failure, the "stopped" status) and nothing announces that, so the signal decides."""
         running = self._worker.running
         if running and self._stop_requested:
             return WorkerState.STOPPING
         if self._awaiting_run:
             return WorkerState.STARTING
+        if self.last_failure:  # reported by this run: it is over, whether or not its thread has ended
+            return WorkerState.FAILED
         if running:
             return WorkerState.STARTING if self.status is None else WorkerState(self.status.state)
-        return WorkerState.FAILED if self.last_failure else WorkerState.STOPPED
+        return WorkerState.STOPPED
 
     def start(self) -> bool:
         """Start unless running (idempotent). Returns at once; progress arrives as `statusChanged`."""
