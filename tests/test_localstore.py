@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,33 @@ async def test_the_file_uses_wal(tmp_path: Path) -> None:
     await store.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_two_stores_opening_a_new_file_at_the_same_moment_both_work(tmp_path: Path) -> None:
+    """The app and its hosted worker on one fresh file: SQLite refuses the second switch to WAL at once
+    ("database is locked", no busy handler), which made opening fail now and then (1 in 20 here)."""
+    failures: list[str] = []
+
+    def use(store: LocalStore, barrier: threading.Barrier) -> None:
+        async def go() -> None:
+            barrier.wait()
+            try:
+                await store.upsert_mirror("p", [])
+                await store.list_projects()
+            finally:
+                await store.close()
+
+        try:
+            asyncio.run(go())
+        except Exception as exc:
+            failures.append(repr(exc))
+
+    for n in range(100):
+        path = tmp_path / f"store-{n}.sqlite3"
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=use, args=(LocalStore(path), barrier)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert failures == []
