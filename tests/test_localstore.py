@@ -143,3 +143,35 @@ def test_two_stores_opening_a_new_file_at_the_same_moment_both_work(tmp_path: Pa
         for thread in threads:
             thread.join(30)
     assert failures == []
+
+
+async def test_no_change_is_lost_while_another_store_keeps_writing(tmp_path: Path) -> None:
+    """A subscriber polling while another connection commits change after change (the app and its
+    hosted worker on one file) sees every one: the new changes and the new cursor are read from one
+    snapshot, so a commit landing between the two reads cannot move the cursor past an unseen change."""
+    path = tmp_path / "shared.sqlite3"
+    reader = LocalStore(path, poll_interval=0.001)
+    writer = LocalStore(path)
+    seen: set[str] = set()
+
+    def collect(event: object) -> None:
+        if isinstance(event, Snapshot):
+            seen.update(job.job_id for job in event.jobs)
+        elif isinstance(event, JobChange) and event.job is not None:
+            seen.add(event.job.job_id)
+
+    await writer.upsert_mirror(PROJECT, [{"job_id": "first", "name": "First"}])
+    subscription = await reader.subscribe(PROJECT, collect)
+    wanted = {"first"} | {f"job-{n}" for n in range(300)}
+    try:
+        for n in range(300):
+            await writer.upsert_mirror(PROJECT, [{"job_id": f"job-{n}", "name": f"Job {n}"}])
+        for _ in range(200):
+            if seen >= wanted:
+                break
+            await asyncio.sleep(0.01)
+        assert sorted(wanted - seen) == []
+    finally:
+        await subscription.close()
+        await reader.close()
+        await writer.close()

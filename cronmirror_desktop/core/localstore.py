@@ -548,7 +548,20 @@ class LocalStore(Store):
     def _changes_since(
         self, conn: sqlite3.Connection, project_id: str, after: int
     ) -> tuple[int, list[JobChange | RequestChange | MirrorTouched] | None]:
-        """(new head, events) — events None when the log no longer reaches back to `after`."""
+        """(new head, events) — events None when the log no longer reaches back to `after`.
+
+        One read transaction, so the changes, the new head and the rows they point at come from one
+        snapshot: read one statement at a time, a commit landing between reading the changes and reading
+        `max(seq)` moved the head past a change nobody had seen, and it was lost for good."""
+        conn.execute("BEGIN")
+        try:
+            return self._read_changes(conn, project_id, after)
+        finally:
+            conn.execute("COMMIT")
+
+    def _read_changes(
+        self, conn: sqlite3.Connection, project_id: str, after: int
+    ) -> tuple[int, list[JobChange | RequestChange | MirrorTouched] | None]:
         oldest = conn.execute("SELECT min(seq) FROM changes").fetchone()[0]
         if oldest is not None and oldest > after + 1:
             return after, None
