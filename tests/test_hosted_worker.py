@@ -115,3 +115,51 @@ async def test_a_factory_that_fails_is_reported_not_raised(tmp_path: Path) -> No
     assert failures == [
         "No service-role key is set. (Open Settings (or run `cronmirror config set`) and fill it in.)"
     ]
+
+
+async def test_sync_now_reaches_the_running_service_from_another_thread(tmp_path: Path) -> None:
+    jobs_file = write_jobs(tmp_path / "jobs.toml", [toml_job("a", ["true"])])
+    statuses: list[WorkerStatus] = []
+    worker = make_worker(tmp_path / "store.sqlite3", jobs_file, statuses, sync_interval=3600.0)
+    assert not worker.sync_now()  # nothing to ask yet
+    worker.start()
+    try:
+        await eventually(lambda: worker.status is not None and worker.status.state == "running")
+        first = worker.status.last_sync_at if worker.status else None
+        assert first is not None
+        write_jobs(jobs_file, [toml_job("a", ["true"]), toml_job("b", ["true"])])
+        assert worker.sync_now()  # from this (the test's) thread; the service's loop runs it
+        await eventually(lambda: worker.status is not None and worker.status.last_sync_at != first)
+        assert worker.status is not None
+        assert worker.status.last_sync is not None
+        assert worker.status.last_sync["upserted"] == 1  # the new job, without waiting an hour
+    finally:
+        assert await asyncio.to_thread(worker.stop, 10)
+    assert not worker.sync_now()
+
+
+async def test_configured_parts_follow_the_settings_on_the_local_store(tmp_path: Path) -> None:
+    from cronmirror_desktop.core.config import resolve_config, set_value
+    from worker.hosted import ConfiguredParts
+
+    for source in ("gateway", "crontab", "launchd"):
+        set_value(f"worker.sources.{source}", "false")
+    set_value("worker.grace_period_s", "3")
+    config = resolve_config()
+    write_jobs(config.paths.config_dir / "jobs.toml", [toml_job("tidy", ["true"], name="Tidy up")])
+    store_file = tmp_path / "app.sqlite3"
+    factory = ConfiguredParts(project="lab", local=True, store_file=store_file)
+    statuses: list[WorkerStatus] = []
+    worker = HostedWorker(factory, on_status=statuses.append)
+    worker.start()
+    try:
+        await eventually(lambda: worker.status is not None and worker.status.state == "running")
+    finally:
+        assert await asyncio.to_thread(worker.stop, 10)
+    assert statuses[-1].project_id == "lab"
+    assert statuses[-1].store == f"local: {store_file}"
+    async with LocalStore(store_file) as app:
+        assert [job.name for job in await app.list_jobs("lab")] == ["Tidy up"]
+    parts = factory()  # and the options come from the settings
+    await parts.store.close()
+    assert parts.options.grace == 3.0

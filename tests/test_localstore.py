@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,65 @@ async def test_a_change_committed_while_the_log_is_read_is_not_skipped(tmp_path:
             seen += [e.job.job_id for e in events if isinstance(e, JobChange) and e.job]
     await store.close()
     assert seen == ["first", "late"]
+
+
+def test_two_stores_opening_a_new_file_at_the_same_moment_both_work(tmp_path: Path) -> None:
+    """The app and its hosted worker on one fresh file: SQLite refuses the second switch to WAL at once
+    ("database is locked", no busy handler), which made opening fail now and then (1 in 20 here)."""
+    failures: list[str] = []
+
+    def use(store: LocalStore, barrier: threading.Barrier) -> None:
+        async def go() -> None:
+            barrier.wait()
+            try:
+                await store.upsert_mirror("p", [])
+                await store.list_projects()
+            finally:
+                await store.close()
+
+        try:
+            asyncio.run(go())
+        except Exception as exc:
+            failures.append(repr(exc))
+
+    for n in range(100):
+        path = tmp_path / f"store-{n}.sqlite3"
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=use, args=(LocalStore(path), barrier)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert failures == []
+
+
+async def test_no_change_is_lost_while_another_store_keeps_writing(tmp_path: Path) -> None:
+    """A subscriber polling while another connection commits change after change (the app and its
+    hosted worker on one file) sees every one: the new changes and the new cursor are read from one
+    snapshot, so a commit landing between the two reads cannot move the cursor past an unseen change."""
+    path = tmp_path / "shared.sqlite3"
+    reader = LocalStore(path, poll_interval=0.001)
+    writer = LocalStore(path)
+    seen: set[str] = set()
+
+    def collect(event: object) -> None:
+        if isinstance(event, Snapshot):
+            seen.update(job.job_id for job in event.jobs)
+        elif isinstance(event, JobChange) and event.job is not None:
+            seen.add(event.job.job_id)
+
+    await writer.upsert_mirror(PROJECT, [{"job_id": "first", "name": "First"}])
+    subscription = await reader.subscribe(PROJECT, collect)
+    wanted = {"first"} | {f"job-{n}" for n in range(300)}
+    try:
+        for n in range(300):
+            await writer.upsert_mirror(PROJECT, [{"job_id": f"job-{n}", "name": f"Job {n}"}])
+        for _ in range(200):
+            if seen >= wanted:
+                break
+            await asyncio.sleep(0.01)
+        assert sorted(wanted - seen) == []
+    finally:
+        await subscription.close()
+        await reader.close()
+        await writer.close()

@@ -17,9 +17,13 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from cronmirror_desktop.core.config import resolve_config
 from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.store import Store
+from cronmirror_desktop.core.stores import open_store
+from worker.cli import build_sources, worker_options
 from worker.service import WorkerOptions, WorkerService, WorkerStatus
 from worker.sources.registry import SourceSet
 
@@ -35,6 +39,25 @@ class WorkerParts:
     store: Store
     sources: SourceSet
     options: WorkerOptions
+
+
+@dataclass(frozen=True)
+class ConfiguredParts:
+    """A `WorkerParts` factory from the effective configuration, as `cronmirror-worker run` builds it
+    (service-role key from the environment or keychain, the enabled sources, the worker settings).
+
+    Resolved afresh at every start, on the worker's thread, so a key saved in Settings is used by the next
+    start. `local` (with `store_file`) runs it on the embedded store, as the app does when it uses one.
+    """
+
+    project: str | None = None
+    local: bool = False
+    store_file: Path | None = None
+
+    def __call__(self) -> WorkerParts:
+        config = resolve_config()
+        store = open_store(config, role="service_role", local=self.local, local_path=self.store_file)
+        return WorkerParts(store, build_sources(config), worker_options(config, self.project))
 
 
 class HostedWorker:
@@ -88,6 +111,19 @@ class HostedWorker:
             return True
         thread.join(wait)
         return not thread.is_alive()
+
+    def sync_now(self) -> bool:
+        """Ask the running service to sync at once; False when there is none (stopped or starting)."""
+        with self._lock:
+            loop = self._loop
+        service = self._service
+        if loop is None or service is None:
+            return False
+        try:
+            loop.call_soon_threadsafe(service.request_sync)
+        except RuntimeError:  # the loop closed meanwhile: the worker is ending
+            return False
+        return True
 
     def _main(self, ready: threading.Event) -> None:
         try:

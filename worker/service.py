@@ -90,6 +90,8 @@ class WorkerStatus:
     last_sync_at: datetime | None = None
     last_sync: dict[str, Any] | None = None
     last_error: str | None = None
+    #: What to do about `last_error` (e.g. "needs the service-role key"), for the app to show.
+    last_error_hint: str | None = None
     sources: tuple[dict[str, str], ...] = ()
     running: tuple[RunningJob, ...] = ()
     finished_count: int = 0
@@ -162,6 +164,11 @@ class WorkerService:
             self._record_sync(await self.sync.sync_once())
         return finished
 
+    def request_sync(self) -> None:
+        """Sync now instead of at the next interval (the app's "Sync now"). Call on the service's loop;
+        from another thread go through `loop.call_soon_threadsafe` (HostedWorker.sync_now does)."""
+        self._sync_now.set()
+
     # -- the daemon ---------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -179,7 +186,7 @@ class WorkerService:
         try:
             self._subscription = await self.store.subscribe(self.options.project_id, self._on_event)
         except CronMirrorError as exc:
-            self._update(last_error=f"live updates: {exc.message}")
+            self._update(last_error=f"live updates: {exc.message}", last_error_hint=exc.hint or None)
         self._update(state="running")
         for name, loop in (
             ("sync", self._sync_loop),
@@ -245,7 +252,7 @@ class WorkerService:
             await action()
         except CronMirrorError as exc:
             log.warning("%s failed: %s", what, exc)
-            self._update(last_error=f"{what}: {exc.message}")
+            self._update(last_error=f"{what}: {exc.message}", last_error_hint=exc.hint or None)
 
     async def _sync_and_record(self) -> None:
         self._record_sync(await self.sync.sync_once())
@@ -294,6 +301,7 @@ class WorkerService:
             },
             sources=sources,
             last_error=None,
+            last_error_hint=None,
         )
 
     def _job_started(self, request: CronRunRequest, info: ProcessStarted) -> None:

@@ -20,6 +20,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -66,6 +67,8 @@ T = TypeVar("T")
 SCHEMA_VERSION = 1
 #: How many change-log entries survive pruning; a subscriber further behind gets a Snapshot.
 CHANGE_LOG_KEEP = 20_000
+#: How long opening waits for another connection that is switching a new file to WAL at the same moment.
+WAL_SWITCH_WAIT_S = 10.0
 _IN_CHUNK = 500
 
 _SCHEMA = """
@@ -154,6 +157,22 @@ def _wake_all(path: str) -> None:
         wake()
 
 
+def _enter_wal(conn: sqlite3.Connection) -> None:
+    """`PRAGMA journal_mode=WAL`, retried while locked. When two connections open a new file at the same
+    moment (the app and its hosted worker, say), the one that loses the race to switch it to WAL gets
+    "database is locked" at once: SQLite does not call the busy handler there (it would deadlock).
+    Runs on the store's own thread, so waiting blocks nothing else."""
+    deadline = time.monotonic() + WAL_SWITCH_WAIT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class LocalStore(Store):
     """The embedded SQLite store. Safe to open the same file from several stores and processes."""
 
@@ -182,7 +201,7 @@ class LocalStore(Store):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
+            _enter_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=10000")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -529,17 +548,27 @@ class LocalStore(Store):
     def _changes_since(
         self, conn: sqlite3.Connection, project_id: str, after: int
     ) -> tuple[int, list[JobChange | RequestChange | MirrorTouched] | None]:
-        """(new head, events) — events None when the log no longer reaches back to `after`."""
+        """(new head, events) — events None when the log no longer reaches back to `after`.
+
+        One read transaction, so the changes, the new head and the rows they point at come from one
+        snapshot: read one statement at a time, a commit landing between reading the changes and reading
+        `max(seq)` moved the head past a change nobody had seen, and it was lost for good."""
+        conn.execute("BEGIN")
+        try:
+            return self._read_changes(conn, project_id, after)
+        finally:
+            conn.execute("COMMIT")
+
+    def _read_changes(
+        self, conn: sqlite3.Connection, project_id: str, after: int
+    ) -> tuple[int, list[JobChange | RequestChange | MirrorTouched] | None]:
         oldest = conn.execute("SELECT min(seq) FROM changes").fetchone()[0]
         if oldest is not None and oldest > after + 1:
             return after, None
-        # The head first, then only what lies at or below it: a change committed in between has a higher
-        # number (SQLite commits one writer at a time, in order) and is read next time, not skipped.
         head = conn.execute("SELECT coalesce(max(seq), ?) FROM changes", (after,)).fetchone()[0]
         rows = conn.execute(
-            "SELECT seq, tbl, op, row_id FROM changes "
-            "WHERE seq > ? AND seq <= ? AND project_id = ? ORDER BY seq",
-            (after, head, project_id),
+            "SELECT seq, tbl, op, row_id FROM changes WHERE seq > ? AND project_id = ? ORDER BY seq",
+            (after, project_id),
         ).fetchall()
         # Coalesce several changes of one row into one event carrying its current state.
         first_op: dict[tuple[str, str], str] = {}

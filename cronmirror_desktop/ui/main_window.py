@@ -1,5 +1,6 @@
-"""The main window: toolbar (project, search, filters, Run), banner, connection panel, the job table
-with its details pane, and the Run requests dock. All data comes from the `AppController`.
+"""The main window: toolbar (project, search, filters, Worker, Run), banner, connection panel, the job
+table with its details pane, and the Run requests dock. All data comes from the `AppController`; the
+hosted worker's controls and status line come from a `WorkerMenu` (the menu-bar icon shows the same).
 
 Window geometry, the dock layout, the splitter and the table's columns (widths, order, sort) are saved
 in the QSettings object handed in, so tests can use a throwaway file.
@@ -20,7 +21,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QSizePolicy,
     QSplitter,
     QTableView,
@@ -62,11 +64,41 @@ from cronmirror_desktop.ui.job_model import (
 from cronmirror_desktop.ui.request_dock import RequestDock
 from cronmirror_desktop.ui.theme import is_dark
 from cronmirror_desktop.ui.toast import Toast
+from cronmirror_desktop.ui.worker_host import WorkerState
+from cronmirror_desktop.ui.worker_menu import WorkerMenu
 
 EMPTY_TEXT = "No cron jobs mirrored yet. The Mac mini sync worker will publish jobs here."
 LOADING_TEXT = "Loading jobs…"
 SEARCH_DEBOUNCE_MS = 60
 SETTINGS_VERSION = 1
+#: How often the worker's status line is redrawn while it runs ("last sync 12 s ago" keeps counting).
+WORKER_LINE_REFRESH_MS = 5_000
+
+
+class ElidedLabel(QLabel):
+    """One line that ends in "…" when it does not fit, instead of widening the window (the worker's
+    status line can carry a long error; the whole text is in the tooltip)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(width, 0))
+        super().setText(shown if width > 0 else self._full)
 
 
 def not_configured_banner() -> BannerMessage:
@@ -90,12 +122,14 @@ class MainWindow(QMainWindow):
         settings: QSettings,
         *,
         open_settings: Callable[[QWidget], object] | None = None,
+        worker_menu: WorkerMenu | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.controller = controller
         self.settings = settings
         self._open_settings = open_settings
+        self.worker_menu = worker_menu
         self.setWindowTitle("CronMirror")
         self._icons_dark: bool | None = None
         self.setMinimumSize(QSize(960, 600))
@@ -217,6 +251,11 @@ class MainWindow(QMainWindow):
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
 
+        self.worker_button: QToolButton | None = None
+        self.worker_popup: QMenu | None = None
+        if self.worker_menu is not None:
+            self._build_worker_button(bar, self.worker_menu)
+
         self.run_action = QAction(icons.icon("run", dark), "Run", self)
         self.run_action.setObjectName("runAction")
         self.run_action.setShortcuts([QKeySequence("Ctrl+R")])
@@ -252,6 +291,21 @@ class MainWindow(QMainWindow):
             button = bar.widgetForAction(action)
             if isinstance(button, QToolButton):
                 button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+
+    def _build_worker_button(self, bar: QToolBar, worker_menu: WorkerMenu) -> None:
+        """The hosted worker's menu, filled by the same code as the menu-bar icon's (see worker_menu.py)."""
+        button = QToolButton(bar)
+        button.setObjectName("workerButton")
+        button.setText("Worker")
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        popup = QMenu(button)
+        popup.setObjectName("workerMenu")
+        popup.aboutToShow.connect(lambda: worker_menu.populate(popup, with_open=False))
+        button.setMenu(popup)
+        bar.addWidget(button)
+        self.worker_button = button
+        self.worker_popup = popup
 
     def _build_central(self) -> None:
         central = QWidget(self)
@@ -342,6 +396,35 @@ class MainWindow(QMainWindow):
         self.count_label = QLabel(bar)
         self.count_label.setObjectName("jobCount")
         bar.addPermanentWidget(self.count_label)
+        self.worker_line: ElidedLabel | None = None
+        if self.worker_menu is not None:
+            self.worker_line = ElidedLabel(bar)
+            self.worker_line.setObjectName("workerStatus")
+            self.worker_line.setContentsMargins(6, 0, 6, 0)
+            bar.addWidget(self.worker_line, 1)
+            self.worker_menu.changed.connect(self.update_worker_line)
+            self._worker_timer = QTimer(self)
+            self._worker_timer.setInterval(WORKER_LINE_REFRESH_MS)
+            self._worker_timer.timeout.connect(self.update_worker_line)
+            self.update_worker_line()
+
+    def update_worker_line(self) -> None:
+        """The worker's status line and light (status bar and the toolbar button), from live state."""
+        if self.worker_menu is None or self.worker_line is None:
+            return
+        summary = self.worker_menu.summary()
+        text = summary.line if not summary.problem else f"{summary.line} · ⚠ {summary.problem}"
+        self.worker_line.set_full_text(text)
+        self.worker_line.setToolTip(
+            summary.problem or f"The worker inside this app, for project {self.worker_menu.project_id}"
+        )
+        if self.worker_button is not None:
+            self.worker_button.setIcon(icons.icon(f"light-{summary.light}", is_dark(self.palette())))
+            self.worker_button.setToolTip(summary.line)
+        if summary.state is WorkerState.STOPPED and not summary.problem:
+            self._worker_timer.stop()
+        elif not self._worker_timer.isActive():
+            self._worker_timer.start()
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -548,6 +631,7 @@ class MainWindow(QMainWindow):
             action.setIcon(icons.icon(name, dark))
         self.dock.cancel_button.setIcon(icons.icon("cancel", dark))
         self.details.run_button.setIcon(icons.icon("run", dark))
+        self.update_worker_line()
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
