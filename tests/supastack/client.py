@@ -39,10 +39,12 @@ async def make_client(
     on to Realtime by itself (supabase-wire.md §7.1). Close the client with `close_client()`.
     """
     headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
+    # Our own httpx client, as the app does: without one supabase-py warns that its timeout/verify
+    # parameters are deprecated. It is closed by close_client().
     client_options = AsyncClientOptions(
         headers=headers,
         realtime={"max_retries": max_retries, "initial_backoff": initial_backoff},
-        httpx_client=httpx_client,
+        httpx_client=httpx_client or httpx.AsyncClient(timeout=10),
         **options,
     )
     client = await acreate_client(stack.url, key or stack.anon_key, options=client_options)
@@ -52,9 +54,10 @@ async def make_client(
 
 
 async def close_client(client: AsyncClient) -> None:
-    """Leave every channel and close the WebSocket (the HTTP client closes with garbage collection)."""
+    """Leave every channel, close the WebSocket and the HTTP client."""
     await client.realtime.remove_all_channels()
     await client.realtime.close()
+    await client.postgrest.session.aclose()
 
 
 async def wait_until(predicate: Callable[[], bool], within: float = 5, poll: float = 0.005) -> None:
