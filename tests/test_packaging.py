@@ -20,7 +20,11 @@ def test_every_python_package_is_listed_in_pyproject() -> None:
         for top in ("cronmirror_desktop", "worker")
         for init in (REPO / top).rglob("__init__.py")
     }
-    found.add("cronmirror_desktop.resources")
+    found |= {
+        "cronmirror_desktop.resources",
+        "cronmirror_desktop.resources.icons",
+        "cronmirror_desktop.resources.linux",
+    }
     assert found == listed
 
 
