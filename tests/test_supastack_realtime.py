@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from tests.supastack import Supastack
+from tests.supastack.fixtures import scratch_objects
 from tests.supastack.wire import PhoenixSocket
 
 OBJECTS_SQL = """
@@ -48,12 +49,8 @@ TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 @pytest.fixture(scope="module")
 def objects(supastack: Supastack) -> Iterator[None]:
-    with supastack.connect() as conn:
-        conn.execute(DROP_SQL)
-        conn.execute(OBJECTS_SQL)
-    yield
-    with supastack.connect() as conn:
-        conn.execute(DROP_SQL)
+    with scratch_objects(supastack, OBJECTS_SQL, DROP_SQL):
+        yield
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.supastack import Supastack
+from tests.supastack.fixtures import scratch_objects
 from tests.supastack.wire import rest_client
 
 OBJECTS_SQL = """
@@ -83,12 +84,8 @@ MIRROR_ROWS: list[dict[str, Any]] = [
 
 @pytest.fixture(scope="module")
 def objects(supastack: Supastack) -> Iterator[None]:
-    with supastack.connect() as conn:
-        conn.execute(DROP_SQL)
-        conn.execute(OBJECTS_SQL)
-    yield
-    with supastack.connect() as conn:
-        conn.execute(DROP_SQL)
+    with scratch_objects(supastack, OBJECTS_SQL, DROP_SQL):
+        yield
 
 
 @pytest.fixture

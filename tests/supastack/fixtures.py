@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 
@@ -38,3 +39,16 @@ def supabase_env(supastack: Supastack) -> Iterator[Supastack]:
     # database tests that follow (they share it).
     if not supastack.postgres_running:
         supastack.start_postgres()
+
+
+@contextlib.contextmanager
+def scratch_objects(stack: Supastack, create_sql: str, drop_sql: str) -> Iterator[None]:
+    """Tables or functions a test module makes in the shared stand-in database, dropped afterwards."""
+    with stack.connect() as conn:
+        conn.execute(drop_sql)
+        conn.execute(create_sql)
+    try:
+        yield
+    finally:
+        with stack.connect() as conn:
+            conn.execute(drop_sql)
