@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QEvent, QSettings
+from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from cronmirror_desktop.core.config import resolve_config, set_value
@@ -214,4 +214,27 @@ async def test_the_remembered_choice_starts_the_worker_at_launch(
     assert app.window.worker_line is not None
     assert app.window.worker_line.full_text().startswith("Worker running")
     app.window.close()
+    assert await app.ended() == 0
+
+
+async def test_activating_the_app_reopens_a_window_hidden_in_the_menu_bar(
+    qapp: QApplication, ui_settings: QSettings, tmp_path: Path
+) -> None:
+    """What a Dock-icon click or a second launch from Finder does on macOS: activate the running app."""
+    worker_settings(toml_job("a", ["true"]))
+    app = await launch(qapp, ui_settings, tmp_path, "--worker", tray=True)
+    await app.worker(WorkerState.RUNNING)
+    app.presence.reopens_on_activation = True  # as on macOS
+    app.window.close()
+    assert not app.window.isVisible()
+    qapp.applicationStateChanged.emit(Qt.ApplicationState.ApplicationInactive)
+    assert not app.window.isVisible()
+    qapp.applicationStateChanged.emit(Qt.ApplicationState.ApplicationActive)
+    assert app.window.isVisible()
+    app.presence.reopens_on_activation = False  # elsewhere activation alone never opens it
+    app.window.close()
+    qapp.applicationStateChanged.emit(Qt.ApplicationState.ApplicationActive)
+    assert not app.window.isVisible()
+    app.tray.menu.aboutToShow.emit()  # type: ignore[union-attr]
+    app.menu.quit_action.trigger()
     assert await app.ended() == 0

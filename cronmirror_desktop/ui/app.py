@@ -414,6 +414,18 @@ class Presence:
         window.hiddenToMenuBar.connect(self._hidden)
         worker_menu.openRequested.connect(self.open_window)
         worker_menu.controller.notice.connect(self._notice)
+        #: macOS answers a click on the Dock icon, or launching the app again from Finder, itself (no
+        #: second process reaches our single-instance socket): the app just becomes active.
+        self.reopens_on_activation = sys.platform == "darwin"
+        self._app = QApplication.instance()
+        if isinstance(self._app, QApplication):
+            self._app.applicationStateChanged.connect(self._application_state)
+
+    def dispose(self) -> None:
+        """Disconnect from the application (it outlives this window: tests start many apps on one)."""
+        if isinstance(self._app, QApplication):
+            with contextlib.suppress(RuntimeError, TypeError):
+                self._app.applicationStateChanged.disconnect(self._application_state)
 
     def keep_alive(self) -> bool:
         """Closing the window keeps the app in the menu bar while the worker runs (or --tray-only)."""
@@ -445,6 +457,16 @@ class Presence:
         if message.get("worker"):
             self.worker_menu.start()
         if not (message.get("tray_only") and self.tray is not None and self.tray.isVisible()):
+            self.open_window()
+
+    def _application_state(self, state: Qt.ApplicationState) -> None:
+        """Reopen: the app was activated (Dock icon, Finder) while its window hid in the menu bar."""
+        hidden_in_menu_bar = not self.window.isVisible() and not self.tray_only
+        if (
+            self.reopens_on_activation
+            and state == Qt.ApplicationState.ApplicationActive
+            and hidden_in_menu_bar
+        ):
             self.open_window()
 
     def _hidden(self) -> None:
@@ -567,6 +589,7 @@ async def run_app(
             log.warning("the hosted worker did not stop within %.0f s", stop_wait)
         if tray_icon is not None:
             tray_icon.dispose()
+        presence.dispose()
         await controller.stop()
         for item in context.cleanup:
             with contextlib.suppress(Exception):
