@@ -201,6 +201,8 @@ def next_runs(
         after = now_utc()
     if after.tzinfo is None:
         raise ValueError("`after` must be timezone-aware")
+    if count < 0:
+        raise ValueError("`count` must be >= 0")
     key = (schedule, count, last_run, default_tz, os.environ.get("TZ") if default_tz is None else None)
     with _memo_lock:
         hit = _memo.get(key)
@@ -209,7 +211,7 @@ def next_runs(
             if computed_after <= after and (not runs or after < runs[0]):
                 _memo.move_to_end(key)
                 return list(runs)
-    runs = _compute_next_runs(schedule, after=after, count=count, last_run=last_run, default_tz=default_tz)
+    runs = _compute_next_runs(schedule, after, count, last_run, default_tz)
     with _memo_lock:
         _memo[key] = (after, tuple(runs))
         if len(_memo) > _MEMO_SIZE:
@@ -219,19 +221,12 @@ def next_runs(
 
 def _compute_next_runs(
     schedule: Schedule,
-    *,
-    after: datetime | None = None,
-    count: int = 1,
-    last_run: datetime | None = None,
-    default_tz: tzinfo | str | None = None,
+    after: datetime,
+    count: int,
+    last_run: datetime | None,
+    default_tz: tzinfo | str | None,
 ) -> list[datetime]:
-    """`next_runs` without the memo."""
-    if after is None:
-        after = now_utc()
-    if after.tzinfo is None:
-        raise ValueError("`after` must be timezone-aware")
-    if count < 0:
-        raise ValueError("`count` must be >= 0")
+    """`next_runs` without the memo (its arguments already checked there)."""
     kind = schedule.kind
     if kind == CRON:
         zone = resolve_zone(schedule.tz, default_tz)

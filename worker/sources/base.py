@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from worker.jobs import LocalJob
-from worker.outcome import RunOutcome
-from worker.process import OnStarted
+from worker.outcome import RunOutcome, judge_process
+from worker.process import OnStarted, SpawnError, run_process
 
 #: ok: listed from the real thing · degraded: listed from a fallback (read-only) · unavailable: not on this
 #: machine (no launchctl, no jobs file) · error: expected but unreadable.
@@ -48,6 +48,37 @@ class JobSource(abc.ABC):
     @abc.abstractmethod
     async def run(self, job: LocalJob, *, timeout: float, on_started: OnStarted | None = None) -> RunOutcome:  # noqa: ASYNC109 - the run's own kill deadline
         """Run `job` (one this source listed) once, now. Never raises for a failed run."""
+
+    async def run_command(
+        self,
+        job: LocalJob,
+        *,
+        timeout: float,  # noqa: ASYNC109 - the run's kill deadline
+        on_started: OnStarted | None,
+        base_env: dict[str, str],
+        cwd: str | None,
+        what: str = "the job",
+        missing: str = "job has no command",
+    ) -> RunOutcome:
+        """Run the argument vector this source listed for `job` and judge it by its exit code."""
+        refused = self.refuse_foreign(job)
+        if refused is not None:
+            return refused
+        spec = job.run_spec
+        if spec is None:
+            return RunOutcome.refused(missing, source=self.name, job_id=job.job_id)
+        try:
+            result = await run_process(
+                spec.argv,
+                timeout=timeout,
+                env=spec.environment(base_env),
+                cwd=cwd,
+                stdin_data=spec.stdin_data,
+                on_started=on_started,
+            )
+        except SpawnError as exc:
+            return RunOutcome.refused(exc.message, source=self.name, job_id=job.job_id)
+        return judge_process(result, source=self.name, job_id=job.job_id, what=what)
 
     def refuse_foreign(self, job: LocalJob) -> RunOutcome | None:
         """An outcome refusing a job this source did not list, else None."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cronmirror_desktop.core.schedule import CRON, EVENT
 from worker.jobs import LocalJob, RunSpec
-from worker.outcome import RunOutcome, judge_process, last_line
+from worker.outcome import RunOutcome, last_line
 from worker.process import OnStarted, SpawnError, run_process
 from worker.sources.base import JobSource, SourceListing
 from worker.sources.crontab_parse import CrontabEntry, entry_ids, parse_crontab
@@ -94,22 +94,14 @@ class CrontabSource(JobSource):
         return SourceListing(SOURCE, jobs, warnings=tuple(warnings))
 
     async def run(self, job: LocalJob, *, timeout: float, on_started: OnStarted | None = None) -> RunOutcome:  # noqa: ASYNC109 - the run's kill deadline
-        refused = self.refuse_foreign(job)
-        if refused is not None:
-            return refused
-        spec = job.run_spec
-        if spec is None:
-            return RunOutcome.refused("crontab entry has no command", source=SOURCE, job_id=job.job_id)
-        cwd = _existing_dir(spec.cwd)
-        try:
-            result = await run_process(
-                spec.argv,
-                timeout=timeout,
-                env=spec.environment({}),
-                cwd=cwd,
-                stdin_data=spec.stdin_data,
-                on_started=on_started,
-            )
-        except SpawnError as exc:
-            return RunOutcome.refused(exc.message, source=SOURCE, job_id=job.job_id)
-        return judge_process(result, source=SOURCE, job_id=job.job_id, what="the crontab entry")
+        # cron gives a job only the entry's own variables (and its defaults), not the worker's environment.
+        cwd = _existing_dir(job.run_spec.cwd) if job.run_spec else None
+        return await self.run_command(
+            job,
+            timeout=timeout,
+            on_started=on_started,
+            base_env={},
+            cwd=cwd,
+            what="the crontab entry",
+            missing="crontab entry has no command",
+        )

@@ -36,8 +36,8 @@ from cronmirror_desktop.core.schedule import (
 )
 from cronmirror_desktop.core.timeutil import iso_z, parse_iso
 from worker.jobs import LocalJob, RunSpec
-from worker.outcome import RunOutcome, judge_process
-from worker.process import OnStarted, SpawnError, run_process
+from worker.outcome import RunOutcome
+from worker.process import OnStarted
 from worker.sources.base import JobSource, SourceListing
 
 SOURCE = "jobs"
@@ -237,20 +237,7 @@ class JobsFileSource(JobSource):
         return SourceListing(SOURCE, parsed.jobs, warnings=parsed.warnings)
 
     async def run(self, job: LocalJob, *, timeout: float, on_started: OnStarted | None = None) -> RunOutcome:  # noqa: ASYNC109 - the run's kill deadline
-        refused = self.refuse_foreign(job)
-        if refused is not None:
-            return refused
-        spec = job.run_spec
-        if spec is None:
-            return RunOutcome.refused("job has no command", source=SOURCE, job_id=job.job_id)
-        try:
-            result = await run_process(
-                spec.argv,
-                timeout=timeout,
-                env=spec.environment(dict(os.environ)),
-                cwd=spec.cwd,
-                on_started=on_started,
-            )
-        except SpawnError as exc:
-            return RunOutcome.refused(exc.message, source=SOURCE, job_id=job.job_id)
-        return judge_process(result, source=SOURCE, job_id=job.job_id)
+        cwd = job.run_spec.cwd if job.run_spec else None
+        return await self.run_command(
+            job, timeout=timeout, on_started=on_started, base_env=dict(os.environ), cwd=cwd
+        )
