@@ -132,7 +132,10 @@ async def test_status_before_and_during_a_daemon_run(jobs_file: Path) -> None:
     assert "worker stopped" in log
     code, out = await run_worker_cli("--local", "status", "--json")
     assert json.loads(out)["alive"] is False
-    assert (resolve_config().paths.log_dir / "worker.log").exists()
+    paths = resolve_config().paths
+    # Private to the user, like the settings file (they name jobs, hosts and process ids).
+    for private in (paths.log_dir / "worker.log", paths.state_dir / cli.STATUS_FILE_NAME):
+        assert private.stat().st_mode & 0o777 == 0o600, private
 
 
 async def test_install_launchd_prints_the_plist_off_macos() -> None:

@@ -2,19 +2,18 @@
 
 Without it a run's `last_run_at`/`last_status` would vanish at the next sync, because `crontab -l` knows
 nothing about runs. The gateway keeps its own (`state.lastRunAtMs`), so it is not overlaid there.
-Optionally persisted as a small JSON file (atomic replace) so a restarted worker still knows.
+Optionally persisted as a small JSON file (atomic replace, 0600) so a restarted worker still knows.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from cronmirror_desktop.core.fileio import atomic_write_text
 from cronmirror_desktop.core.timeutil import iso_z, parse_iso
 from worker.jobs import LAST_STATUSES, LastStatus, LocalJob
 
@@ -77,10 +76,6 @@ class RunHistory:
             for job_id, run in self._runs.items()
         }
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".history-", dir=path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=1, sort_keys=True)
-            os.replace(tmp, path)
+            atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True))
         except OSError as exc:  # losing the history is not worth failing a run over
             log.warning("could not save run history to %s: %s", path, exc)

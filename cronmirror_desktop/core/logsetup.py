@@ -1,18 +1,31 @@
 """Logging for the app, the worker and the CLI: a rotating file in the user log dir, stderr when wanted.
 
 Secrets never reach a log: keys live in SecretStr values and are never formatted; URLs are shown redacted.
+Log files are 0600 all the same (job ids, host names and errors are nobody else's business), including the
+files a rotation creates.
 """
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
 MAX_BYTES = 2 * 1024 * 1024
 BACKUPS = 5
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files only their owner can read."""
+
+    def _open(self) -> Any:
+        stream = super()._open()
+        os.chmod(self.baseFilename, 0o600)
+        return stream
 
 
 def configure_logging(log_dir: Path, name: str, *, console: bool = False, level: int = logging.INFO) -> Path:
@@ -31,9 +44,7 @@ def configure_logging(log_dir: Path, name: str, *, console: bool = False, level:
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
         handlers.append(
-            logging.handlers.RotatingFileHandler(
-                path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
-            )
+            PrivateRotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
         )
     except OSError as exc:  # a read-only home must not stop the app
         print(f"cronmirror: cannot write the log file {path}: {exc}", file=sys.stderr)

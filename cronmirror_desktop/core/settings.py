@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from cronmirror_desktop.core.errors import CronMirrorError
+from cronmirror_desktop.core.fileio import atomic_write_text
 from cronmirror_desktop.core.paths import app_paths
 
 log = logging.getLogger(__name__)
@@ -197,25 +196,13 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     """Write atomically: a reader sees the old file or the new one, never half of one."""
     path = default_settings_path() if path is None else path
     text = json.dumps(settings.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
-    tmp_name: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-        tmp_name = None
-        _fsync_dir(path.parent)
+        atomic_write_text(path, text)
     except OSError as exc:
         raise CronMirrorError(
             f"Could not save the settings to {path}: {exc.strerror or type(exc).__name__}.",
             "Check that the folder exists and is writable (or choose another with --dev-dir).",
         ) from None
-    finally:
-        if tmp_name is not None:
-            Path(tmp_name).unlink(missing_ok=True)
     log.debug("settings saved to %s", path)
     return path
 
@@ -294,18 +281,3 @@ def _remove_at(data: Any, loc: tuple[Any, ...]) -> bool:
         del container[last]
         return True
     return False
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
