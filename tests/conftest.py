@@ -30,7 +30,8 @@ from tests.pgcluster import INSTALL_HINT, TEMPLATE_DB, PgCluster, PgUnavailable,
 
 ASYNC_TEST_TIMEOUT = 60.0
 
-pytest_plugins = ["tests.supastack.fixtures"]
+#: Fixtures shared by many modules: the stand-in (`supastack`, `supabase_env`) and `backend` (each store).
+pytest_plugins = ["tests.supastack.fixtures", "tests.store_harness"]
 
 
 # -- one asyncio loop (qasync) for the session ----------------------------------------------------

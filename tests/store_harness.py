@@ -8,10 +8,12 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from cronmirror_desktop.core.localstore import LocalStore
 from cronmirror_desktop.core.store import Store, StoreEvent
@@ -53,6 +55,16 @@ class LocalHarness:
             conn.execute(
                 f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", values
             )
+
+    def raw_update_mirror(self, job_id: str, **values: Any) -> None:
+        """Change a mirror row behind every store's back (by hand, a restore, another tool)."""
+        sets = ", ".join(f"{column} = ?" for column in values)
+        with sqlite3.connect(self.path) as conn:
+            conn.execute(f"UPDATE cron_mirror SET {sets} WHERE job_id = ?", (*values.values(), job_id))
+
+    def raw_delete_mirror(self, job_id: str) -> None:
+        with sqlite3.connect(self.path) as conn:
+            conn.execute("DELETE FROM cron_mirror WHERE job_id = ?", (job_id,))
 
     def expire_lease(self, request_id: str) -> None:
         past = (datetime.now(UTC) - timedelta(seconds=2)).isoformat(timespec="microseconds")
@@ -129,6 +141,22 @@ class SupabaseHarness:
         with psycopg.connect(self.stack.db_url, autocommit=True) as conn:
             conn.execute(statement, values)
 
+    def raw_update_mirror(self, job_id: str, **values: Any) -> None:
+        import psycopg
+        from psycopg import sql
+
+        statement = sql.SQL("UPDATE cron_mirror SET {} WHERE job_id = %s").format(
+            sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in values)
+        )
+        with psycopg.connect(self.stack.db_url, autocommit=True) as conn:
+            conn.execute(statement, (*values.values(), job_id))
+
+    def raw_delete_mirror(self, job_id: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.stack.db_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM cron_mirror WHERE job_id = %s", (job_id,))
+
     def expire_lease(self, request_id: str) -> None:
         import psycopg
 
@@ -141,3 +169,20 @@ class SupabaseHarness:
     async def close(self) -> None:
         for store in (self.app, self.worker, *self._extra):
             await store.close()
+
+
+Backend = LocalHarness | SupabaseHarness
+
+
+@pytest.fixture(params=["local", "supabase"])
+def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, event_loop: asyncio.AbstractEventLoop
+) -> Iterator[Backend]:
+    """Each test twice: on the embedded store and on the Supabase stand-in (import it into the module)."""
+    if request.param == "local":
+        harness: Backend = LocalHarness(tmp_path)
+    else:
+        harness = SupabaseHarness(request.getfixturevalue("supabase_env"))
+    event_loop.run_until_complete(harness.open())
+    yield harness
+    event_loop.run_until_complete(harness.close())

@@ -467,34 +467,41 @@ def test_expired_lease_is_rescued_and_a_live_one_is_not(pg_db: PgDatabase) -> No
     assert status_of(pg_db, leaseless)[0] == "running"
 
 
-def test_late_complete_from_a_worker_that_lost_its_lease_changes_nothing(
+def test_after_its_lease_expired_only_the_holder_may_complete_and_only_until_a_rescue(
     pg_db: PgDatabase,
 ) -> None:
+    """A result kept through an outage longer than the lease still counts; nothing counts after a rescue."""
     with pg_db.connect_as("anon") as anon:
-        request_id = queue(anon, "j1")
+        reported, rescued = queue(anon, "j1"), queue(anon, "j2")
     with pg_db.connect_as("service_role") as svc:
+        assert claim(svc, "slow-worker") is not None
         assert claim(svc, "slow-worker") is not None
     with pg_db.connect() as admin:
         admin.execute(
-            "update cron_run_requests set lease_until = now() - interval '1 second' where id = %s",
-            (request_id,),
+            "update cron_run_requests set lease_until = now() - interval '1 second' where id in (%s, %s)",
+            (reported, rescued),
         )
     with pg_db.connect_as("service_role") as svc:
-        # Expired but not yet rescued: the lease no longer holds, so neither call acts.
+        # Expired but not yet rescued: the lease can't be extended, and only its holder may complete it.
+        assert svc.execute("select heartbeat_run_request(%s, 'slow-worker', 60)", (reported,)).fetchone() == (
+            False,
+        )
         assert svc.execute(
-            "select heartbeat_run_request(%s, 'slow-worker', 60)", (request_id,)
+            "select complete_run_request(%s, 'another-worker', 'done', %s)",
+            (reported, Jsonb({"exitCode": 0})),
         ).fetchone() == (False,)
         assert svc.execute(
             "select complete_run_request(%s, 'slow-worker', 'done', %s)",
-            (request_id, Jsonb({"exitCode": 0})),
-        ).fetchone() == (False,)
-        svc.execute("select rescue_expired_run_requests()")
-        after_rescue = status_of(pg_db, request_id)
+            (reported, Jsonb({"exitCode": 0})),
+        ).fetchone() == (True,)
+        assert [r[0] for r in svc.execute("select id from rescue_expired_run_requests()")] == [rescued]
+        after_rescue = status_of(pg_db, rescued)
         assert svc.execute(
             "select complete_run_request(%s, 'slow-worker', 'done', %s)",
-            (request_id, Jsonb({"exitCode": 0})),
+            (rescued, Jsonb({"exitCode": 0})),
         ).fetchone() == (False,)
-    assert status_of(pg_db, request_id) == after_rescue
+    assert status_of(pg_db, reported)[0] == "done"
+    assert status_of(pg_db, rescued) == after_rescue
     assert after_rescue[0] == "error"
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -20,10 +18,9 @@ from cronmirror_desktop.core.store import (
     Snapshot,
     StateChange,
 )
-from tests.store_harness import Events, LocalHarness, SupabaseHarness
+from tests.store_harness import Backend, Events
 
 PROJECT = "front-office"
-Backend = LocalHarness | SupabaseHarness
 OTHER = "back-office"
 
 
@@ -37,19 +34,6 @@ def job(job_id: str, name: str | None = None, **extra: object) -> dict[str, obje
         "enabled": True,
         **extra,
     }
-
-
-@pytest.fixture(params=["local", "supabase"])
-def backend(
-    request: pytest.FixtureRequest, tmp_path: Path, event_loop: asyncio.AbstractEventLoop
-) -> Iterator[LocalHarness | SupabaseHarness]:
-    if request.param == "local":
-        harness: LocalHarness | SupabaseHarness = LocalHarness(tmp_path)
-    else:
-        harness = SupabaseHarness(request.getfixturevalue("supabase_env"))
-    event_loop.run_until_complete(harness.open())
-    yield harness
-    event_loop.run_until_complete(harness.close())
 
 
 # -- the mirror ----------------------------------------------------------------------------------
@@ -254,6 +238,20 @@ async def test_claim_heartbeat_complete(backend: Backend) -> None:
     assert done.completed_at is not None
     assert done.lease_until is None
     assert not await backend.worker.complete(request.id, "w1", "error", {})
+
+
+async def test_the_holder_may_complete_after_its_lease_expired_until_a_rescue(backend: Backend) -> None:
+    """A result kept through an outage longer than the lease still counts (fails on the old rule)."""
+    request = (await backend.app.queue_run(PROJECT, "a", "test")).request
+    assert await backend.worker.claim_next(PROJECT, "holder") is not None
+    backend.expire_lease(request.id)
+    assert not await backend.worker.heartbeat(request.id, "holder")
+    assert not await backend.worker.complete(request.id, "someone-else", "done", {"exitCode": 0})
+    assert await backend.worker.complete(request.id, "holder", "done", {"exitCode": 0})
+    done = await backend.app.get_request(request.id)
+    assert done is not None
+    assert (done.status, done.exit_code) == ("done", 0)
+    assert await backend.worker.rescue_expired(PROJECT) == []
 
 
 async def test_expired_lease_is_rescued_and_late_complete_changes_nothing(backend: Backend) -> None:

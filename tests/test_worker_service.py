@@ -8,14 +8,13 @@ import signal
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cronmirror_desktop.core.errors import InvalidRow
 from cronmirror_desktop.core.rows import CronRunRequest
-from tests.store_harness import LocalHarness, SupabaseHarness
+from tests.store_harness import Backend
 from tests.worker_harness import (
     PROJECT,
     eventually,
@@ -27,21 +26,6 @@ from tests.worker_harness import (
     write_jobs,
 )
 from worker.service import PRESENCE_JOB_ID
-
-Backend = LocalHarness | SupabaseHarness
-
-
-@pytest.fixture(params=["local", "supabase"])
-def backend(
-    request: pytest.FixtureRequest, tmp_path: Path, event_loop: asyncio.AbstractEventLoop
-) -> Iterator[Backend]:
-    if request.param == "local":
-        harness: Backend = LocalHarness(tmp_path)
-    else:
-        harness = SupabaseHarness(request.getfixturevalue("supabase_env"))
-    event_loop.run_until_complete(harness.open())
-    yield harness
-    event_loop.run_until_complete(harness.close())
 
 
 async def mirror_versions(backend: Backend) -> dict[str, object]:

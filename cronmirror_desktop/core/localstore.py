@@ -498,7 +498,9 @@ class LocalStore(Store):
             cur = conn.execute(
                 "UPDATE cron_run_requests SET status = :status, completed_at = :now, result = :result, "
                 "lease_until = NULL "
-                "WHERE id = :id AND worker_id = :worker AND status = 'running' AND lease_until > :now",
+                # The holder may report after its lease ran out, until the request is rescued (the
+                # migration …_complete_by_the_lease_holder.sql says why).
+                "WHERE id = :id AND worker_id = :worker AND status = 'running' AND lease_until IS NOT NULL",
                 {"status": status, "now": now, "result": payload, "id": request_id, "worker": worker_id},
             )
             return cur.rowcount == 1

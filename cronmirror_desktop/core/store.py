@@ -209,7 +209,8 @@ class Store(abc.ABC):
     async def complete(
         self, request_id: str, worker_id: str, status: Literal["done", "error"], result: Mapping[str, Any]
     ) -> bool:
-        """Finish a request; False (and nothing changes) when this worker's lease no longer holds."""
+        """Finish a request held by `worker_id`, also after its lease ran out (a result kept through an
+        outage); False (and nothing changes) once the request was rescued or ended otherwise."""
 
     @abc.abstractmethod
     async def rescue_expired(self, project_id: str | None = None) -> list[CronRunRequest]:
