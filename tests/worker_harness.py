@@ -6,7 +6,7 @@ import asyncio
 import shlex
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 from cronmirror_desktop.core.store import Store
@@ -59,8 +59,21 @@ def sources_for(jobs_file: Path, *, gateway: GatewaySource | None = None) -> Sou
     return SourceSet(sources, default_tz="UTC", refresh_cooldown=0.0)
 
 
-def service(store: Store, sources: SourceSet, **options: object) -> WorkerService:
-    return WorkerService(store, sources, WorkerOptions(project_id=PROJECT, **options))  # type: ignore[arg-type]
+def service(
+    store: Store,
+    sources: SourceSet,
+    *,
+    state_dir: Path | None = None,
+    secrets: tuple[str, ...] = (),
+    **options: object,
+) -> WorkerService:
+    return WorkerService(
+        store,
+        sources,
+        WorkerOptions(project_id=PROJECT, **options),  # type: ignore[arg-type]
+        state_dir=state_dir,
+        secrets=secrets,
+    )
 
 
 def shell_quote(argv: list[str]) -> str:
@@ -74,4 +87,14 @@ async def eventually(predicate: Callable[[], bool], within: float = 10.0) -> Non
         if predicate():
             return
         await asyncio.sleep(0.02)
+    raise AssertionError(f"condition not met within {within} s")
+
+
+async def eventually_async(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    """Like `eventually`, for a check that has to ask a store."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
     raise AssertionError(f"condition not met within {within} s")

@@ -87,6 +87,8 @@ class WorkerCli:
             build_sources(self.config),
             worker_options(self.config, self.args.project),
             status_file=status_file,
+            state_dir=self.config.paths.state_dir,
+            secrets=self.config.secret_values(),
         )
 
     async def run(self) -> int:

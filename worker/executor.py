@@ -1,11 +1,15 @@
 """Execute queued run requests exactly once: claim atomically, hold a lease, report an honest result.
 
 - Claims go through the store's atomic claim (FOR UPDATE SKIP LOCKED in Supabase, one writer in SQLite),
-  so two workers never take the same request.
-- While a job runs, the lease is extended every `heartbeat_every` seconds; if another party rescued the
-  request meanwhile (our lease was lost), the job still finishes, but its late result changes nothing.
+  so two workers never take the same request. A slot that frees up claims the next request at once.
+- While a job runs, and until its result is reported, the lease is extended every `heartbeat_every`
+  seconds. If the request was rescued meanwhile (someone else ended it), the late result changes nothing.
 - Only a job that the local sources list under the request's exact id is run (SourceSet.run); any other
-  request ends as `error` ("unknown job") with nothing executed.
+  request ends as `error` ("unknown job") with nothing executed. A job still running from this worker's
+  previous life (`worker.orphans`) is never started a second time.
+- Results are never lost to a store that is briefly away: each is kept in the outbox (`worker.outbox`)
+  before it is reported, and reported with backoff until the store answers; what a crash leaves there is
+  reported by the next start. Output is made storable and free of the secrets the worker holds first.
 - Stopping: no new claims; running jobs get `grace` seconds; then their process groups are killed and the
   requests end as `error` saying why.
 """
@@ -15,21 +19,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
-from cronmirror_desktop.core.errors import CronMirrorError
+from cronmirror_desktop.core.errors import CronMirrorError, InvalidRow
 from cronmirror_desktop.core.rows import CronRunRequest
 from cronmirror_desktop.core.store import Store
+from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
+from worker.orphans import RunningRecord, RunningRegistry, own_marker, process_start_marker
+from worker.outbox import Outbox, OutboxEntry
 from worker.outcome import RunOutcome
-from worker.process import ProcessStarted
+from worker.process import KILL_GRACE_SECONDS, ProcessStarted
 from worker.sources.registry import SourceSet
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60
 HEARTBEAT_EVERY = 10.0
+#: Backoff between attempts to report a result while the store can't be reached: first, and at most.
+REPORT_BACKOFF = (0.25, 10.0)
+#: How long a worker that is being stopped tries to report a killed job's result before leaving it in
+#: the outbox for its next start.
+STOP_REPORT_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,10 @@ class Executor:
         job_timeout: float = 900.0,
         lease_seconds: int = LEASE_SECONDS,
         heartbeat_every: float = HEARTBEAT_EVERY,
+        outbox: Outbox | None = None,
+        registry: RunningRegistry | None = None,
+        redact: Callable[[str], str] | None = None,
+        report_backoff: tuple[float, float] = REPORT_BACKOFF,
         on_started: Callable[[CronRunRequest, ProcessStarted], None] | None = None,
         on_finished: Callable[[Finished], None] | None = None,
     ) -> None:
@@ -64,15 +83,45 @@ class Executor:
         self.job_timeout = job_timeout
         self.lease_seconds = lease_seconds
         self.heartbeat_every = heartbeat_every
+        self.outbox = outbox if outbox is not None else Outbox(None)
+        self.registry = registry if registry is not None else RunningRegistry(None)
+        self._redact = redact
+        self._backoff = report_backoff
         self._on_started = on_started
         self._on_finished = on_finished
         self._running: dict[str, tuple[CronRunRequest, asyncio.Task[Finished]]] = {}
+        #: Jobs still running from this worker's previous life: job id -> its record.
+        self._survivors: dict[str, RunningRecord] = {}
+        #: Requests whose result a task of this life is reporting (the outbox flush leaves them alone).
+        self._delivering: set[str] = set()
         self._stopping = False
         self._stop_reason = ""
 
     @property
     def running(self) -> list[CronRunRequest]:
         return [request for request, _ in self._running.values()]
+
+    # -- survivors of a previous life -------------------------------------------------------------
+
+    def adopt(self, record: RunningRecord) -> None:
+        """Treat `record`'s job as running until `release` (it outlived the worker that started it)."""
+        self._survivors[record.job_id] = record
+
+    def release(self, record: RunningRecord) -> None:
+        if self._survivors.get(record.job_id) == record:
+            del self._survivors[record.job_id]
+        self.registry.remove(record.request_id)
+
+    @property
+    def reporting(self) -> bool:
+        """A result of this life is waiting for the store to take it."""
+        return bool(self._delivering)
+
+    @property
+    def survivors(self) -> list[RunningRecord]:
+        return list(self._survivors.values())
+
+    # -- claiming -----------------------------------------------------------------------------------
 
     async def claim_available(self) -> list[asyncio.Task[Finished]]:
         """Claim and start as many queued requests as free slots allow; returns the started runs."""
@@ -85,12 +134,9 @@ class Executor:
                 self._execute(request), name=f"run-request:{request.id}"
             )
             self._running[request.id] = (request, task)
-            task.add_done_callback(lambda _t, rid=request.id: self._done(rid))
+            task.add_done_callback(lambda _t, rid=request.id: self._running.pop(rid, None))
             started.append(task)
         return started
-
-    def _done(self, request_id: str) -> None:
-        self._running.pop(request_id, None)
 
     async def wait_idle(self) -> list[Finished]:
         """Wait for every running request to finish."""
@@ -124,18 +170,47 @@ class Executor:
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
 
+    # -- running one request ------------------------------------------------------------------------
+
     async def _execute(self, request: CronRunRequest) -> Finished:
         started_mono = time.monotonic()
         heartbeat = asyncio.get_running_loop().create_task(
-            self._heartbeat(request), name=f"heartbeat:{request.id}"
+            self._heartbeat(request.id, self.worker_id), name=f"heartbeat:{request.id}"
         )
+        try:
+            outcome = await self._run(request, started_mono)
+            finished = await self._report(request, outcome)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            self.registry.remove(request.id)
+            self._running.pop(request.id, None)  # the slot is free before anyone hears of the end
+        if self._on_finished is not None:
+            try:
+                self._on_finished(finished)
+            except Exception:
+                log.exception("on_finished failed")
+        return finished
+
+    async def _run(self, request: CronRunRequest, started_mono: float) -> RunOutcome:
+        survivor = self._survivors.get(request.job_id)
+        if survivor is not None:
+            return RunOutcome.refused(
+                f"not started: {request.job_id} is still running from before the worker restarted "
+                f"(process group {survivor.pgid}, started {survivor.started_at}); CronMirror never runs "
+                "two copies of one job at once",
+                source="worker",
+                job_id=request.job_id,
+            )
 
         def started(info: ProcessStarted) -> None:
+            self._record_running(request, info)
             if self._on_started is not None:
                 self._on_started(request, info)
 
         try:
-            outcome = await self.sources.run(request.job_id, timeout=self.job_timeout, on_started=started)
+            return await self.sources.run(request.job_id, timeout=self.job_timeout, on_started=started)
         except asyncio.CancelledError:
             seconds = time.monotonic() - started_mono
             outcome = RunOutcome(
@@ -146,47 +221,162 @@ class Executor:
                 job_id=request.job_id,
                 duration_ms=int(seconds * 1000),
             )
-            await self._report(request, outcome)
+            entry = self._keep(request, outcome)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STOP_REPORT_TIMEOUT):
+                    await self.deliver(entry, retry=False)
             raise
-        finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
-        return await self._report(request, outcome)
+
+    def _record_running(self, request: CronRunRequest, info: ProcessStarted) -> None:
+        job = self.sources.find(request.job_id)
+        timeout = (job.timeout_s if job is not None and job.timeout_s else None) or self.job_timeout
+        deadline = info.started_at + timedelta(seconds=timeout + KILL_GRACE_SECONDS)
+        self.registry.add(
+            RunningRecord(
+                request_id=request.id,
+                job_id=request.job_id,
+                worker_id=self.worker_id,
+                pgid=info.pid,
+                started_at=format_timestamp(info.started_at) or "",
+                deadline=format_timestamp(deadline) or "",
+                marker=process_start_marker(info.pid),
+                worker_pid=os.getpid(),
+                worker_marker=own_marker(),
+            )
+        )
+
+    # -- reporting ------------------------------------------------------------------------------------
+
+    def _keep(self, request: CronRunRequest, outcome: RunOutcome) -> OutboxEntry:
+        entry = OutboxEntry(
+            request_id=request.id,
+            job_id=request.job_id,
+            worker_id=self.worker_id,
+            status=outcome.verdict,
+            result=outcome.result(self.worker_id, self._redact),
+            finished_at=format_timestamp(now_utc()) or "",
+        )
+        self.outbox.put(entry)
+        return entry
 
     async def _report(self, request: CronRunRequest, outcome: RunOutcome) -> Finished:
-        try:
-            recorded = await self.store.complete(
-                request.id, self.worker_id, outcome.verdict, outcome.result(self.worker_id)
-            )
-        except CronMirrorError as exc:
-            log.error("could not report the result of %s: %s", request.id, exc)
-            recorded = False
-        if not recorded:
-            log.warning(
-                "request %s (%s) finished as %s, but our lease was gone: the result was not recorded",
-                request.id,
-                request.job_id,
-                outcome.verdict,
-            )
-        else:
+        entry = self._keep(request, outcome)
+        recorded = await self.deliver(entry, retry=True)
+        if recorded:
             log.info("request %s (%s): %s — %s", request.id, request.job_id, outcome.verdict, outcome.reason)
-        finished = Finished(request, outcome, recorded)
-        if self._on_finished is not None:
-            try:
-                self._on_finished(finished)
-            except Exception:
-                log.exception("on_finished failed")
-        return finished
+        return Finished(request, outcome, bool(recorded))
 
-    async def _heartbeat(self, request: CronRunRequest) -> None:
+    async def deliver(self, entry: OutboxEntry, *, retry: bool = True) -> bool | None:
+        """Report `entry`: True when recorded, False when the store refused it (the request was ended
+        meanwhile), None when the store could not be reached (then it stays in the outbox).
+
+        With `retry`, store trouble is retried with backoff until the store answers (the lease is kept by
+        the heartbeat meanwhile); a result the store refuses as data is replaced by a minimal one."""
+        self._delivering.add(entry.request_id)
+        delay, failures = self._backoff[0], 0
+        try:
+            while True:
+                try:
+                    recorded = await self.store.complete(
+                        entry.request_id, entry.worker_id, entry.status, entry.result
+                    )
+                except InvalidRow as exc:
+                    if entry.result.get("minimal"):
+                        log.error("the store refused even a minimal result for %s: %s", entry.request_id, exc)
+                        self.outbox.remove(entry.request_id)
+                        return False
+                    log.warning(
+                        "the store refused the result of %s (%s); reporting a minimal one",
+                        entry.request_id,
+                        exc,
+                    )
+                    entry = replace(entry, result=minimal_result(entry.result, exc.message))
+                    self.outbox.put(entry)
+                    continue
+                except CronMirrorError as exc:
+                    failures += 1
+                    if failures == 1:
+                        log.warning(
+                            "could not report the result of %s yet (%s); %s",
+                            entry.request_id,
+                            exc.message,
+                            "retrying" if retry else "it stays in the outbox",
+                        )
+                    if not retry:
+                        return None
+                    await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                    delay = min(self._backoff[1], delay * 2)
+                    continue
+                break
+        finally:
+            self._delivering.discard(entry.request_id)
+        self.outbox.remove(entry.request_id)
+        if failures:
+            log.info("reported the result of %s after %d failed attempt(s)", entry.request_id, failures)
+        if not recorded:
+            await self._explain_refusal(entry)
+        return recorded
+
+    async def _explain_refusal(self, entry: OutboxEntry) -> None:
+        try:
+            current = await self.store.get_request(entry.request_id)
+        except CronMirrorError:
+            current = None
+        now = f"{current.status}: {current.reason}" if current is not None else "gone"
+        log.warning(
+            "request %s (%s) finished as %s, but it had already ended (%s): the result was not recorded",
+            entry.request_id,
+            entry.job_id,
+            entry.status,
+            now,
+        )
+
+    async def flush_outbox(self) -> int:
+        """Report what an earlier life (or a failed attempt of this one) left in the outbox; one attempt
+        each. Returns how many are still unreported (store unreachable)."""
+        left = 0
+        for entry in self.outbox.entries():
+            if entry.request_id in self._delivering:
+                continue
+            if await self.deliver(entry, retry=False) is None:
+                left += 1
+            elif entry.worker_id != self.worker_id:
+                log.info(
+                    "reported %s (%s), left by worker %s", entry.request_id, entry.job_id, entry.worker_id
+                )
+        return left
+
+    # -- leases -------------------------------------------------------------------------------------
+
+    async def keep_lease(self, request_id: str, worker_id: str) -> None:
+        """Heartbeat a request held under `worker_id` until cancelled or the lease is gone."""
+        await self._heartbeat(request_id, worker_id)
+
+    async def _heartbeat(self, request_id: str, worker_id: str) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_every)
             try:
-                held = await self.store.heartbeat(request.id, self.worker_id, self.lease_seconds)
+                held = await self.store.heartbeat(request_id, worker_id, self.lease_seconds)
             except CronMirrorError as exc:
-                log.warning("heartbeat for %s failed (will retry): %s", request.id, exc)
+                log.warning("heartbeat for %s failed (will retry): %s", request_id, exc)
                 continue
             if not held:
-                log.warning("lost the lease of %s; the job goes on, its result won't count", request.id)
+                log.warning(
+                    "the lease of %s could not be extended (it expired or the request was rescued); "
+                    "its result still counts unless the request was rescued",
+                    request_id,
+                )
                 return
+
+
+def minimal_result(result: dict[str, object], why: str) -> dict[str, object]:
+    """What is left of a result the store refused: exit code, duration, who ran it, and why."""
+    keep = {k: result.get(k) for k in ("exitCode", "durationMs", "source", "workerId")}
+    reason = str(result.get("reason") or "")
+    return {
+        **keep,
+        "stdoutTail": "",
+        "stderrTail": "",
+        "reason": f"{reason} (the output could not be stored: {why})".strip(),
+        "minimal": True,
+    }

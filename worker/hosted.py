@@ -39,6 +39,10 @@ class WorkerParts:
     store: Store
     sources: SourceSet
     options: WorkerOptions
+    #: Where the outbox and the record of running jobs live (None: memory only).
+    state_dir: Path | None = None
+    #: Values redacted from what jobs print.
+    secrets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,13 @@ class ConfiguredParts:
     def __call__(self) -> WorkerParts:
         config = resolve_config()
         store = open_store(config, role="service_role", local=self.local, local_path=self.store_file)
-        return WorkerParts(store, build_sources(config), worker_options(config, self.project))
+        return WorkerParts(
+            store,
+            build_sources(config),
+            worker_options(config, self.project),
+            state_dir=config.paths.state_dir,
+            secrets=config.secret_values(),
+        )
 
 
 class HostedWorker:
@@ -150,7 +160,14 @@ class HostedWorker:
             self._failed(str(exc))
             return
         async with parts.store:
-            service = WorkerService(parts.store, parts.sources, parts.options, on_status=self._on_status)
+            service = WorkerService(
+                parts.store,
+                parts.sources,
+                parts.options,
+                state_dir=parts.state_dir,
+                secrets=parts.secrets,
+                on_status=self._on_status,
+            )
             self._service = service
             await service.run(stop)
 

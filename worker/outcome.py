@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from cronmirror_desktop.core.safetext import storable_text
 from worker.process import TAIL_CHARS, ProcessResult
 
 Verdict = Literal["done", "error"]
@@ -39,16 +41,21 @@ class RunOutcome:
         """The job's `last_status` after this run."""
         return "ok" if self.ok else "error"
 
-    def result(self, worker_id: str) -> dict[str, Any]:
-        """The request's `result` column (tails capped at 4000 characters)."""
+    def result(self, worker_id: str, redact: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """The request's `result` column: tails capped at 4000 characters, every text storable
+        (`core.safetext`) and, with `redact`, free of the secrets the worker holds."""
+
+        def text(value: str) -> str:
+            return storable_text(redact(value) if redact is not None else value)
+
         return {
             "exitCode": self.exit_code,
             "durationMs": self.duration_ms,
-            "stdoutTail": self.stdout_tail[-TAIL_CHARS:],
-            "stderrTail": self.stderr_tail[-TAIL_CHARS:],
+            "stdoutTail": text(self.stdout_tail)[-TAIL_CHARS:],
+            "stderrTail": text(self.stderr_tail)[-TAIL_CHARS:],
             "source": self.source,
             "workerId": worker_id,
-            "reason": self.reason,
+            "reason": text(self.reason),
         }
 
     @classmethod
@@ -84,12 +91,23 @@ def last_line(text: str) -> str:
     return ""
 
 
+def seconds_text(seconds: float) -> str:
+    """A timeout as people write it: "3 s", "1.5 s", "15 min", "2 h 30 min"."""
+    if seconds < 120:
+        return f"{seconds:.3g} s" if seconds < 10 else f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h" + (f" {rest} min" if rest else "")
+
+
 def judge_process(result: ProcessResult, *, source: str, job_id: str, what: str = "the job") -> RunOutcome:
     """A command's own run: exit code 0 is `done`; anything else, a signal or the timeout is `error`."""
     if result.timed_out:
-        seconds = result.duration_ms / 1000
+        limit = result.timeout_s if result.timeout_s is not None else result.duration_ms / 1000
         verdict: Verdict = "error"
-        reason = f"{what} timed out after {seconds:.0f} s; its whole process group was killed"
+        reason = f"{what} timed out after {seconds_text(limit)}; its whole process group was killed"
     elif result.exit_code == 0:
         verdict, reason = "done", f"{what} finished (exit code 0)"
     elif result.signal_name:

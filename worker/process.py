@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cronmirror_desktop.core.errors import CronMirrorError
+from worker.job_env import job_environment
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ class ProcessResult:
     stdout_bytes: int
     stderr_bytes: int
     stdout_truncated: bool = False
+    #: The deadline the run was given (seconds), which `timed_out` refers to.
+    timeout_s: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -155,6 +158,9 @@ async def run_process(
 ) -> ProcessResult:
     """Run `argv` to the end (or the timeout) and say how it went. Raises SpawnError if it cannot start.
 
+    Without `env` the process gets the worker's environment minus CronMirror's secrets (`worker.job_env`);
+    a given `env` is used as it is (callers build it from `job_environment()`).
+
     Cancelling the awaiting task kills the whole process group before the CancelledError propagates.
     """
     args = _checked_argv(argv)
@@ -169,7 +175,7 @@ async def run_process(
             stdin=asyncio.subprocess.PIPE if stdin_data is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=dict(env) if env is not None else None,
+            env=dict(env) if env is not None else job_environment(),
             cwd=Path(cwd) if cwd is not None else None,
             start_new_session=True,
         )
@@ -184,9 +190,9 @@ async def run_process(
             await asyncio.wait_for(asyncio.shield(proto.exited), timeout)
         except TimeoutError:
             timed_out = True
-            await _kill_group(pid, proto.exited, kill_grace)
+            await kill_group(pid, kill_grace, proto.exited)
         except asyncio.CancelledError:
-            await asyncio.shield(_kill_group(pid, proto.exited, kill_grace))
+            await asyncio.shield(kill_group(pid, kill_grace, proto.exited))
             raise
         try:
             await asyncio.wait_for(asyncio.shield(proto.drained), drain_timeout)
@@ -211,6 +217,7 @@ async def run_process(
         stdout_bytes=out.total_bytes,
         stderr_bytes=err.total_bytes,
         stdout_truncated=out.truncated,
+        timeout_s=timeout,
     )
 
 
@@ -249,23 +256,29 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
-async def _kill_group(pgid: int, exited: asyncio.Future[float], grace: float) -> None:
-    """TERM to the group; up to `grace` seconds for all of it to go; then KILL to whatever is left."""
+async def kill_group(pgid: int, grace: float, exited: asyncio.Future[float] | None = None) -> None:
+    """TERM to the group; up to `grace` seconds for all of it to go; then KILL to whatever is left.
+    With `exited` (the leader's exit, for a process we started), also wait for that after the KILL."""
     _signal_group(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     # Nothing signals "the last member of a group exited", so poll for it.
-    while time.monotonic() < deadline and (not exited.done() or _group_alive(pgid)):  # noqa: ASYNC110
+    while time.monotonic() < deadline and (  # noqa: ASYNC110
+        (exited is not None and not exited.done()) or group_alive(pgid)
+    ):
         await asyncio.sleep(0.02)
     _signal_group(pgid, signal.SIGKILL)
+    if exited is None:
+        return
     try:
         await asyncio.wait_for(asyncio.shield(exited), 5.0)
     except TimeoutError:  # pragma: no cover - only a process stuck in the kernel survives SIGKILL
         log.error("process group %s did not die after SIGKILL", pgid)
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
+    """True while any process of the group lives (signal 0 asks without sending anything)."""
     try:
         os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
+    except (ProcessLookupError, PermissionError):  # gone, or a group of another user: never ours
         return False
     return True

@@ -1,9 +1,15 @@
 """The worker daemon: sync loop, executor, lease rescue and presence, around one store and one project.
 
 Wake-ups: a Realtime INSERT into `cron_run_requests` (or the local store's change feed) wakes the executor
-within milliseconds; a poll every `poll_every` seconds is the fallback when live events are down. A sync
-runs every `sync_interval` seconds and right after each run. The service never dies of a store error: it
-records it in its status, waits, and tries again.
+within milliseconds, and so does a slot that frees up; a poll every `poll_every` seconds is the fallback
+when live events are down. A sync runs every `sync_interval` seconds and right after each run; it compares
+with the store itself again (reconciles) after every (re)connect and every `reconcile_every` seconds, so
+rows deleted or edited behind the worker's back are repaired. Expired leases are rescued the moment the
+lease that expires first runs out (known from live events), and every `rescue_every` seconds regardless.
+The service never dies of a store error: it records it in its status, waits, and tries again.
+
+With a `state_dir`, results not yet reported survive a crash (`outbox/`, see worker.outbox) and jobs that
+outlive the worker are found again at the next start (`running/`, see worker.orphans).
 
 The presence row (`job_id = '__cronmirror_worker__'`, `schedule_kind = 'state'`, never listed as a job)
 is touched every few minutes so the app can say when the worker was last seen even when nothing changes.
@@ -12,12 +18,14 @@ is touched every few minutes so the app can say when the worker was last seen ev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +34,7 @@ from typing import Any, Literal
 from cronmirror_desktop import __version__
 from cronmirror_desktop.core.aio import wait_event
 from cronmirror_desktop.core.errors import CronMirrorError
+from cronmirror_desktop.core.fileio import atomic_write_text
 from cronmirror_desktop.core.rows import CronRunRequest
 from cronmirror_desktop.core.store import (
     ChangeType,
@@ -37,15 +46,20 @@ from cronmirror_desktop.core.store import (
     StoreEvent,
     Subscription,
 )
-from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
+from cronmirror_desktop.core.timeutil import format_timestamp, now_utc, parse_timestamp
 from worker.executor import Executor, Finished
+from worker.orphans import RUNNING_DIR_NAME, RunningRecord, RunningRegistry, watch_survivor
+from worker.outbox import OUTBOX_DIR_NAME, Outbox, OutboxEntry
 from worker.process import ProcessStarted
+from worker.redact import Redactor
 from worker.sources.registry import SourceSet
 from worker.sync import MirrorSync, SyncReport
 
 log = logging.getLogger(__name__)
 
 PRESENCE_JOB_ID = "__cronmirror_worker__"
+#: Rescue this long after the first known lease ran out (clocks of worker and database differ a little).
+RESCUE_MARGIN = 0.5
 
 
 def new_worker_id() -> str:
@@ -63,8 +77,11 @@ class WorkerOptions:
     lease_seconds: int = 60
     heartbeat_every: float = 10.0
     poll_every: float = 10.0
-    rescue_every: float = 60.0
+    #: A safety net: live events normally trigger a rescue right when a lease expires.
+    rescue_every: float = 15.0
     presence_every: float = 300.0
+    #: How often the sync compares with the store again instead of with its own memory.
+    reconcile_every: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -95,6 +112,10 @@ class WorkerStatus:
     sources: tuple[dict[str, str], ...] = ()
     running: tuple[RunningJob, ...] = ()
     finished_count: int = 0
+    #: Results kept in the outbox because the store could not take them yet.
+    unreported: int = 0
+    #: Jobs still running from before this worker started (their worker died).
+    survivors: tuple[RunningJob, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         def encode(value: Any) -> Any:
@@ -120,9 +141,13 @@ class WorkerService:
         *,
         worker_id: str | None = None,
         status_file: Path | None = None,
+        state_dir: Path | None = None,
+        secrets: Sequence[str] = (),
         on_status: Callable[[WorkerStatus], None] | None = None,
         on_started: Callable[[CronRunRequest, ProcessStarted], None] | None = None,
     ) -> None:
+        """`state_dir`: where the outbox and the record of running jobs live (None: memory only).
+        `secrets`: values redacted from every job's output before it is reported."""
         self.store = store
         self.sources = sources
         self.options = options
@@ -131,6 +156,7 @@ class WorkerService:
         self._on_status = on_status
         self._on_started_hook = on_started
         self.sync = MirrorSync(store, options.project_id, sources)
+        redactor = Redactor(secrets)
         self.executor = Executor(
             store,
             options.project_id,
@@ -140,6 +166,9 @@ class WorkerService:
             job_timeout=options.job_timeout,
             lease_seconds=options.lease_seconds,
             heartbeat_every=options.heartbeat_every,
+            outbox=Outbox(state_dir / OUTBOX_DIR_NAME if state_dir is not None else None),
+            registry=RunningRegistry(state_dir / RUNNING_DIR_NAME if state_dir is not None else None),
+            redact=redactor if redactor else None,
             on_started=self._job_started,
             on_finished=self._job_finished,
         )
@@ -148,6 +177,10 @@ class WorkerService:
         self._sync_now = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._subscription: Subscription | None = None
+        #: Running requests of the project with a lease, and when it ends (from live events).
+        self._leases: dict[str, datetime] = {}
+        self._leases_changed = asyncio.Event()
+        self._reconciled_mono = time.monotonic()
 
     # -- one-shot operations (the CLI's sync-once / drain-once) -----------------------------------
 
@@ -157,7 +190,7 @@ class WorkerService:
         return report
 
     async def drain_once(self) -> list[Finished]:
-        await self._rescue()
+        await self._rescue()  # reports what the outbox holds first
         await self.sync.sync_once()  # so the inventory is fresh before requests are matched against it
         finished = await self.executor.drain()
         if finished:
@@ -180,6 +213,7 @@ class WorkerService:
             self.store.location,
         )
         self._update(state="starting")
+        self._adopt_survivors()
         await self._guard("rescue expired leases", self._rescue)
         await self._guard("sync", self._sync_and_record)
         await self._guard("announce presence", self._presence)
@@ -219,10 +253,26 @@ class WorkerService:
         if isinstance(event, RequestChange):
             if event.type is ChangeType.INSERT and event.request and event.request.status == "queued":
                 self._wake.set()
+            self._track_lease(event.row_id, event.request)
         elif isinstance(event, Snapshot):
             self._wake.set()  # after a reconnect: catch up with requests queued meanwhile
+            self._leases.clear()
+            for request in event.requests:
+                self._track_lease(request.id, request)
+            # Someone may have written the mirror while we were away: compare with the store again.
+            self.sync.forget()
+            self._reconciled_mono = time.monotonic()
+            self._sync_now.set()
         elif isinstance(event, StateChange):
             self._update(live=event.state.value)
+
+    def _track_lease(self, request_id: str, request: CronRunRequest | None) -> None:
+        if request is not None and request.status == "running" and request.lease_until is not None:
+            if self._leases.get(request_id) != request.lease_until:
+                self._leases[request_id] = request.lease_until
+                self._leases_changed.set()
+        elif self._leases.pop(request_id, None) is not None:
+            self._leases_changed.set()
 
     async def _executor_loop(self) -> None:
         while True:
@@ -234,12 +284,26 @@ class WorkerService:
         while True:
             await wait_event(self._sync_now, self.options.sync_interval)
             self._sync_now.clear()
+            if time.monotonic() - self._reconciled_mono >= self.options.reconcile_every:
+                self.sync.forget()
+                self._reconciled_mono = time.monotonic()
             await self._guard("sync", self._sync_and_record)
 
     async def _rescue_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.options.rescue_every)
+            changed = await wait_event(self._leases_changed, self._next_rescue_in())
+            self._leases_changed.clear()
+            if changed:
+                continue  # a lease moved: plan again
             await self._guard("rescue expired leases", self._rescue)
+
+    def _next_rescue_in(self) -> float:
+        """Seconds until the first known lease runs out (plus a moment), at most `rescue_every`."""
+        if not self._leases:
+            return self.options.rescue_every
+        first = min(self._leases.values())
+        seconds = (first - now_utc()).total_seconds() + RESCUE_MARGIN
+        return min(self.options.rescue_every, max(0.0, seconds))
 
     async def _presence_loop(self) -> None:
         while True:
@@ -258,8 +322,83 @@ class WorkerService:
         self._record_sync(await self.sync.sync_once())
 
     async def _rescue(self) -> None:
+        """Report what the outbox holds, then end requests whose lease ran out. Skipped while one of our
+        own results is waiting for the store: a rescue then could end the very request it belongs to."""
+        left = await self.executor.flush_outbox()
+        self._update(unreported=left)
+        if left or self.executor.reporting:
+            return
+        now = now_utc()
+        for request_id in [rid for rid, until in self._leases.items() if until <= now]:
+            del self._leases[request_id]  # rescued now, or live events will tell us otherwise
         for request in await self.store.rescue_expired(self.options.project_id):
             log.warning("rescued %s (%s): %s", request.id, request.job_id, request.reason)
+
+    # -- jobs that outlived their worker --------------------------------------------------------------
+
+    def _adopt_survivors(self) -> None:
+        survivors = self.executor.registry.survivors()
+        for record in survivors:
+            log.warning(
+                "job %s (process group %d) still runs from worker %s: it won't be started again until "
+                "it ends (at its timeout at the latest)",
+                record.job_id,
+                record.pgid,
+                record.worker_id,
+            )
+            self.executor.adopt(record)
+            task = asyncio.get_running_loop().create_task(
+                self._see_survivor_out(record), name=f"survivor:{record.job_id}"
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        self._update_survivors()
+
+    async def _see_survivor_out(self, record: RunningRecord) -> None:
+        """Keep the survivor's request leased (under its own worker's id), wait for the job to end (or
+        stop it at its deadline), then end the request saying what is known."""
+        lease = asyncio.get_running_loop().create_task(
+            self.executor.keep_lease(record.request_id, record.worker_id), name=f"lease:{record.request_id}"
+        )
+        try:
+            ended_itself = await watch_survivor(record)
+        finally:
+            lease.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lease
+        how = f"ended at {format_timestamp(now_utc())}" if ended_itself else "was stopped at its timeout"
+        entry = OutboxEntry(
+            request_id=record.request_id,
+            job_id=record.job_id,
+            worker_id=record.worker_id,
+            status="error",
+            result={
+                "exitCode": None,
+                "durationMs": None,
+                "stdoutTail": "",
+                "stderrTail": "",
+                "source": "worker",
+                "workerId": record.worker_id,
+                "reason": (
+                    f"the worker was restarted while this job ran; the job went on (process group "
+                    f"{record.pgid}) and {how}; its exit code and output could not be collected"
+                ),
+            },
+            finished_at=format_timestamp(now_utc()) or "",
+        )
+        self.executor.outbox.put(entry)
+        self.executor.release(record)
+        self._update_survivors()
+        self._wake.set()
+        await self.executor.deliver(entry)
+
+    def _update_survivors(self) -> None:
+        self._update(
+            survivors=tuple(
+                RunningJob(r.request_id, r.job_id, parse_timestamp(r.started_at), r.pgid)
+                for r in self.executor.survivors
+            )
+        )
 
     async def _presence(self) -> None:
         details = {
@@ -312,9 +451,13 @@ class WorkerService:
 
     def _job_finished(self, finished: Finished) -> None:
         running = tuple(r for r in self.status.running if r.request_id != finished.request.id)
-        self._update(running=running, finished_count=self.status.finished_count + 1)
+        self._update(
+            running=running,
+            finished_count=self.status.finished_count + 1,
+            unreported=len(self.executor.outbox),
+        )
         self._sync_now.set()  # last_run_at / last_status of the job changed
-        self._wake.set()  # a slot is free
+        self._wake.set()  # a slot is free (the executor let go of it before telling us)
 
     def _update(self, **changes: Any) -> None:
         self.status = replace(self.status, **changes)
@@ -328,12 +471,10 @@ class WorkerService:
 
 
 def write_status(path: Path, status: WorkerStatus) -> None:
-    """Atomically replace the status file (read by `cronmirror-worker status` from another process)."""
+    """Atomically replace the status file (read by `cronmirror-worker status` from another process; 0600:
+    it names the jobs that run and their process ids)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(status.to_json(), indent=2))
-        tmp.replace(path)
+        atomic_write_text(path, json.dumps(status.to_json(), indent=2))
     except OSError as exc:
         log.warning("cannot write the status file %s: %s", path, exc)
 

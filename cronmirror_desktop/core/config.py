@@ -117,6 +117,11 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
 #: Every environment variable this module reads (tests clear them; `doctor` lists those that are set).
 ENV_NAMES: tuple[str, ...] = tuple(name for spec in CONFIG_KEYS for name in spec.env)
 
+#: The environment variables that hold our secrets, under every name we accept (never handed to a job).
+SECRET_ENV_NAMES: frozenset[str] = frozenset(
+    name for spec in CONFIG_KEYS if spec.secret is not None for name in spec.env
+)
+
 #: Plain settings `set_value` accepts besides the keys above (dotted paths into `Settings`).
 PLAIN_SETTING_KEYS: tuple[str, ...] = (
     "projects",
@@ -231,6 +236,11 @@ class EffectiveConfig:
         assert self.supabase_url.value is not None
         assert key.value is not None
         return SupabaseCredentials(self.supabase_url.value, key.value, used_role)
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every secret this process holds (keys, tokens), for redacting them from what jobs print."""
+        values = (self.anon_key, self.service_role_key, self.control_api_token)
+        return tuple(v.value.get_secret_value() for v in values if v.value is not None)
 
     def control_api_url_or_raise(self) -> str:
         if not self.control_api_url.usable:

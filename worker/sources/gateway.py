@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from cronmirror_desktop.core.timeutil import ms_from_dt, now_utc
+from worker.job_env import job_environment
 from worker.jobs import LocalJob
 from worker.outcome import RunOutcome, Verdict, last_line
 from worker.process import OnStarted, ProcessResult, ProcessStarted, SpawnError, run_process
@@ -76,7 +77,7 @@ class GatewaySource(JobSource):
         plus the usual install locations. `env`: the environment for state-dir resolution and the CLI.
         `cli_margin`: seconds the CLI's own `--timeout` stops before ours, left for confirming (default:
         10% of the run timeout, 0.5-30 s)."""
-        self._env = dict(os.environ if env is None else env)
+        self._env = job_environment(os.environ if env is None else env)
         self._home = home or Path(self._env.get("HOME") or Path.home())
         self._configured = binary
         if search_dirs is None:

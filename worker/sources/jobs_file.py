@@ -35,6 +35,7 @@ from cronmirror_desktop.core.schedule import (
     resolve_zone,
 )
 from cronmirror_desktop.core.timeutil import iso_z, parse_iso
+from worker.job_env import job_environment
 from worker.jobs import LocalJob, RunSpec
 from worker.outcome import RunOutcome
 from worker.process import OnStarted
@@ -239,5 +240,5 @@ class JobsFileSource(JobSource):
     async def run(self, job: LocalJob, *, timeout: float, on_started: OnStarted | None = None) -> RunOutcome:  # noqa: ASYNC109 - the run's kill deadline
         cwd = job.run_spec.cwd if job.run_spec else None
         return await self.run_command(
-            job, timeout=timeout, on_started=on_started, base_env=dict(os.environ), cwd=cwd
+            job, timeout=timeout, on_started=on_started, base_env=job_environment(), cwd=cwd
         )
