@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from cronmirror_desktop import __version__
 from cronmirror_desktop.core import config as cfg
 from cronmirror_desktop.core.aio import wait_event
-from cronmirror_desktop.core.errors import CronMirrorError, NotFound
+from cronmirror_desktop.core.errors import CronMirrorError, NotFound, Unreachable
 from cronmirror_desktop.core.paths import set_dev_dir
 from cronmirror_desktop.core.rows import FINAL_STATUSES, CronMirrorJob, CronRunRequest, ProjectInfo
 from cronmirror_desktop.core.store import LiveState, RequestChange, StateChange, Store
@@ -229,9 +229,14 @@ class Cli:
         return 0 if request.status == "done" else EXIT_FAILED
 
     async def _follow(self, store: Store, request: CronRunRequest) -> CronRunRequest:
-        """Wait for the request to finish: live events when they flow, a poll every second regardless."""
+        """Wait for the request to finish: live events when they flow, a poll every second regardless.
+
+        A store that can't be reached for a while (a server blip, a restart) is waited out until the
+        `--timeout`, with one line on stderr: only the deadline ends the wait.
+        """
         changed = asyncio.Event()
         latest = request
+        noted = False
 
         def on_event(event: Any) -> None:
             nonlocal latest
@@ -241,13 +246,23 @@ class Cli:
             elif isinstance(event, StateChange) and event.state is LiveState.AUTH_FAILED:
                 changed.set()
 
+        def note(exc: Unreachable) -> None:
+            nonlocal noted
+            if not noted:
+                noted = True
+                print(f"cronmirror: {exc.message} Still waiting (until the --timeout).", file=sys.stderr)
+
         subscription = await store.subscribe(self.project, on_event)
         deadline = time.monotonic() + self.args.timeout
         announced_running = False
         try:
             while latest.status not in FINAL_STATUSES and time.monotonic() < deadline:
                 if not await wait_event(changed, min(1.0, max(0.0, deadline - time.monotonic()))):
-                    fresh = await store.get_request(request.id)
+                    try:
+                        fresh = await store.get_request(request.id)
+                    except Unreachable as exc:
+                        note(exc)
+                        fresh = None
                     if fresh is not None:
                         latest = fresh
                 changed.clear()

@@ -13,10 +13,19 @@ import pytest
 from cronmirror_desktop import cli
 from cronmirror_desktop.core.config import resolve_config
 from cronmirror_desktop.core.localstore import LocalStore
+from cronmirror_desktop.core.supabasestore import SupabaseStore
 from tests.fake_controlapi import FakeControlApi, FakeJob
 from tests.pgcluster import free_port
 from tests.supastack import Supastack
-from tests.worker_harness import PROJECT, python_job, service, sources_for, toml_job, write_jobs
+from tests.worker_harness import (
+    PROJECT,
+    eventually,
+    python_job,
+    service,
+    sources_for,
+    toml_job,
+    write_jobs,
+)
 from worker.service import WorkerService
 
 
@@ -259,3 +268,36 @@ async def test_a_wrong_key_and_a_dead_server_exit_4(
     monkeypatch.setenv("SUPABASE_URL", f"http://127.0.0.1:{free_port()}")
     code, _ = await run_cli("jobs")
     assert code == 4
+
+
+async def test_run_wait_rides_out_a_server_blip(
+    on_supabase: Supastack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run --queue --wait --timeout 60` keeps waiting through a 3 s outage (it exited 4 before)."""
+    job = python_job("import time; time.sleep(2); print('survived')")
+    jobs_file = write_jobs(tmp_path / "jobs.toml", [toml_job("slow", job)])
+    store = SupabaseStore(on_supabase.url, on_supabase.service_role_key)
+    worker = service(store, sources_for(jobs_file), heartbeat_every=1.0)
+    await worker.sync_once()
+    stop = asyncio.Event()
+    daemon = asyncio.get_running_loop().create_task(worker.run(stop))
+    try:
+        cli_run = asyncio.get_running_loop().create_task(
+            run_cli("run", "jobs:slow", "--queue", "--wait", "--timeout", "60")
+        )
+        await eventually(lambda: bool(worker.status.running), within=15)
+        on_supabase.stop_server()
+        try:
+            await asyncio.sleep(3)  # the outage itself
+        finally:
+            on_supabase.start_server()
+        code, out = await asyncio.wait_for(cli_run, 60)
+    finally:
+        stop.set()
+        await asyncio.wait_for(daemon, 20)
+        await store.close()
+    assert code == 0, out
+    assert "survived" in out
+    noted = [line for line in capsys.readouterr().err.splitlines() if line.startswith("cronmirror:")]
+    assert len(noted) == 1
+    assert "Still waiting" in noted[0]
