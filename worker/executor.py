@@ -334,17 +334,15 @@ class Executor:
     async def flush_outbox(self) -> int:
         """Report what an earlier life (or a failed attempt of this one) left in the outbox; one attempt
         each. Returns how many are still unreported (store unreachable)."""
-        left = 0
-        for entry in self.outbox.entries():
-            if entry.request_id in self._delivering:
-                continue
+        entries = [e for e in self.outbox.entries() if e.request_id not in self._delivering]
+        for done, entry in enumerate(entries):
             if await self.deliver(entry, retry=False) is None:
-                left += 1
-            elif entry.worker_id != self.worker_id:
+                return len(entries) - done  # the store is away: the rest waits for the next round
+            if entry.worker_id != self.worker_id:
                 log.info(
                     "reported %s (%s), left by worker %s", entry.request_id, entry.job_id, entry.worker_id
                 )
-        return left
+        return 0
 
     # -- leases -------------------------------------------------------------------------------------
 
