@@ -12,7 +12,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Literal
 
 from cronmirror_desktop.core.rows import LAST_STATUSES, MIRROR_COLUMNS
-from cronmirror_desktop.core.schedule import Schedule, try_next_runs
+from cronmirror_desktop.core.schedule import Schedule, schedule_for, try_next_runs
 from cronmirror_desktop.core.schedule_text import try_describe
 from cronmirror_desktop.core.timeutil import as_utc, iso_z
 
@@ -76,9 +76,17 @@ class LocalJob:
 
     @property
     def schedule(self) -> Schedule | None:
+        """Read in the dialect of the scheduler that runs it (gateway; cron(8) for crontab/launchd/jobs)."""
         if self.schedule_kind is None:
             return None
-        return Schedule(self.schedule_kind, self.schedule_expr, self.tz, self.anchor_at)
+        return schedule_for(
+            self.schedule_kind,
+            self.schedule_expr,
+            self.tz,
+            source=self.source,
+            job_id=self.native_id or self.job_id,
+            anchor=self.anchor_at,
+        )
 
     def mirror_fields(self, *, iso: bool = False) -> dict[str, Any]:
         """Exactly the `cron_mirror` columns. Timestamps are aware UTC datetimes, or `…Z` text with `iso`."""

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from cronmirror_desktop.core.errors import error_line
-from cronmirror_desktop.core.schedule import InvalidSchedule, Schedule, validate
+from cronmirror_desktop.core.schedule import GATEWAY_DIALECT, InvalidSchedule, Schedule, validate
 from cronmirror_desktop.core.timeutil import parse_timestamp
 
 LAST_STATUSES = ("ok", "error", "skipped")
@@ -251,8 +251,11 @@ class CronMirrorJob(Row):
         return Schedule(self.schedule_kind, self.schedule_expr, self.tz)
 
 
-def schedule_problems(kind: str | None, expr: str | None, tz: str | None) -> list[str]:
-    """What is wrong with a schedule as the mirror gives it (empty when it is usable)."""
+def schedule_problems(
+    kind: str | None, expr: str | None, tz: str | None, dialect: str = GATEWAY_DIALECT
+) -> list[str]:
+    """What is wrong with a schedule as the mirror gives it (empty when it is usable), judged by the rules of
+    the scheduler that runs it (`core.schedule.dialect_for_source`; rows that do not say are gateway jobs)."""
     problems: list[str] = []
     if tz and zone_or_none(tz) is None:
         problems.append(f"unknown time zone {short(tz)}")
@@ -260,7 +263,7 @@ def schedule_problems(kind: str | None, expr: str | None, tz: str | None) -> lis
         return problems  # ClawdOS's worker writes at-jobs without an expression; next_run_at says when
     if kind is not None:
         try:
-            validate(Schedule(kind, expr, None if problems else tz), default_tz=UTC)
+            validate(Schedule(kind, expr, None if problems else tz, dialect=dialect), default_tz=UTC)
         except InvalidSchedule as exc:
             problems.append(exc.message)
     return problems
