@@ -1,7 +1,7 @@
 """croner 10's cron grammar, as the OpenClaw gateway evaluates it (`new Cron(expr, {timezone})`, defaults).
 
-No maintained Python library matches croner (croniter, cronsim and python-crontab each differ in `?`, `+`,
-`n#L`, 7 fields or steps), so this module implements croner's documented pattern grammar
+No maintained Python library matches croner (croniter, cronsim and cronexpr each differ in `?`, `+`,
+`n#L`, 7 fields or steps; docs/schedules.md), so this module implements croner's documented pattern grammar
 (https://croner.56k.guru/usage/pattern/) plus the quirks measured against the real croner 10.0.1 that the
 gateway bundles; `tests/test_schedule_gateway_diff.py` checks it against the gateway's own code.
 
