@@ -12,14 +12,19 @@ from worker.history import LastRun, RunHistory
 from worker.jobs import MIRROR_COLUMNS, LocalJob
 from worker.outcome import RunOutcome
 
-MIGRATION = Path(__file__).parent.parent / "migrations" / "20261129000100_create_cron_mirror.sql"
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
+MIGRATION = MIGRATIONS / "20261129000100_create_cron_mirror.sql"
+SOURCE_AND_HOST = MIGRATIONS / "20261214000100_mirror_source_and_host.sql"
 
 
 def test_mirror_columns_are_exactly_the_tables_job_columns() -> None:
+    """The seed's job columns, plus the two our worker added (ClawdOS's columns are not ours to write)."""
     sql = MIGRATION.read_text()
     body = sql[sql.index("CREATE TABLE public.cron_mirror (") :].split(");", 1)[0]
     columns = [m.group(1) for m in re.finditer(r"^\s+([a-z_]+)\s+[a-z]", body, re.MULTILINE)]
-    assert set(columns) - {"id", "project_id", "updated_at"} == set(MIRROR_COLUMNS)
+    added = re.findall(r"ADD COLUMN IF NOT EXISTS ([a-z_]+) text", SOURCE_AND_HOST.read_text())
+    assert added == ["source", "host"]
+    assert set(columns) - {"id", "project_id", "updated_at"} | set(added) == set(MIRROR_COLUMNS)
     job = LocalJob("j", "n", "jobs", "cron", "0 7 * * *")
     assert list(job.mirror_fields()) == list(MIRROR_COLUMNS)
 

@@ -63,6 +63,11 @@ class LocalJob:
     anchor_at: datetime | None = None
     #: Things a person should know about this job ("unknown schedule kind", "invalid time zone").
     problems: tuple[str, ...] = ()
+    #: The machine the job lives on (the worker's host name); None before a SourceSet stamped it.
+    host: str | None = None
+    #: The id its mirror row has when it differs from `job_id`: `<job_id>@<host>` while another host's row
+    #: holds `job_id` (docs/worker.md, "Several Mac minis on one project"). Requests name this id.
+    qualified_id: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.job_id, str) or not self.job_id:
@@ -73,6 +78,11 @@ class LocalJob:
             object.__setattr__(self, name, as_utc(getattr(self, name)))
         if self.last_duration_ms is not None:  # the column is a 32-bit integer
             object.__setattr__(self, "last_duration_ms", min(max(0, int(self.last_duration_ms)), _INT4_MAX))
+
+    @property
+    def mirror_id(self) -> str:
+        """The id of its mirror row, which run requests name."""
+        return self.qualified_id or self.job_id
 
     @property
     def schedule(self) -> Schedule | None:
@@ -91,6 +101,7 @@ class LocalJob:
     def mirror_fields(self, *, iso: bool = False) -> dict[str, Any]:
         """Exactly the `cron_mirror` columns. Timestamps are aware UTC datetimes, or `…Z` text with `iso`."""
         row = {name: getattr(self, name) for name in MIRROR_COLUMNS}
+        row["job_id"] = self.mirror_id
         if iso:
             for name in ("next_run_at", "last_run_at"):
                 row[name] = iso_z(row[name]) if row[name] is not None else None

@@ -63,6 +63,7 @@ from cronmirror_desktop.core.store import (
     Subscription,
     check_lease,
     make_snapshot,
+    mirror_touched,
     sort_jobs,
 )
 from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
@@ -102,9 +103,9 @@ def translate_error(exc: BaseException, what: str) -> CronMirrorError:
             return NotFound(f"Could not {what}: not found.")
         if code.startswith("22"):  # data exceptions: NUL in text, out-of-range numbers...
             return InvalidRow(f"Supabase refused the data while trying to {what}: {message}.")
-        if code in {"PGRST202", "PGRST205", "42P01", "42883"}:
+        if code in {"PGRST202", "PGRST204", "PGRST205", "42P01", "42703", "42883"}:
             return NotConfigured(
-                f"The Supabase project lacks CronMirror's tables or functions ({message}).",
+                f"The Supabase project lacks CronMirror's tables, columns or functions ({message}).",
                 hint=_MIGRATIONS_HINT,
             )
         if code.isdigit() and len(code) == 3:  # a non-JSON answer: not PostgREST at all
@@ -332,29 +333,37 @@ class SupabaseStore(Store):
             )
         return len(payload)
 
-    async def delete_mirror(self, project_id: str, job_ids: Sequence[str]) -> int:
+    async def delete_mirror(self, project_id: str, job_ids: Sequence[str], *, host: str | None = None) -> int:
         ids = list(dict.fromkeys(job_ids))
         deleted = 0
         for start in range(0, len(ids), WRITE_CHUNK):
             chunk = ids[start : start + WRITE_CHUNK]
-            response = await self._call(
-                "delete from the mirror",
-                lambda c, chunk=chunk: (
-                    c.table("cron_mirror")
-                    .delete()
-                    .eq("project_id", project_id)
-                    .in_("job_id", chunk)
-                    .execute()
-                ),
-            )
+
+            def delete(c: AsyncClient, chunk: list[str] = chunk) -> Awaitable[Any]:
+                query = c.table("cron_mirror").delete().eq("project_id", project_id).in_("job_id", chunk)
+                if host is not None:
+                    query = query.eq("host", host)
+                return query.execute()
+
+            response = await self._call("delete from the mirror", delete)
             deleted += len(response.data)
         return deleted
 
     async def claim_next(
-        self, project_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
+        self,
+        project_id: str,
+        worker_id: str,
+        lease_seconds: int = DEFAULT_LEASE_SECONDS,
+        *,
+        host: str | None = None,
     ) -> CronRunRequest | None:
         check_lease(worker_id, lease_seconds)
-        params = {"p_project_id": project_id, "p_worker_id": worker_id, "p_lease_seconds": lease_seconds}
+        params = {
+            "p_project_id": project_id,
+            "p_worker_id": worker_id,
+            "p_lease_seconds": lease_seconds,
+            "p_host": host,
+        }
         response = await self._call(
             "claim a run request", lambda c: c.rpc("claim_run_request", params).execute()
         )
@@ -552,7 +561,7 @@ class _SupabaseSubscription(Subscription):
         if data["table"] == "cron_mirror":
             job = CronMirrorJob.from_row(record) if change is not ChangeType.DELETE else None
             if job is not None and not job.is_job:
-                return MirrorTouched(self.project_id, job.updated_at) if job.updated_at else None
+                return mirror_touched(self.project_id, job)
             return JobChange(change, self.project_id, row_id, job)
         if data["table"] == "cron_run_requests":
             request = CronRunRequest.from_row(record) if change is not ChangeType.DELETE else None
