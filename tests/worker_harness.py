@@ -52,11 +52,18 @@ def marker_job(key: str, marker: Path, **extra: object) -> str:
     return toml_job(key, python_job(code), **extra)
 
 
-def sources_for(jobs_file: Path, *, gateway: GatewaySource | None = None) -> SourceSet:
+def sources_for(
+    jobs_file: Path,
+    *,
+    gateway: GatewaySource | None = None,
+    host: str = "mac-mini",
+    default_tz: str = "UTC",
+) -> SourceSet:
+    """The jobs file (and a gateway) as the sources of one host (named `host`, in zone `default_tz`)."""
     sources = [JobsFileSource(jobs_file)]
     if gateway is not None:
         sources.insert(0, gateway)
-    return SourceSet(sources, default_tz="UTC", refresh_cooldown=0.0)
+    return SourceSet(sources, default_tz=default_tz, refresh_cooldown=0.0, host=host)
 
 
 def service(

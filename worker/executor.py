@@ -127,7 +127,9 @@ class Executor:
         """Claim and start as many queued requests as free slots allow; returns the started runs."""
         started: list[asyncio.Task[Finished]] = []
         while not self._stopping and len(self._running) < self.concurrency:
-            request = await self.store.claim_next(self.project_id, self.worker_id, self.lease_seconds)
+            request = await self.store.claim_next(
+                self.project_id, self.worker_id, self.lease_seconds, host=self.sources.host
+            )
             if request is None:
                 break
             task = asyncio.get_running_loop().create_task(

@@ -14,8 +14,9 @@ from datetime import datetime
 from pathlib import Path
 
 from cronmirror_desktop.core.fileio import atomic_write_text
+from cronmirror_desktop.core.rows import LAST_STATUSES
 from cronmirror_desktop.core.timeutil import iso_z, parse_iso
-from worker.jobs import LAST_STATUSES, LastStatus, LocalJob
+from worker.jobs import LastStatus, LocalJob
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,11 @@ class RunHistory:
             self._load(path)
 
     def record(self, job_id: str, run: LastRun) -> None:
+        """Keep `run` as the job's last run unless a newer one is known (a run that started before a
+        skipped scheduled time and ends after it leaves the skip as the last run)."""
+        current = self._runs.get(job_id)
+        if current is not None and current.started_at > run.started_at:
+            return
         self._runs[job_id] = run
         if self._path is not None:
             self._save(self._path)

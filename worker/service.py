@@ -11,8 +11,9 @@ The service never dies of a store error: it records it in its status, waits, and
 With a `state_dir`, results not yet reported survive a crash (`outbox/`, see worker.outbox) and jobs that
 outlive the worker are found again at the next start (`running/`, see worker.orphans).
 
-The presence row (`job_id = '__cronmirror_worker__'`, `schedule_kind = 'state'`, never listed as a job)
-is touched every few minutes so the app can say when the worker was last seen even when nothing changes.
+The presence row (`job_id = '__cronmirror_worker__@<host>'`, `schedule_kind = 'state'`, never listed as a
+job; core.presence) is touched every few minutes so the app can say when the worker was last seen even when
+nothing changes; it also publishes the host's time zone, which readers use for jobs without one.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from cronmirror_desktop import __version__
 from cronmirror_desktop.core.aio import wait_event
 from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.fileio import atomic_write_text
+from cronmirror_desktop.core.presence import presence_row
 from cronmirror_desktop.core.rows import CronRunRequest
 from cronmirror_desktop.core.store import (
     ChangeType,
@@ -57,7 +59,6 @@ from worker.sync import MirrorSync, SyncReport
 
 log = logging.getLogger(__name__)
 
-PRESENCE_JOB_ID = "__cronmirror_worker__"
 #: Rescue this long after the first known lease ran out (clocks of worker and database differ a little).
 RESCUE_MARGIN = 0.5
 
@@ -401,25 +402,14 @@ class WorkerService:
         )
 
     async def _presence(self) -> None:
-        details = {
-            "workerId": self.worker_id,
-            "host": socket.gethostname(),
-            "version": __version__,
-            "startedAt": format_timestamp(self.status.started_at),
-        }
-        await self.store.upsert_mirror(
-            self.options.project_id,
-            [
-                {
-                    "job_id": PRESENCE_JOB_ID,
-                    "name": "CronMirror worker (do not delete)",
-                    "schedule_kind": "state",
-                    "schedule_expr": self.worker_id,
-                    "enabled": False,
-                    "instructions": json.dumps(details),
-                }
-            ],
+        row = presence_row(
+            host=self.sources.host,
+            worker_id=self.worker_id,
+            version=__version__,
+            started_at=format_timestamp(self.status.started_at),
+            time_zone=self.sources.zone_name,
         )
+        await self.store.upsert_mirror(self.options.project_id, [row])
 
     # -- status -------------------------------------------------------------------------------------
 

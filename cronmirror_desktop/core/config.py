@@ -131,6 +131,7 @@ PLAIN_SETTING_KEYS: tuple[str, ...] = (
     "worker.job_timeout_s",
     "worker.grace_period_s",
     "worker.jobs_file",
+    "worker.host",
     "worker.sources.<name>",
 )
 
@@ -592,6 +593,7 @@ _WORKER_PLAIN = (
     "grace_period_s",
     "jobs_file",
     "gateway_bin",
+    "host",
 )
 _SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -618,7 +620,7 @@ def _assign(data: dict[str, Any], dotted: str, value: Any, *, remove_if_missing:
         container = container.setdefault(part, {})
     if value is _MISSING and remove_if_missing:
         container.pop(parts[-1], None)
-    elif value == "" and parts[-1] in {"gateway_bin", "jobs_file"}:
+    elif value == "" and parts[-1] in {"gateway_bin", "jobs_file", "host"}:
         container[parts[-1]] = None
     else:
         container[parts[-1]] = value

@@ -32,6 +32,8 @@ DEMO_PROJECT = "front-office"
 SECOND_PROJECT = "home-lab"
 #: The worker that "is busy" with the running demo request (not ours: ours would finish it).
 OTHER_WORKER = "mac-mini:4242:demo"
+#: The demo's Mac mini (its jobs' `host`), the same on every machine that shows the demo.
+DEMO_HOST = "mac-mini"
 
 
 @dataclass(frozen=True)
@@ -265,7 +267,9 @@ class Demo:
     project_id: str = DEMO_PROJECT
 
     def sources(self) -> SourceSet:
-        return SourceSet([JobsFileSource(self.jobs_file)], history=RunHistory(self.history_file))
+        return SourceSet(
+            [JobsFileSource(self.jobs_file)], history=RunHistory(self.history_file), host=DEMO_HOST
+        )
 
     def worker_parts(self) -> WorkerParts:
         """For `HostedWorker`: called on the worker's own thread, so the store is made there."""
