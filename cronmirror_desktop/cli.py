@@ -22,7 +22,9 @@ from typing import Any, TextIO
 
 from cronmirror_desktop import __version__
 from cronmirror_desktop.core import config as cfg
+from cronmirror_desktop.core import config_write
 from cronmirror_desktop.core.aio import wait_event
+from cronmirror_desktop.core.config_import import import_dotenv
 from cronmirror_desktop.core.errors import CronMirrorError, NotFound, Unreachable
 from cronmirror_desktop.core.paths import set_dev_dir
 from cronmirror_desktop.core.rows import FINAL_STATUSES, CronMirrorJob, CronRunRequest, ProjectInfo
@@ -289,12 +291,12 @@ class Cli:
         return 0
 
     def config_set(self) -> int:
-        return self._report_set(cfg.set_value(self.args.key, self.args.value), "Stored")
+        return self._report_set(config_write.set_value(self.args.key, self.args.value), "Stored")
 
     def config_unset(self) -> int:
-        return self._report_set(cfg.unset_value(self.args.key), "Removed")
+        return self._report_set(config_write.unset_value(self.args.key), "Removed")
 
-    def _report_set(self, result: cfg.SetResult, verb: str) -> int:
+    def _report_set(self, result: config_write.SetResult, verb: str) -> int:
         where = "the keychain" if result.stored_in is cfg.Source.KEYCHAIN else "the settings file"
         self.out.data(
             {
@@ -312,7 +314,7 @@ class Cli:
         return 0
 
     def config_import(self) -> int:
-        imported = cfg.import_dotenv(Path(self.args.file))
+        imported = import_dotenv(Path(self.args.file))
         self.out.data({"summary": imported.summary()})
         for line in imported.summary():
             self.out.line(line)

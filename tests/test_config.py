@@ -19,11 +19,10 @@ from cronmirror_desktop.core.config import (
     Source,
     describe_precedence,
     env_names_set,
-    import_dotenv,
     resolve_config,
-    set_value,
-    unset_value,
 )
+from cronmirror_desktop.core.config_import import import_dotenv
+from cronmirror_desktop.core.config_write import set_value, unset_value
 from cronmirror_desktop.core.errors import CronMirrorError, InvalidValue, NotConfigured, SecretStoreError
 from cronmirror_desktop.core.paths import AppPaths, app_paths
 from cronmirror_desktop.core.secrets import KEYRING_SERVICE, SecretName, SecretStore

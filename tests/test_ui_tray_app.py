@@ -19,7 +19,8 @@ import pytest
 from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
-from cronmirror_desktop.core.config import resolve_config, set_value
+from cronmirror_desktop.core.config import resolve_config
+from cronmirror_desktop.core.config_write import set_value
 from cronmirror_desktop.core.localstore import LocalStore
 from cronmirror_desktop.ui.app import Presence, build_parser, run_app
 from cronmirror_desktop.ui.worker_host import WorkerState
