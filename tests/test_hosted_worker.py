@@ -9,7 +9,8 @@ from pathlib import Path
 from cronmirror_desktop.core.errors import NotConfigured
 from cronmirror_desktop.core.localstore import LocalStore
 from tests.worker_harness import PROJECT, eventually, python_job, sources_for, toml_job, write_jobs
-from worker.hosted import THREAD_NAME, HostedWorker, WorkerParts
+from worker.configured import WorkerParts
+from worker.hosted import THREAD_NAME, HostedWorker
 from worker.service import WorkerOptions, WorkerStatus
 
 

@@ -18,52 +18,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cronmirror_desktop import __version__
-from cronmirror_desktop.core.config import EffectiveConfig, resolve_config
+from cronmirror_desktop.core.config import resolve_config
 from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.logsetup import configure_logging
 from cronmirror_desktop.core.paths import set_dev_dir
 from cronmirror_desktop.core.store import Store
-from cronmirror_desktop.core.stores import open_store
 from worker import launchagent
-from worker.service import WorkerOptions, WorkerService, read_status
-from worker.sources.defaults import ALL_SOURCES, default_source_set
-from worker.sources.registry import SourceSet
-
-STATUS_FILE_NAME = "worker-status.json"
-HISTORY_FILE_NAME = "run-history.json"
+from worker.configured import STATUS_FILE_NAME, WorkerParts, build_sources, worker_store
+from worker.service import WorkerService, read_status
 
 log = logging.getLogger("cronmirror.worker")
-
-
-def build_sources(config: EffectiveConfig) -> SourceSet:
-    """The sources the settings enable, with the jobs file and run history in their standard places."""
-    worker = config.worker
-    jobs_file = (
-        Path(worker.jobs_file).expanduser() if worker.jobs_file else config.paths.config_dir / "jobs.toml"
-    )
-    enabled = [name for name in ALL_SOURCES if worker.source_enabled(name)]
-    return default_source_set(
-        jobs_file=jobs_file,
-        history_file=config.paths.state_dir / HISTORY_FILE_NAME,
-        enabled=enabled,
-        gateway_binary=config.gateway_bin.value,
-    )
-
-
-def worker_options(config: EffectiveConfig, project: str | None) -> WorkerOptions:
-    w = config.worker
-    return WorkerOptions(
-        project_id=project or config.project_id,
-        sync_interval=float(w.sync_interval_s),
-        concurrency=w.concurrency,
-        job_timeout=float(w.job_timeout_s),
-        grace=float(w.grace_period_s),
-    )
-
-
-def worker_store(config: EffectiveConfig, local: bool) -> Store:
-    """The service-role store (falls back to the anon key only in the seed's anon-worker mode)."""
-    return open_store(config, role="service_role", local=local)
 
 
 class WorkerCli:
@@ -82,14 +46,7 @@ class WorkerCli:
             print(json.dumps(value, indent=2, sort_keys=True, default=str), file=self.out)
 
     def service(self, store: Store, *, status_file: Path | None = None) -> WorkerService:
-        return WorkerService(
-            store,
-            build_sources(self.config),
-            worker_options(self.config, self.args.project),
-            status_file=status_file,
-            state_dir=self.config.paths.state_dir,
-            secrets=self.config.secret_values(),
-        )
+        return WorkerParts.from_config(self.config, store, self.args.project).service(status_file=status_file)
 
     async def run(self) -> int:
         log_file = configure_logging(self.config.paths.log_dir, "worker", console=True)

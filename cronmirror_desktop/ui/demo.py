@@ -21,8 +21,8 @@ from typing import Any
 
 from cronmirror_desktop.core.localstore import LocalStore
 from cronmirror_desktop.core.timeutil import format_timestamp, iso_z
+from worker.configured import WorkerParts
 from worker.history import RunHistory
-from worker.hosted import WorkerParts
 from worker.service import WorkerOptions
 from worker.sources.jobs_file import JobsFileSource
 from worker.sources.registry import SourceSet
