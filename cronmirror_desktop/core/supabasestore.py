@@ -24,11 +24,10 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 import websockets
-from postgrest.exceptions import APIError
+from postgrest import APIError
 from pydantic import ValidationError
 from realtime import AsyncRealtimeClient, RealtimeSubscribeStates
-from supabase import AsyncClient, AsyncClientOptions, acreate_client
-from supabase._async.client import SupabaseException
+from supabase import AsyncClient, AsyncClientOptions, AsyncSupabaseException, acreate_client
 
 from cronmirror_desktop.core.aio import cancel_and_wait
 from cronmirror_desktop.core.errors import (
@@ -169,7 +168,7 @@ class SupabaseStore(Store):
                 )
                 try:
                     self._client = await acreate_client(self.url, self._key, options=options)
-                except SupabaseException as exc:
+                except AsyncSupabaseException as exc:
                     raise NotConfigured(
                         f"The Supabase URL {self.url!r} is not valid: {exc.message}.",
                         hint="It looks like https://<project-ref>.supabase.co",
