@@ -632,12 +632,6 @@ class _LocalSubscription(Subscription):
         with contextlib.suppress(RuntimeError):  # the loop is already closed
             self._loop.call_soon_threadsafe(self._wake.set)
 
-    def _emit(self, event: Any) -> None:
-        try:
-            self._handler(event)
-        except Exception:
-            log.exception("a store event handler failed")
-
     def _set_state(self, state: LiveState, detail: str = "") -> None:
         self.state = state
         self._emit(StateChange(state, detail))

@@ -8,6 +8,7 @@ Live changes reach a subscriber as `StoreEvent`s, on the asyncio loop that subsc
 from __future__ import annotations
 
 import abc
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,8 @@ from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
 from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest, ProjectInfo
+
+log = logging.getLogger(__name__)
 
 DEFAULT_REQUEST_LIMIT = 20
 DEFAULT_LEASE_SECONDS = 60
@@ -121,9 +124,18 @@ class Subscription(abc.ABC):
 
     project_id: str
     state: LiveState = field(default=LiveState.CONNECTING)
+    #: Where events go; the store that makes the subscription sets it.
+    _handler: EventHandler = field(init=False, repr=False)
 
     @abc.abstractmethod
     async def close(self) -> None: ...
+
+    def _emit(self, event: StoreEvent) -> None:
+        """Hand one event to the subscriber; its failure is logged, never the subscription's end."""
+        try:
+            self._handler(event)
+        except Exception:
+            log.exception("a store event handler failed")
 
 
 class Store(abc.ABC):

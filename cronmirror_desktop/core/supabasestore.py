@@ -438,12 +438,6 @@ class _SupabaseSubscription(Subscription):
             self._supervise(), name=f"supabase-subscription:{self.project_id}"
         )
 
-    def _emit(self, event: StoreEvent) -> None:
-        try:
-            self._handler(event)
-        except Exception:
-            log.exception("a store event handler failed")
-
     def _set_state(self, state: LiveState, detail: str = "") -> None:
         if state is self.state and state is not LiveState.DISCONNECTED:
             return
