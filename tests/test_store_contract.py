@@ -367,13 +367,21 @@ async def test_subscription_starts_with_a_snapshot_then_streams_changes(backend:
 
 
 async def test_events_stop_after_close(backend: Backend) -> None:
-    events = Events()
+    events, witness = Events(), Events()
     subscription = await backend.app.subscribe(PROJECT, events)
-    await events.wait_for(lambda e: isinstance(e, Snapshot))
-    await subscription.close()
-    count = len(events.items)
-    await backend.worker.upsert_mirror(PROJECT, [job("late")])
-    await asyncio.sleep(0.4)
+    watching = await backend.app.subscribe(PROJECT, witness)
+    try:
+        await events.wait_for(lambda e: isinstance(e, Snapshot))
+        await witness.wait_for(lambda e: isinstance(e, StateChange) and e.state is LiveState.LIVE)
+        await subscription.close()
+        count = len(events.items)
+        await backend.worker.upsert_mirror(PROJECT, [job("late")])
+        # The change has reached a subscription that is still open: the closed one had its chance too.
+        await witness.wait_for(
+            lambda e: isinstance(e, JobChange) and e.job is not None and e.job.job_id == "late"
+        )
+    finally:
+        await watching.close()
     assert len(events.items) == count
 
 
