@@ -170,7 +170,7 @@ class Cli:
 
     async def cancel(self) -> int:
         async with self.store() as store:
-            request = await store.cancel_request(self.args.request_id)
+            request = await store.cancel_request(self.project, self.args.request_id)
         self.out.data(request_json(request))
         self.out.line(f"Cancelled {request.id} ({request.job_id}).")
         return 0
@@ -367,8 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
     project_arg(requests)
     requests.add_argument("--limit", "-n", type=int, default=20)
 
-    cancel = sub.add_parser("cancel", parents=[common], help="cancel a queued run request")
+    cancel = sub.add_parser("cancel", parents=[common], help="cancel a queued run request of the project")
     cancel.add_argument("request_id")
+    project_arg(cancel)
 
     config = sub.add_parser("config", help="show or change settings")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")

@@ -539,7 +539,7 @@ class AppController(QObject):
     async def cancel_request(self, request_id: str) -> CronRunRequest | None:
         """Withdraw a queued request; a request that moved on meanwhile is explained, not an error."""
         try:
-            request = await self.store.cancel_request(request_id)
+            request = await self.store.cancel_request(self.project_id, request_id)
         except CronMirrorError as exc:
             self._notify(Level.WARNING, exc.message)
             current = await self.store.get_request(request_id)
