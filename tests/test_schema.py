@@ -283,6 +283,7 @@ def test_anon_cannot_forge_a_request(pg_db: PgDatabase, column: str, value: obje
         "update cron_mirror set name = 'pwned'",
         "delete from cron_mirror",
         "select * from claim_run_request('front-office', 'anon-worker')",
+        "select heartbeat_run_request(gen_random_uuid(), 'w', 60)",
         "select complete_run_request(gen_random_uuid(), 'w', 'done')",
         "select * from rescue_expired_run_requests()",
     ],
