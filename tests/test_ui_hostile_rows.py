@@ -132,8 +132,11 @@ async def test_the_app_starts_and_shows_the_project_with_every_hostile_row(
         for row in range(window.proxy.rowCount()):  # the details pane of every job
             window.table.selectRow(row)
             await asyncio.sleep(0.02)
-        window.grab()
-        window.dock.grab()
+            window.grab()
+        for request in requests.values():  # each request selected (and flashed) in the dock
+            window.dock.highlight(request.id)
+            await asyncio.sleep(0.02)
+            window.dock.grab()
 
         # A change no client can parse arrives while the app runs: shown, marked, and the app goes on.
         with on_supabase.connect() as conn:

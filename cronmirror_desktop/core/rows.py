@@ -511,7 +511,7 @@ class ProjectInfo(Row):
             problem = f"row is not an object: {short(raw)}"
             return cls(project_id="", configured=configured, problems=(problem,))
         f = _Fields(raw)
-        project = {
+        project: dict[str, Any] = {
             "project_id": f.text("project_id", required=True, plain=True) or "",
             "job_count": f.integer("job_count", minimum=0, maximum=2**31 - 1) or 0,
             "last_sync_at": f.timestamp("last_sync_at"),

@@ -233,7 +233,8 @@ class SupabaseStore(Store):
             lambda c: c.table("cron_projects").select("*").order("project_id").execute(),
         )
         wanted = set(configured)
-        projects = {p.project_id: p for p in map(ProjectInfo.from_row, response.data) if p.project_id}
+        parsed = [ProjectInfo.from_row(row) for row in response.data if isinstance(row, dict)]
+        projects = {p.project_id: p for p in parsed if p.project_id}
         for project_id in wanted:
             found = projects.get(project_id)
             projects[project_id] = (
