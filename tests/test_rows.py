@@ -434,3 +434,16 @@ def test_any_hostile_row_parses_and_serialises(row: dict) -> None:
     for value in (request.duration_ms, request.exit_code):
         assert value is None or -(2**63) < value < 2**63
     _ = (request.output_tail, request.reason)
+
+
+def test_control_characters_are_shown_escaped() -> None:
+    from cronmirror_desktop.core.text import escape_controls, has_control_characters
+
+    hostile = "a\x1b]0;owned\x07\x1b[2J\nb\tc\r\x00\x7f\x9b é ジ"
+    assert escape_controls(hostile) == "a\\x1b]0;owned\\x07\\x1b[2J\\nb\\tc\\r\\x00\\x7f\\x9b é ジ"
+    assert (
+        escape_controls(hostile, keep_newlines=True)
+        == "a\\x1b]0;owned\\x07\\x1b[2J\nb\tc\\r\\x00\\x7f\\x9b é ジ"
+    )
+    assert has_control_characters(hostile)
+    assert not has_control_characters("plain ünïcode ジョブ")
