@@ -23,6 +23,7 @@ from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.logsetup import configure_logging
 from cronmirror_desktop.core.paths import set_dev_dir
 from cronmirror_desktop.core.store import Store
+from cronmirror_desktop.core.text import escape_controls
 from worker import launchagent
 from worker.configured import STATUS_FILE_NAME, WorkerParts, build_sources, worker_store
 from worker.service import WorkerService, read_status
@@ -38,8 +39,10 @@ class WorkerCli:
         self.status_file = self.config.paths.state_dir / STATUS_FILE_NAME
 
     def print(self, text: str = "") -> None:
+        """Text for people: control characters escaped but line ends (ids from rows and job sources are
+        escaped whole by the caller), so nothing printed can steer the terminal."""
         if not self.args.json:
-            print(text, file=self.out)
+            print(escape_controls(text, keep_newlines=True), file=self.out)
 
     def dump(self, value: Any) -> None:
         if self.args.json:
@@ -100,7 +103,7 @@ class WorkerCli:
         if not finished:
             self.print("Nothing was queued.")
         for f in finished:
-            self.print(f"{f.outcome.verdict:5}  {f.request.job_id}  {f.outcome.reason}")
+            self.print(escape_controls(f"{f.outcome.verdict:5}  {f.request.job_id}  {f.outcome.reason}"))
         return 0 if all(f.outcome.ok for f in finished) else 1
 
     async def list_jobs(self) -> int:
@@ -125,7 +128,8 @@ class WorkerCli:
             self.print(line + (f": {listing.message}" if listing.message else ""))
         for job in inventory.jobs:
             state = "on " if job.enabled else "off"
-            self.print(f"  {state}  {job.job_id}  {job.name}  ({job.schedule_kind}: {job.schedule_expr})")
+            line = f"  {state}  {job.job_id}  {job.name}  ({job.schedule_kind}: {job.schedule_expr})"
+            self.print(escape_controls(line))
         for warning in inventory.all_warnings():
             self.print(f"! {warning}")
         return 0
@@ -196,17 +200,28 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """Given on the main parser (with the defaults) and on each command with SUPPRESS defaults, so an
+    option works before or after the command (a command's own default would overwrite it otherwise)."""
+    default: Any = argparse.SUPPRESS if after_command else None
+    flag_default: Any = argparse.SUPPRESS if after_command else False
+    parser.add_argument(
+        "--local", action="store_true", default=flag_default, help="use the embedded local store"
+    )
+    parser.add_argument("--project", "-p", default=default, help="project id (default: the configured one)")
+    parser.add_argument("--json", action="store_true", default=flag_default, help="JSON output")
+    parser.add_argument("--dev-dir", default=default, help="keep settings, state and logs in this folder")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--local", action="store_true", help="use the embedded local store")
-    common.add_argument("--project", "-p", help="project id (default: the configured one)")
-    common.add_argument("--json", action="store_true", help="JSON output")
-    common.add_argument("--dev-dir", help="keep settings, state and logs in this folder")
+    _global_options(common, after_command=True)
     parser = argparse.ArgumentParser(
         prog="cronmirror-worker",
         description="Mirror this Mac's scheduled jobs and run queued requests.",
-        parents=[common],
+        epilog="Options go before or after COMMAND.",
     )
+    _global_options(parser, after_command=False)
     parser.add_argument("--version", action="version", version=f"cronmirror-worker {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", parents=[common], help="the daemon: sync and execute until stopped")

@@ -171,7 +171,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def queue_run(self, project_id: str, job_id: str, requested_by: str) -> QueueOutcome:
-        """Queue a run; if the job already has a queued or running request, return that one."""
+        """Queue a run; if the job already has a queued or running request, return that one. Raises
+        InvalidRow for ids over 512 characters, `requested_by` over 200, or control characters in any."""
 
     @abc.abstractmethod
     async def list_requests(
@@ -183,8 +184,10 @@ class Store(abc.ABC):
     async def get_request(self, request_id: str) -> CronRunRequest | None: ...
 
     @abc.abstractmethod
-    async def cancel_request(self, request_id: str) -> CronRunRequest:
-        """Withdraw a queued request. Raises NotFound, or Conflict when it is no longer queued."""
+    async def cancel_request(self, project_id: str, request_id: str) -> CronRunRequest:
+        """Withdraw a queued request of this project. Raises NotFound (also for another project's
+        request), or Conflict when it is no longer queued. Without sign-in, anyone who names a project
+        may withdraw its queued requests: by design (docs/architecture.md, security)."""
 
     @abc.abstractmethod
     async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:

@@ -315,7 +315,7 @@ async def _requests(store: LocalStore) -> dict[str, timedelta]:
         "stdoutTail": "Collecting merged pull requests…\n", "stderrTail": "error: unknown option '--force'\n",
     })  # fmt: skip
     cancelled = (await store.queue_run(DEMO_PROJECT, "jobs:nightly-backup", "ui")).request
-    await store.cancel_request(cancelled.id)
+    await store.cancel_request(DEMO_PROJECT, cancelled.id)
     running = (await store.queue_run(DEMO_PROJECT, "jobs:calendar-sync", "ui")).request
     await store.claim_next(DEMO_PROJECT, OTHER_WORKER, lease_seconds=600)
     queued = (await store.queue_run(DEMO_PROJECT, "jobs:standup", "ui")).request
