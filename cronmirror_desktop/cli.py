@@ -3,6 +3,11 @@
 Human-readable tables by default, stable JSON (the seed's camelCase names) with `--json`. Exit codes:
 0 ok · 1 a run or check failed · 2 usage · 3 not configured · 4 unreachable or refused · 5 conflict ·
 6 not found · 7 invalid data · 8 timed out waiting.
+
+Rows are untrusted (anyone holding the anon key writes requests): tables and messages show control
+characters escaped (`\x1b`, `\n`), so an id cannot retitle or clear the terminal or print a fake row;
+`--json` keeps every character exactly (JSON escapes them itself). Options go before or after the
+command: `cronmirror --json jobs` is `cronmirror jobs --json`.
 """
 
 from __future__ import annotations
@@ -15,19 +20,22 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from cronmirror_desktop import __version__
 from cronmirror_desktop.core import config as cfg
+from cronmirror_desktop.core import config_write
 from cronmirror_desktop.core.aio import wait_event
+from cronmirror_desktop.core.config_import import import_dotenv
 from cronmirror_desktop.core.errors import CronMirrorError, NotFound, Unreachable
 from cronmirror_desktop.core.paths import set_dev_dir
 from cronmirror_desktop.core.rows import FINAL_STATUSES, CronMirrorJob, CronRunRequest, ProjectInfo
 from cronmirror_desktop.core.store import LiveState, RequestChange, StateChange, Store
 from cronmirror_desktop.core.stores import open_store
+from cronmirror_desktop.core.text import escape_controls
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -42,14 +50,18 @@ class Output:
         self.stream = stream or sys.stdout
 
     def line(self, text: str = "") -> None:
+        """A message for people: control characters shown escaped, except line ends (see the module doc).
+        Text from a row that must stay on its line goes through `escape_controls` first."""
         if not self.as_json:
-            print(text, file=self.stream)
+            print(escape_controls(text, keep_newlines=True), file=self.stream)
 
     def data(self, value: Any) -> None:
         if self.as_json:
             print(json.dumps(value, indent=2, sort_keys=True, default=str), file=self.stream)
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        """Aligned columns; every cell on one line, its control characters escaped."""
+        rows = [[escape_controls(cell) for cell in row] for row in rows]
         widths = [len(h) for h in headers]
         for row in rows:
             widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
@@ -126,6 +138,7 @@ class Cli:
         )
         if not projects:
             self.out.line("No projects yet: the worker creates one when it first mirrors its jobs.")
+        self._problems((p.project_id, p.problems) for p in projects)
         return 0
 
     async def jobs(self) -> int:
@@ -147,9 +160,7 @@ class Cli:
             )
             return 0
         self.out.table(["JOB ID", "NAME", "SCHEDULE", "NEXT RUN", "LAST", "ON"], [_job_row(j) for j in jobs])
-        invalid = [j for j in jobs if not j.valid]
-        for job in invalid:
-            self.out.line(f"! {job.job_id}: {'; '.join(job.problems)}")
+        self._problems((j.job_id, j.problems) for j in jobs)
         return 0
 
     async def requests(self) -> int:
@@ -166,13 +177,20 @@ class Cli:
                 for r in requests
             ],
         )
+        self._problems((r.id, r.problems) for r in requests)
         return 0
+
+    def _problems(self, rows: Iterable[tuple[str, Sequence[str]]]) -> None:
+        """One `! id: what is wrong` line per row that could not be fully read (it is in the table too)."""
+        for key, problems in rows:
+            if problems:
+                self.out.line(escape_controls(f"! {key}: {'; '.join(problems)}"))
 
     async def cancel(self) -> int:
         async with self.store() as store:
-            request = await store.cancel_request(self.args.request_id)
+            request = await store.cancel_request(self.project, self.args.request_id)
         self.out.data(request_json(request))
-        self.out.line(f"Cancelled {request.id} ({request.job_id}).")
+        self.out.line(escape_controls(f"Cancelled {request.id} ({request.job_id})."))
         return 0
 
     async def run(self) -> int:
@@ -223,7 +241,7 @@ class Cli:
         if request.status not in FINAL_STATUSES:
             self.out.line(f"Still {request.status} after {self.args.timeout:g} s.")
             return EXIT_TIMEOUT
-        self.out.line(f"{request.status}: {request.reason or duration(request.duration_ms)}")
+        self.out.line(escape_controls(f"{request.status}: {request.reason or duration(request.duration_ms)}"))
         if request.output_tail and not self.out.as_json:
             self.out.line(request.output_tail)
         return 0 if request.status == "done" else EXIT_FAILED
@@ -289,12 +307,12 @@ class Cli:
         return 0
 
     def config_set(self) -> int:
-        return self._report_set(cfg.set_value(self.args.key, self.args.value), "Stored")
+        return self._report_set(config_write.set_value(self.args.key, self.args.value), "Stored")
 
     def config_unset(self) -> int:
-        return self._report_set(cfg.unset_value(self.args.key), "Removed")
+        return self._report_set(config_write.unset_value(self.args.key), "Removed")
 
-    def _report_set(self, result: cfg.SetResult, verb: str) -> int:
+    def _report_set(self, result: config_write.SetResult, verb: str) -> int:
         where = "the keychain" if result.stored_in is cfg.Source.KEYCHAIN else "the settings file"
         self.out.data(
             {
@@ -312,7 +330,7 @@ class Cli:
         return 0
 
     def config_import(self) -> int:
-        imported = cfg.import_dotenv(Path(self.args.file))
+        imported = import_dotenv(Path(self.args.file))
         self.out.data({"summary": imported.summary()})
         for line in imported.summary():
             self.out.line(line)
@@ -341,29 +359,39 @@ def _job_row(job: CronMirrorJob) -> list[str]:
 # -- argument parsing ------------------------------------------------------------------------------
 
 
+def _global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """The options every command takes. Given once on the main parser (with the defaults) and again on
+    each subcommand with SUPPRESS defaults, so that `cronmirror --json jobs` and `cronmirror jobs --json`
+    both work: a subcommand's own default would otherwise overwrite what was given before it."""
+    default: Any = argparse.SUPPRESS if after_command else None
+    flag_default: Any = argparse.SUPPRESS if after_command else False
+    parser.add_argument(
+        "--local", action="store_true", default=flag_default, help="use the embedded local store"
+    )
+    parser.add_argument(
+        "--json", action="store_true", default=flag_default, help="stable JSON output for scripts"
+    )
+    parser.add_argument("--dev-dir", default=default, help="keep settings and the local store in this folder")
+    parser.add_argument("--project", "-p", default=default, help="project id (default: the configured one)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--local", action="store_true", help="use the embedded local store")
-    common.add_argument("--json", action="store_true", help="stable JSON output for scripts")
-    common.add_argument("--dev-dir", help="keep settings and the local store in this folder")
+    _global_options(common, after_command=True)
 
     parser = argparse.ArgumentParser(
         prog="cronmirror",
         description="See and trigger the Mac mini's scheduled jobs.",
-        parents=[common],
-        epilog="Exit codes: 0 ok, 1 failed, 2 usage, 3 not configured, 4 unreachable/refused, "
-        "5 conflict, 6 not found, 7 invalid data, 8 timed out.",
+        epilog="Options go before or after COMMAND. Exit codes: 0 ok, 1 failed, 2 usage, "
+        "3 not configured, 4 unreachable/refused, 5 conflict, 6 not found, 7 invalid data, 8 timed out.",
     )
+    _global_options(parser, after_command=False)
     parser.add_argument("--version", action="version", version=f"cronmirror {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def project_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--project", "-p", help="project id (default: the configured one)")
 
     sub.add_parser("projects", parents=[common], help="projects with mirrored jobs or requests")
 
     jobs = sub.add_parser("jobs", parents=[common], help="the mirrored jobs")
-    project_arg(jobs)
     jobs.add_argument("--search", "-s", help="only jobs whose name contains TEXT")
     state = jobs.add_mutually_exclusive_group()
     state.add_argument("--enabled", dest="enabled", action="store_const", const=True, default=None)
@@ -371,7 +399,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", parents=[common], help="run a job now (directly, or through the queue)")
     run.add_argument("job_id")
-    project_arg(run)
     how = run.add_mutually_exclusive_group()
     how.add_argument("--direct", dest="mode", action="store_const", const="direct", default="auto")
     how.add_argument("--queue", dest="mode", action="store_const", const="queue")
@@ -379,13 +406,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, default=600.0, help="seconds to wait (default 600)")
 
     requests = sub.add_parser("requests", parents=[common], help="recent run requests")
-    project_arg(requests)
     requests.add_argument("--limit", "-n", type=int, default=20)
 
-    cancel = sub.add_parser("cancel", parents=[common], help="cancel a queued run request")
+    cancel = sub.add_parser("cancel", parents=[common], help="cancel a queued run request of the project")
     cancel.add_argument("request_id")
 
-    config = sub.add_parser("config", help="show or change settings")
+    config = sub.add_parser("config", parents=[common], help="show or change settings")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     config_sub.add_parser("show", parents=[common], help="effective settings and where they come from")
     setter = config_sub.add_parser("set", parents=[common], help="store a setting (keys go to the keychain)")

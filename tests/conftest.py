@@ -54,15 +54,25 @@ def event_loop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     executor.shutdown()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every `async def` test gets the session loop among its fixtures, so the hook below finds it in the
+    public `item.funcargs`. (Adding to `fixturenames` at collection is how plugins such as pytest-asyncio
+    request a fixture for a test; a `usefixtures` mark added now would come too late.)"""
+    for item in items:
+        is_async = isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj)
+        if is_async and "event_loop" not in item.fixturenames:
+            item.fixturenames.append("event_loop")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run `async def` tests to completion on the session loop."""
+    """Run `async def` tests to completion on the session loop (public API only: `funcargs` and the
+    test function's own signature)."""
     func = pyfuncitem.obj
     if not inspect.iscoroutinefunction(func):
         return None
-    loop: asyncio.AbstractEventLoop = pyfuncitem._request.getfixturevalue("event_loop")
-    argnames = pyfuncitem._fixtureinfo.argnames
-    kwargs = {name: pyfuncitem.funcargs[name] for name in argnames}
+    loop: asyncio.AbstractEventLoop = pyfuncitem.funcargs["event_loop"]
+    kwargs = {name: pyfuncitem.funcargs[name] for name in inspect.signature(func).parameters}
     try:
         loop.run_until_complete(asyncio.wait_for(func(**kwargs), ASYNC_TEST_TIMEOUT))
     finally:

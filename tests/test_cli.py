@@ -8,11 +8,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from cronmirror_desktop import cli
 from cronmirror_desktop.core.config import resolve_config
 from cronmirror_desktop.core.localstore import LocalStore
+from cronmirror_desktop.core.paths import ENV_DEV_DIR
 from cronmirror_desktop.core.supabasestore import SupabaseStore
 from tests.fake_controlapi import FakeControlApi, FakeJob
 from tests.pgcluster import free_port
@@ -301,3 +303,175 @@ async def test_run_wait_rides_out_a_server_blip(
     noted = [line for line in capsys.readouterr().err.splitlines() if line.startswith("cronmirror:")]
     assert len(noted) == 1
     assert "Still waiting" in noted[0]
+
+
+# -- options before or after the command (issue 13) -------------------------------------------------
+
+
+async def test_global_options_work_before_and_after_the_command(
+    worker: WorkerService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--help` shows --json, --local and --dev-dir before COMMAND: a subcommand's own default used to
+    override the value given there (`cronmirror --json jobs` printed a table)."""
+    for argv in (("--json", "jobs"), ("jobs", "--json"), ("--local", "--json", "jobs", "--search", "back")):
+        code, out = await run_cli(*argv)
+        assert code == 0, argv
+        assert "jobs:backup" in [j["jobId"] for j in json.loads(out)], argv
+    code, out = await run_cli("--json", "requests")
+    assert json.loads(out) == []
+    code, out = await run_cli("--json", "run", "jobs:backup")
+    request_id = json.loads(out)["request"]["id"]
+    code, out = await run_cli("--json", "--project", PROJECT, "cancel", request_id)
+    assert (code, json.loads(out)["status"]) == (0, "cancelled")
+
+    code, out = await run_cli("--project", "elsewhere", "--json", "jobs")
+    assert json.loads(out) == []  # the project given before the command is the one used
+    code, out = await run_cli("--project", "elsewhere", "jobs", "--json", "--project", PROJECT)
+    assert json.loads(out) != []  # and the one after it wins, as usual for a later option
+
+    other = tmp_path / "other-dev-dir"
+    with monkeypatch.context() as m:
+        m.setenv(ENV_DEV_DIR, str(other.resolve()))
+        store = LocalStore(resolve_config().paths.local_store_file)
+    try:
+        await store.upsert_mirror(PROJECT, [{"job_id": "only-there", "name": "Only there"}])
+    finally:
+        await store.close()
+    for argv in (("--dev-dir", str(other), "--json", "jobs"), ("jobs", "--json", "--dev-dir", str(other))):
+        code, out = await run_cli(*argv)
+        assert [j["jobId"] for j in json.loads(out)] == ["only-there"], argv
+
+
+# -- what reaches the terminal (issue 13) -----------------------------------------------------------
+
+TITLE_AND_CLEAR = "\x1b]0;owned\x07\x1b[2J"
+
+
+@pytest.fixture
+def hostile_rows(on_supabase: Supastack) -> Supastack:
+    """Rows only a writer the client rules do not bind can make (service role, ClawdOS, anon-worker mode)."""
+    with on_supabase.connect() as conn:
+        conn.execute(
+            "insert into cron_mirror (project_id, job_id, name, schedule_kind, schedule_expr) values "
+            "(%s, %s, 'Retitle', 'every', '60000'), (%s, 'fake\nrow', 'Two\nlines', 'every', '60000')",
+            (PROJECT, TITLE_AND_CLEAR, PROJECT),
+        )
+        conn.execute(
+            "insert into cron_run_requests (project_id, job_id, status, result) values "
+            "(%s, %s, 'error', %s), (%s, 'fake\nrow', 'done', null)",
+            (PROJECT, TITLE_AND_CLEAR, json.dumps({"error": f"boom{TITLE_AND_CLEAR}"}), PROJECT),
+        )
+    return on_supabase
+
+
+def assert_plain(out: str, rows: int) -> None:
+    """No control character but the line ends, and exactly `rows` table lines after the header."""
+    assert not any(ch in out for ch in "\x1b\x07\r\t\x00"), repr(out)
+    lines = out.rstrip("\n").split("\n")
+    assert len(lines) == 1 + rows, lines
+
+
+async def test_tables_show_control_characters_escaped(hostile_rows: Supastack) -> None:
+    code, out = await run_cli("jobs")
+    assert code == 0
+    table = [line for line in out.splitlines() if not line.startswith("! ")]
+    assert_plain("\n".join(table), rows=2)
+    assert "\\x1b]0;owned\\x07\\x1b[2J" in out
+    assert "fake\\nrow" in out
+    assert "Two\\nlines" in out
+    warnings = [line for line in out.splitlines() if line.startswith("! ")]
+    assert len(warnings) == 2  # job ids with control characters are flagged, one line each
+    assert_plain("\n".join(warnings), rows=1)
+
+    code, out = await run_cli("requests")
+    assert code == 0
+    table = [line for line in out.splitlines() if not line.startswith("! ")]
+    assert_plain("\n".join(table), rows=2)
+    assert "boom\\x1b]0;owned" in out
+    warnings = [line for line in out.splitlines() if line.startswith("! ")]
+    assert len(warnings) == 2
+    assert_plain("\n".join(warnings), rows=1)
+
+
+async def test_json_keeps_every_character_exactly(hostile_rows: Supastack) -> None:
+    code, out = await run_cli("jobs", "--json")
+    assert code == 0
+    assert "\x1b" not in out  # JSON escapes it...
+    assert {j["jobId"] for j in json.loads(out)} == {TITLE_AND_CLEAR, "fake\nrow"}  # ...exactly
+    code, out = await run_cli("--json", "requests")
+    requests = {r["jobId"]: r for r in json.loads(out)}
+    assert set(requests) == {TITLE_AND_CLEAR, "fake\nrow"}
+    assert requests[TITLE_AND_CLEAR]["reason"] == f"boom{TITLE_AND_CLEAR}"
+
+
+# -- rows no reader could use (issue 13) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "when", ["infinity", "-infinity", "294276-01-01T00:00:00Z", "0044-03-15T00:00:00Z BC"]
+)
+async def test_an_anon_insert_with_a_hostile_requested_at_breaks_nothing(
+    on_supabase: Supastack, when: str
+) -> None:
+    """The issue's first defect, end to end: the anon key inserts with `requested_at` of its choosing.
+    The server sets it now; projects, doctor and requests work."""
+    async with httpx.AsyncClient(base_url=on_supabase.rest_url) as http:
+        answer = await http.post(
+            "/cron_run_requests",
+            json={"project_id": PROJECT, "job_id": "j", "requested_at": when},
+            headers={"apikey": on_supabase.anon_key, "Authorization": f"Bearer {on_supabase.anon_key}"},
+        )
+    assert answer.status_code == 201
+    for argv in (("projects",), ("doctor",), ("requests",), ("--json", "projects")):
+        code, out = await run_cli(*argv)
+        assert code == 0, (argv, out)
+    code, out = await run_cli("--json", "requests")
+    (request,) = json.loads(out)
+    assert request["problems"] == []
+
+
+@pytest.mark.parametrize(
+    "when", ["infinity", "-infinity", "294276-01-01T00:00:00Z", "0044-03-15T00:00:00Z BC"]
+)
+async def test_rows_already_holding_hostile_times_are_flagged_not_fatal(
+    on_supabase: Supastack, when: str
+) -> None:
+    """Rows from before the client rules, or from a trusted writer: shown, each with its problem."""
+    with on_supabase.connect() as conn:
+        conn.execute(
+            "insert into cron_run_requests (project_id, job_id, requested_at) values (%s, 'j', %s)",
+            (PROJECT, when),
+        )
+        conn.execute(
+            "insert into cron_mirror (project_id, job_id, name, updated_at) values (%s, 'j', 'J', %s)",
+            (PROJECT, when),
+        )
+    for argv in (("projects",), ("doctor",), ("requests",), ("jobs",)):
+        code, out = await run_cli(*argv)
+        assert code == 0, (argv, out)
+    code, out = await run_cli("projects")
+    assert f"! {PROJECT}: last_sync_at " in out  # the table marks the project and says why
+    code, out = await run_cli("--json", "projects")
+    (project,) = json.loads(out)
+    assert project["lastRequestAt"] is None
+    assert any(p.startswith("last_request_at ") for p in project["problems"])
+    code, out = await run_cli("--json", "requests")
+    (request,) = json.loads(out)
+    assert any(p.startswith("requested_at ") for p in request["problems"])
+
+
+async def test_a_deeply_nested_result_is_one_rows_problem(on_supabase: Supastack) -> None:
+    with on_supabase.connect() as conn:
+        for depth in (900, 1000, 5000):
+            conn.execute(
+                "insert into cron_run_requests (project_id, job_id, status, result) "
+                "values (%s, %s, 'done', %s::jsonb)",
+                (PROJECT, f"deep-{depth}", '{"a":' * depth + "1" + "}" * depth),
+            )
+    code, out = await run_cli("requests")
+    assert code == 0, out
+    assert out.count("deep-") == 3
+    code, out = await run_cli("--json", "requests")
+    assert code == 0
+    for request in json.loads(out):
+        assert any("result too deeply nested" in p for p in request["problems"])

@@ -19,11 +19,10 @@ from cronmirror_desktop.core.config import (
     Source,
     describe_precedence,
     env_names_set,
-    import_dotenv,
     resolve_config,
-    set_value,
-    unset_value,
 )
+from cronmirror_desktop.core.config_import import import_dotenv
+from cronmirror_desktop.core.config_write import set_value, unset_value
 from cronmirror_desktop.core.errors import CronMirrorError, InvalidValue, NotConfigured, SecretStoreError
 from cronmirror_desktop.core.paths import AppPaths, app_paths
 from cronmirror_desktop.core.presence import default_host
@@ -375,7 +374,7 @@ def test_set_routes_secrets_to_the_keychain_and_plain_values_to_the_file(
 
 
 def test_the_workers_host_name_can_be_pinned(paths: AppPaths) -> None:
-    from worker.cli import build_sources
+    from worker.configured import build_sources
 
     assert build_sources(resolve_config(env={}, paths=paths)).host == default_host()
     set_value("worker.host", " mini-studio ", paths=paths, env={})

@@ -9,7 +9,8 @@ from pathlib import Path
 from cronmirror_desktop.core.errors import NotConfigured
 from cronmirror_desktop.core.localstore import LocalStore
 from tests.worker_harness import PROJECT, eventually, python_job, sources_for, toml_job, write_jobs
-from worker.hosted import THREAD_NAME, HostedWorker, WorkerParts
+from worker.configured import WorkerParts
+from worker.hosted import THREAD_NAME, HostedWorker
 from worker.service import WorkerOptions, WorkerStatus
 
 
@@ -139,7 +140,8 @@ async def test_sync_now_reaches_the_running_service_from_another_thread(tmp_path
 
 
 async def test_configured_parts_follow_the_settings_on_the_local_store(tmp_path: Path) -> None:
-    from cronmirror_desktop.core.config import resolve_config, set_value
+    from cronmirror_desktop.core.config import resolve_config
+    from cronmirror_desktop.core.config_write import set_value
     from worker.hosted import ConfiguredParts
 
     for source in ("gateway", "crontab", "launchd"):

@@ -253,3 +253,24 @@ async def test_no_change_is_lost_while_another_store_keeps_writing(tmp_path: Pat
         await subscription.close()
         await reader.close()
         await writer.close()
+
+
+async def test_text_that_is_not_utf8_is_shown_not_fatal(tmp_path: Path) -> None:
+    """SQLite keeps whatever bytes a writer gave a TEXT column; one such row must not make the whole store
+    'unusable' (Python's sqlite3 refuses to decode it by default)."""
+    path = tmp_path / "store.sqlite3"
+    store = LocalStore(path)
+    try:
+        await store.upsert_mirror("p", [{"job_id": "fine", "name": "Fine"}])
+        with sqlite3.connect(path) as conn:
+            conn.execute(
+                "INSERT INTO cron_mirror (id, project_id, job_id, name, updated_at) "
+                "VALUES ('x', 'p', 'bytes', CAST(? AS TEXT), '2026-11-29T00:00:00+00:00')",
+                (b"caf\xe9 \xff",),
+            )
+        names = {j.job_id: j.name for j in await store.list_jobs("p")}
+        assert names == {"fine": "Fine", "bytes": "caf\ufffd \ufffd"}
+        (project,) = await store.list_projects()
+        assert project.job_count == 2
+    finally:
+        await store.close()

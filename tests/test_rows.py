@@ -13,6 +13,7 @@ from cronmirror_desktop.core.rows import (
     MAX_TEXT,
     CronMirrorJob,
     CronRunRequest,
+    ProjectInfo,
     parse_timestamp,
 )
 
@@ -276,3 +277,207 @@ def test_host_and_the_id_in_its_hosts_own_terms() -> None:
     assert first.source_job_id == "jobs:backup"
     assert CronMirrorJob.from_row({**GOOD_JOB, "host": ""}).host is None
     assert CronMirrorJob.from_row({**GOOD_JOB, "host": "h" * 300}).problems
+
+
+# -- values PostgreSQL accepts that no reader can use (issue 13) ---------------------------------
+
+#: What PostgREST and Realtime send for timestamptz values outside Python's range or the app's.
+HOSTILE_TIMESTAMPS = [
+    "infinity",
+    "-infinity",
+    "294276-01-01T00:00:00+00:00",
+    "0044-03-15T00:00:00+00:00 BC",
+    "0001-01-01T00:00:00+05:00",  # parses, but moving it to UTC leaves the calendar
+    "9999-12-31T23:59:59-05:00",
+    "9999-06-01T00:00:00+00:00",  # parses; too close to the end for any arithmetic
+    "1969-12-31T23:59:59+00:00",  # before every epoch clock
+    -1,
+    10**20,
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE_TIMESTAMPS)
+def test_timestamps_out_of_range_are_a_row_problem(value: object) -> None:
+    job = CronMirrorJob.from_row({**GOOD_JOB, "updated_at": value, "next_run_at": value})
+    assert job.updated_at is None
+    assert job.next_run_at is None
+    assert any(p.startswith("updated_at ") for p in job.problems), job.problems
+    request = CronRunRequest.from_row({**REQUEST, "requested_at": value, "lease_until": value})
+    assert (request.requested_at, request.lease_until) == (None, None)
+    assert any(p.startswith("requested_at ") for p in request.problems), request.problems
+    project = ProjectInfo.from_row({"project_id": "p", "job_count": 2, "last_sync_at": value})
+    assert project.last_sync_at is None
+    assert project.job_count == 2
+    assert any(p.startswith("last_sync_at ") for p in project.problems), project.problems
+    for row in (job, request, project):
+        json.dumps(row.to_public())
+
+
+def test_the_edges_of_the_range_are_fine() -> None:
+    first = CronMirrorJob.from_row({**GOOD_JOB, "last_run_at": "1970-01-01T00:00:00+00:00"})
+    late = CronMirrorJob.from_row({**GOOD_JOB, "next_run_at": "9998-12-31T23:59:59+00:00"})
+    assert first.valid, first.problems
+    assert late.valid, late.problems
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"project_id": "p", "job_count": "lots"},
+        {"project_id": "p", "job_count": 10**30},
+        {"project_id": "p", "job_count": -4},
+        {"project_id": "p", "last_request_at": {"not": "a time"}},
+        {"project_id": None},
+        {"project_id": "a\nb", "job_count": 1},
+        "not a row",
+    ],
+)
+def test_project_info_from_any_row_never_raises(raw: object) -> None:
+    project = ProjectInfo.from_row(raw)  # type: ignore[arg-type]
+    assert not project.valid
+    assert project.job_count >= 0
+    json.dumps(project.to_public())
+
+
+def test_a_good_project_row() -> None:
+    project = ProjectInfo.from_row(
+        {
+            "project_id": "front-office",
+            "job_count": 3,
+            "last_sync_at": "2026-11-29T05:48:16.591564+00:00",
+            "last_request_at": None,
+        },
+        configured=True,
+    )
+    assert project.valid
+    assert (project.project_id, project.job_count, project.configured) == ("front-office", 3, True)
+    assert project.last_sync_at == datetime(2026, 11, 29, 5, 48, 16, 591564, tzinfo=UTC)
+
+
+def nested(depth: int) -> str:
+    """A JSON object nested `depth` levels deep, as text."""
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize("depth", [65, 300, 900, 1000, 100_000])
+def test_a_deeply_nested_result_is_a_row_problem(depth: int) -> None:
+    request = CronRunRequest.from_row({**REQUEST, "result": nested(depth)})
+    assert not request.valid
+    assert any("result too deeply nested" in p for p in request.problems)
+    assert request.result is None
+    assert request.result_text is None
+    assert request.output_tail == ""
+    assert request.reason is None
+    text = json.dumps(request.to_public())
+    assert "too deeply nested" in text
+
+
+def test_a_deep_result_already_decoded_is_caught_too() -> None:
+    decoded = json.loads(nested(300))
+    request = CronRunRequest.from_row({**REQUEST, "result": decoded})
+    assert any("result too deeply nested" in p for p in request.problems)
+    json.dumps(request.to_public())
+    deep_list = CronRunRequest.from_row({**REQUEST, "result": "[" * 900 + "]" * 900})
+    assert any("result too deeply nested" in p for p in deep_list.problems)
+    assert deep_list.result_text is None
+
+
+def test_a_nested_result_within_the_limit_is_kept() -> None:
+    request = CronRunRequest.from_row({**REQUEST, "result": {"exitCode": 0, "deep": json.loads(nested(60))}})
+    assert request.valid, request.problems
+    assert request.exit_code == 0
+
+
+def test_the_json_null_result_is_no_result() -> None:
+    request = CronRunRequest.from_row({**REQUEST, "status": "queued", "result": "null"})
+    assert request.valid
+    assert request.result is None
+
+
+@pytest.mark.parametrize(
+    ("result", "problem"),
+    [
+        ({"durationMs": 10**30}, "result.durationMs is out of range"),
+        ({"durationMs": 1e300}, "result.durationMs is out of range"),
+        ({"durationMs": float("inf")}, "result.durationMs is out of range"),
+        ({"durationMs": -5}, "result.durationMs is out of range"),
+        ({"exitCode": 10**30}, "result.exitCode is out of range"),
+        ({"exitCode": "1"}, "result.exitCode is not a whole number"),
+    ],
+)
+def test_numbers_in_a_result_are_checked(result: dict[str, object], problem: str) -> None:
+    request = CronRunRequest.from_row({**REQUEST, "result": result, "picked_up_at": None})
+    assert any(problem in p for p in request.problems), request.problems
+    assert request.duration_ms is None
+    assert request.exit_code is None
+    json.dumps(request.to_public())
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"last_duration_ms": 10**30}, "last_duration_ms is out of range"),
+        ({"last_duration_ms": "9" * 5000}, "last_duration_ms is not a whole number"),
+        ({"schedule_kind": "every", "schedule_expr": "99999999999999999999"}, "every-interval"),
+        ({"schedule_kind": "every", "schedule_expr": "9" * 5000}, "every-interval"),
+        ({"job_id": "backup\nfake row"}, "job_id contains control characters"),
+        ({"job_id": "\x1b]0;owned\x07\x1b[2J"}, "job_id contains control characters"),
+        ({"project_id": "front\x1boffice"}, "project_id contains control characters"),
+        ({"schedule_kind": "at", "schedule_expr": "0001-01-01T00:00:00+05:00"}, "'at' time"),
+        ({"schedule_kind": "at", "schedule_expr": "infinity"}, "'at' time"),
+    ],
+)
+def test_hostile_mirror_values_are_flagged(change: dict[str, object], problem: str) -> None:
+    job = CronMirrorJob.from_row({**GOOD_JOB, **change})
+    assert not job.valid
+    assert any(problem in p for p in job.problems), job.problems
+    json.dumps(job.to_public())
+
+
+def test_control_characters_in_a_request_are_flagged_and_kept_exactly() -> None:
+    request = CronRunRequest.from_row({**REQUEST, "job_id": "a\nb", "requested_by": "ui\x1b[2J"})
+    assert any("job_id contains control characters" in p for p in request.problems)
+    assert any("requested_by contains control characters" in p for p in request.problems)
+    assert request.job_id == "a\nb"  # --json shows exactly what the row holds
+    assert request.to_public()["jobId"] == "a\nb"
+
+
+hostile_text = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs",)) | st.sampled_from("\x00\x1b\n\r\x07\x9b\x7f"),
+    max_size=12,
+)
+hostile_times = st.sampled_from(HOSTILE_TIMESTAMPS) | st.datetimes(timezones=st.just(UTC)).map(
+    lambda d: d.isoformat()
+)
+hostile_numbers = st.integers() | st.floats() | st.sampled_from([10**30, 2**63, -(2**63), "9" * 5000])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(
+        columns,
+        st.one_of(
+            json_values, hostile_text, hostile_times, hostile_numbers, st.integers(1, 2000).map(nested)
+        ),
+    )
+)
+def test_any_hostile_row_parses_and_serialises(row: dict) -> None:
+    for parsed in (CronMirrorJob.from_row(row), CronRunRequest.from_row(row), ProjectInfo.from_row(row)):
+        json.dumps(parsed.to_public())
+    request = CronRunRequest.from_row(row)
+    for value in (request.duration_ms, request.exit_code):
+        assert value is None or -(2**63) < value < 2**63
+    _ = (request.output_tail, request.reason)
+
+
+def test_control_characters_are_shown_escaped() -> None:
+    from cronmirror_desktop.core.text import escape_controls, has_control_characters
+
+    hostile = "a\x1b]0;owned\x07\x1b[2J\nb\tc\r\x00\x7f\x9b é ジ"
+    assert escape_controls(hostile) == "a\\x1b]0;owned\\x07\\x1b[2J\\nb\\tc\\r\\x00\\x7f\\x9b é ジ"
+    assert (
+        escape_controls(hostile, keep_newlines=True)
+        == "a\\x1b]0;owned\\x07\\x1b[2J\nb\tc\\r\\x00\\x7f\\x9b é ジ"
+    )
+    assert has_control_characters(hostile)
+    assert not has_control_characters("plain ünïcode ジョブ")

@@ -699,6 +699,12 @@ def test_describe_says_what_the_dialects_scheduler_runs(expr: str, dialect: str,
         (Schedule("every", "-5"), "must be positive"),
         (Schedule("at", "tomorrow-ish"), "'at' time must be an ISO date"),
         (Schedule("on-exit", None), "unknown schedule kind 'on-exit'"),
+        # Hostile rows (issue 13): numbers and instants no clock reaches.
+        (Schedule("every", "99999999999999999999"), "every-interval must be at most"),
+        (Schedule("every", "9" * 5000), "every-interval must be milliseconds"),
+        (Schedule("at", "0001-01-01T00:00:00+05:00"), "'at' time must be between"),
+        (Schedule("at", "9999-12-31T23:00:00-05:00"), "'at' time must be between"),
+        (Schedule("at", "294276-01-01T00:00:00+00:00"), "'at' time must be an ISO date"),
     ],
 )
 def test_bad_schedules_raise_a_clear_error_and_the_polite_variant_does_not(
@@ -726,3 +732,16 @@ def test_resolve_zone_defaults() -> None:
 def test_naive_after_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         next_runs(Schedule.cron("0 7 * * *", "UTC"), after=datetime(2026, 1, 1))
+
+
+def test_an_every_schedule_never_runs_past_year_9999() -> None:
+    """The longest interval from the latest anchor a row may hold still gives runs, and stops before the
+    calendar does (no OverflowError out of the next-run column)."""
+    late = datetime(9998, 12, 1, tzinfo=UTC)
+    longest = Schedule.every(100 * 365 * 86_400_000, anchor=late)
+    assert next_runs(longest, after=datetime(2026, 1, 1, tzinfo=UTC), count=3) == [late]
+    assert next_runs(Schedule.every(60_000), after=late, last_run=late, count=2) == [
+        late + timedelta(minutes=1),
+        late + timedelta(minutes=2),
+    ]
+    assert try_next_runs(Schedule.every(86_400_000), after=late, last_run=late, count=10_000).error is None

@@ -283,6 +283,7 @@ def test_anon_cannot_forge_a_request(pg_db: PgDatabase, column: str, value: obje
         "update cron_mirror set name = 'pwned'",
         "delete from cron_mirror",
         "select * from claim_run_request('front-office', 'anon-worker')",
+        "select heartbeat_run_request(gen_random_uuid(), 'w', 60)",
         "select complete_run_request(gen_random_uuid(), 'w', 'done')",
         "select * from rescue_expired_run_requests()",
     ],
@@ -336,10 +337,12 @@ def test_anon_can_cancel_only_a_queued_request(pg_db: PgDatabase) -> None:
             (running,),
         )
     with pg_db.connect_as("anon") as anon:
-        cancelled = anon.execute("select id, status from cancel_run_request(%s)", (queued,)).fetchall()
+        cancelled = anon.execute(
+            "select id, status from cancel_run_request(%s, %s)", (PROJECT, queued)
+        ).fetchall()
         assert cancelled == [(queued, "cancelled")]
-        assert anon.execute("select * from cancel_run_request(%s)", (running,)).fetchall() == []
-        assert anon.execute("select * from cancel_run_request(%s)", (queued,)).fetchall() == []
+        assert anon.execute("select * from cancel_run_request(%s, %s)", (PROJECT, running)).fetchall() == []
+        assert anon.execute("select * from cancel_run_request(%s, %s)", (PROJECT, queued)).fetchall() == []
     assert status_of(pg_db, running)[0] == "running"
     assert status_of(pg_db, queued)[0] == "cancelled"
     assert status_of(pg_db, queued)[4] is not None
@@ -669,3 +672,152 @@ def test_claim_by_host_keeps_the_anon_only_modes_rights(pg_cluster: PgCluster) -
     finally:
         pg_cluster.drop_database(name)
     assert row == ("j", "anon-worker")
+
+
+# -- what a client holding the public key may put into a request (…_client_request_rules.sql) ----
+
+
+HOSTILE_TIMES = [
+    "infinity",
+    "-infinity",
+    "294276-01-01T00:00:00Z",
+    "0044-03-15T00:00:00Z BC",
+    "2000-01-01T00:00:00Z",  # an ordinary time in the past: queue order is the server's too
+]
+
+
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+@pytest.mark.parametrize("when", HOSTILE_TIMES)
+def test_requested_at_is_the_servers_now_for_a_client(pg_db: PgDatabase, role: str, when: str) -> None:
+    with pg_db.connect_as(role) as conn:
+        row = conn.execute(
+            "insert into cron_run_requests (project_id, job_id, requested_at) values (%s, 'j1', %s) "
+            "returning requested_at = now(), isfinite(requested_at)",
+            (PROJECT, when),
+        ).fetchone()
+    assert row == (True, True)
+
+
+def test_a_client_cannot_jump_the_queue(pg_db: PgDatabase) -> None:
+    with pg_db.connect_as("anon") as anon:
+        first = queue(anon, "first")
+        anon.execute(
+            "insert into cron_run_requests (project_id, job_id, requested_at) "
+            "values (%s, 'pushy', '1970-01-01T00:00:00Z')",
+            (PROJECT,),
+        )
+    with pg_db.connect_as("service_role") as svc:
+        claimed = claim(svc, "w")
+    assert claimed is not None
+    assert claimed["id"] == first
+
+
+def test_the_service_role_still_chooses_requested_at(pg_db: PgDatabase) -> None:
+    """The worker's key is trusted: imports and tests may back-date a request (and readers cope)."""
+    with pg_db.connect_as("service_role") as svc:
+        row = svc.execute(
+            "insert into cron_run_requests (project_id, job_id, requested_at, requested_by) "
+            "values (%s, 'j1', '2001-02-03T04:05:06Z', %s) returning requested_at",
+            (PROJECT, "x" * 300),
+        ).fetchone()
+    assert row is not None
+    assert row[0].year == 2001
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "words"),
+    [
+        ("requested_by", "x" * 201, "requested_by must be at most 200 characters"),
+        ("requested_by", "x" * 5_000_000, "requested_by must be at most 200 characters"),
+        ("requested_by", "ui\x1b[2J", "requested_by must not contain control characters"),
+        ("job_id", "j" * 513, "job_id must be at most 512 characters"),
+        ("job_id", "a\nb", "job_id must not contain control characters"),
+        ("job_id", "\x1b]0;owned\x07\x1b[2J", "job_id must not contain control characters"),
+        ("job_id", "c1\u009bcontrol", "job_id must not contain control characters"),
+        ("job_id", "del\x7f", "job_id must not contain control characters"),
+        ("project_id", "p" * 513, "project_id must be at most 512 characters"),
+        ("project_id", "front\toffice", "project_id must not contain control characters"),
+    ],
+)
+def test_a_client_request_has_bounded_plain_text(
+    pg_db: PgDatabase, column: str, value: str, words: str
+) -> None:
+    row = {"project_id": PROJECT, "job_id": "j1", "requested_by": "ui", column: value}
+    for role in ("anon", "authenticated"):
+        with pg_db.connect_as(role) as conn, pytest.raises(psycopg.errors.CheckViolation, match=words):
+            conn.execute(
+                "insert into cron_run_requests (project_id, job_id, requested_by) values (%s, %s, %s)",
+                (row["project_id"], row["job_id"], row["requested_by"]),
+            )
+    with pg_db.connect() as admin:
+        assert admin.execute("select count(*) from cron_run_requests").fetchone() == (0,)
+
+
+def test_text_at_the_bounds_and_any_unicode_is_fine(pg_db: PgDatabase) -> None:
+    with pg_db.connect_as("anon") as anon:
+        row = anon.execute(
+            "insert into cron_run_requests (project_id, job_id, requested_by) values (%s, %s, %s) "
+            "returning char_length(project_id), char_length(job_id), char_length(requested_by)",
+            ("p" * 511 + "é", "ジョブ" * 170 + "jo", "ü" * 200),
+        ).fetchone()
+    assert row == (512, 512, 200)
+
+
+def test_in_anon_worker_mode_the_rules_hold_for_updates_too(pg_db: PgDatabase) -> None:
+    """With the seed's rights back, the anon key may update rows: still not requested_at, not to bad text;
+    and the anon worker's own claim and completion are untouched by the rules."""
+    script = MIGRATIONS_DIR.parent / "docs" / "sql" / "anon-worker-mode.sql"
+    pg_db.cluster.apply_sql(pg_db.name, script)
+    with pg_db.connect_as("anon") as anon:
+        request_id = queue(anon, "j1")
+        before = status_of(pg_db, request_id)
+        anon.execute("update cron_run_requests set requested_at = '-infinity' where id = %s", (request_id,))
+        with pytest.raises(psycopg.errors.CheckViolation):
+            anon.execute("update cron_run_requests set job_id = 'a\nb' where id = %s", (request_id,))
+        assert claim(anon, "anon-worker") is not None
+        assert anon.execute(
+            "select complete_run_request(%s, 'anon-worker', 'done', null)", (request_id,)
+        ).fetchone() == (True,)
+    with pg_db.connect() as admin:
+        row = admin.execute(
+            "select isfinite(requested_at), job_id, status from cron_run_requests where id = %s",
+            (request_id,),
+        ).fetchone()
+    assert row == (True, "j1", "done")
+    assert before[0] == "queued"
+
+
+# -- cancelling names the project (…_cancel_within_project.sql) -----------------------------------
+
+
+def test_anon_cancels_a_queued_request_of_the_project_it_names(pg_db: PgDatabase) -> None:
+    """By design (no sign-in), anyone with the anon key may withdraw any queued request of a project whose
+    id they name; never a running one, and never one of another project than the one named."""
+    with pg_db.connect_as("anon") as anon:
+        mine = queue(anon, "j1")
+        theirs = queue(anon, "j1", project="back-office")
+        assert anon.execute("select * from cancel_run_request(%s, %s)", (PROJECT, theirs)).fetchall() == []
+        cancelled = anon.execute(
+            "select id, status from cancel_run_request(%s, %s)", (PROJECT, mine)
+        ).fetchall()
+        assert cancelled == [(mine, "cancelled")]
+    assert status_of(pg_db, theirs)[0] == "queued"
+
+
+def test_the_old_one_argument_cancel_is_gone(pg_db: PgDatabase) -> None:
+    with pg_db.connect_as("anon") as anon, pytest.raises(psycopg.errors.UndefinedFunction):
+        anon.execute("select * from cancel_run_request(gen_random_uuid())")
+
+
+def test_cancel_may_be_called_by_the_api_roles_only(pg_db: PgDatabase) -> None:
+    with pg_db.connect() as admin:
+        granted = admin.execute(
+            "select grantee from information_schema.routine_privileges "
+            "where routine_name = 'cancel_run_request' and privilege_type = 'EXECUTE' order by grantee"
+        ).fetchall()
+        definer = admin.execute(
+            "select prosecdef, pg_get_function_identity_arguments(oid) from pg_proc "
+            "where proname = 'cancel_run_request'"
+        ).fetchall()
+    assert {g[0] for g in granted} - {"postgres"} == {"anon", "authenticated", "service_role"}
+    assert definer == [(True, "p_project_id text, p_request_id uuid")]

@@ -197,6 +197,91 @@ async def test_list_projects_merges_data_and_configured_ids(backend: Backend) ->
     assert by_id["configured-only"].job_count == 0
 
 
+def nested(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+#: Timestamps as PostgreSQL holds them and PostgREST/Realtime send them; none of them is usable.
+HOSTILE_TIMES = {
+    "infinity": "infinity",
+    "-infinity": "-infinity",
+    "year 294276": "294276-01-01T00:00:00+00:00",
+    "BC": "0044-03-15T00:00:00+00:00 BC",
+}
+
+
+async def test_hostile_rows_never_break_a_reader(backend: Backend) -> None:
+    """Rows PostgreSQL accepts (written before the client rules, by the service role, ClawdOS's worker or in
+    anon-worker mode): every reader lists every row, each unusable value a problem of its row."""
+    for label, when in HOSTILE_TIMES.items():
+        backend.raw_insert(
+            "cron_run_requests",
+            {"project_id": PROJECT, "job_id": f"at {label}", "requested_at": when, "status": "done"},
+        )
+    for depth in (900, 1000, 5000):
+        backend.raw_insert(
+            "cron_run_requests",
+            {"project_id": PROJECT, "job_id": f"deep {depth}", "status": "done", "result": nested(depth)},
+        )
+    backend.raw_insert(
+        "cron_mirror",
+        {"project_id": PROJECT, "job_id": "forever", "name": "Forever", "updated_at": "infinity"},
+    )
+    backend.raw_insert(
+        "cron_mirror",
+        {
+            "project_id": PROJECT,
+            "job_id": "huge",
+            "name": "Huge",
+            "schedule_kind": "every",
+            "schedule_expr": "99999999999999999999",
+            "next_run_at": "294276-01-01T00:00:00+00:00",
+        },
+    )
+    backend.raw_insert("cron_mirror", {"project_id": PROJECT, "job_id": "a\nb", "name": "Newline"})
+    await backend.worker.upsert_mirror(PROJECT, [job("fine")])
+
+    (project,) = await backend.app.list_projects()
+    assert project.project_id == PROJECT
+    assert project.job_count == 4
+    assert project.last_sync_at is None  # max(updated_at) is 'infinity'
+    assert any(p.startswith("last_sync_at ") for p in project.problems)
+    assert project.last_request_at is None
+
+    jobs = {j.job_id: j for j in await backend.app.list_jobs(PROJECT)}
+    assert set(jobs) == {"fine", "forever", "huge", "a\nb"}
+    assert jobs["fine"].valid
+    assert any("updated_at" in p for p in jobs["forever"].problems)
+    assert any("every-interval" in p for p in jobs["huge"].problems)
+    assert any("next_run_at" in p for p in jobs["huge"].problems)
+    assert any("job_id contains control characters" in p for p in jobs["a\nb"].problems)
+
+    requests = {r.job_id: r for r in await backend.app.list_requests(PROJECT, limit=50)}
+    assert len(requests) == 7
+    for label in HOSTILE_TIMES:
+        assert requests[f"at {label}"].requested_at is None
+        assert any(p.startswith("requested_at ") for p in requests[f"at {label}"].problems)
+    for depth in (900, 1000, 5000):
+        deep = requests[f"deep {depth}"]
+        assert deep.result is None
+        assert any("result too deeply nested" in p for p in deep.problems), deep.problems
+        assert deep.status == "done"
+        fetched = await backend.app.get_request(deep.id)
+        assert fetched is not None
+        assert any("result too deeply nested" in p for p in fetched.problems)
+
+    events = Events()
+    subscription = await backend.app.subscribe(PROJECT, events)
+    try:
+        snapshot = await events.wait_for(lambda e: isinstance(e, Snapshot))
+        assert isinstance(snapshot, Snapshot)
+        assert len(snapshot.jobs) == 4
+        assert len(snapshot.requests) == 7
+        await events.wait_for(lambda e: isinstance(e, StateChange) and e.state is LiveState.LIVE)
+    finally:
+        await subscription.close()
+
+
 # -- queueing ------------------------------------------------------------------------------------
 
 
@@ -244,16 +329,49 @@ async def test_cancel_only_a_queued_request(backend: Backend) -> None:
     assert claimed is not None
     assert claimed.id == queued.id  # oldest first
     with pytest.raises(Conflict, match="already running"):
-        await backend.app.cancel_request(queued.id)
-    cancelled = await backend.app.cancel_request(running.id)
+        await backend.app.cancel_request(PROJECT, queued.id)
+    cancelled = await backend.app.cancel_request(PROJECT, running.id)
     assert cancelled.status == "cancelled"
     assert cancelled.completed_at is not None
     assert cancelled.reason == "cancelled before a worker picked it up"
     with pytest.raises(Conflict, match="already cancelled"):
-        await backend.app.cancel_request(running.id)
+        await backend.app.cancel_request(PROJECT, running.id)
     with pytest.raises(NotFound):
-        await backend.app.cancel_request("00000000-0000-4000-8000-000000000000")
+        await backend.app.cancel_request(PROJECT, "00000000-0000-4000-8000-000000000000")
     assert await backend.worker.claim_next(PROJECT, "w") is None
+
+
+async def test_cancel_refuses_a_request_of_another_project(backend: Backend) -> None:
+    """Whoever names a project may withdraw its queued requests (no sign-in, by design), but only its own:
+    a request id of another project is not found there, and stays queued."""
+    theirs = (await backend.app.queue_run(OTHER, "a", "test")).request
+    with pytest.raises(NotFound, match=f"no run request {theirs.id} in project {PROJECT}"):
+        await backend.app.cancel_request(PROJECT, theirs.id)
+    still = await backend.app.get_request(theirs.id)
+    assert still is not None
+    assert still.status == "queued"
+    assert (await backend.app.cancel_request(OTHER, theirs.id)).status == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("job_id", "requested_by", "words"),
+    [
+        ("a", "x" * 5_000_000, "requested_by must be at most 200 characters"),
+        ("a", "x" * 201, "requested_by must be at most 200 characters"),
+        ("a\nfake row", "test", "job_id must not contain control characters"),
+        ("\x1b]0;owned\x07\x1b[2J", "test", "job_id must not contain control characters"),
+        ("j" * 513, "test", "job_id must be at most 512 characters"),
+    ],
+)
+async def test_queueing_refuses_unbounded_or_control_text(
+    backend: Backend, job_id: str, requested_by: str, words: str
+) -> None:
+    with pytest.raises(InvalidRow, match=words):
+        await backend.app.queue_run(PROJECT, job_id, requested_by)
+    with pytest.raises(InvalidRow, match="project_id must not contain control characters"):
+        await backend.app.queue_run("front\toffice", "a", "test")
+    assert await backend.app.list_requests(PROJECT) == []
+    assert (await backend.app.queue_run(PROJECT, "j" * 512, "ü" * 200)).created
 
 
 # -- the worker's lifecycle ----------------------------------------------------------------------
@@ -419,13 +537,21 @@ async def test_subscription_starts_with_a_snapshot_then_streams_changes(backend:
 
 
 async def test_events_stop_after_close(backend: Backend) -> None:
-    events = Events()
+    events, witness = Events(), Events()
     subscription = await backend.app.subscribe(PROJECT, events)
-    await events.wait_for(lambda e: isinstance(e, Snapshot))
-    await subscription.close()
-    count = len(events.items)
-    await backend.worker.upsert_mirror(PROJECT, [job("late")])
-    await asyncio.sleep(0.4)
+    watching = await backend.app.subscribe(PROJECT, witness)
+    try:
+        await events.wait_for(lambda e: isinstance(e, Snapshot))
+        await witness.wait_for(lambda e: isinstance(e, StateChange) and e.state is LiveState.LIVE)
+        await subscription.close()
+        count = len(events.items)
+        await backend.worker.upsert_mirror(PROJECT, [job("late")])
+        # The change has reached a subscription that is still open: the closed one had its chance too.
+        await witness.wait_for(
+            lambda e: isinstance(e, JobChange) and e.job is not None and e.job.job_id == "late"
+        )
+    finally:
+        await watching.close()
     assert len(events.items) == count
 
 

@@ -185,3 +185,105 @@ def test_the_store_never_shows_its_key(supabase_env: Supastack) -> None:
     assert supabase_env.service_role_key not in repr(store)
     assert supabase_env.service_role_key not in store.location
     asyncio.get_event_loop().run_until_complete(store.close())
+
+
+# -- hostile rows on the wire (issue 13) ----------------------------------------------------------
+
+
+def nested(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+async def test_a_deeply_nested_result_does_not_take_a_list_down(supabase_env: Supastack) -> None:
+    """~1,000 levels make the client's own `json.loads` of a whole answer raise RecursionError (900 made
+    pydantic's serializer raise ValueError later): every call that returns requests still answers, the row
+    says why its result is not shown, the others are whole."""
+    with supabase_env.connect() as conn:
+        for depth in (900, 1000, 5000):
+            conn.execute(
+                "insert into cron_run_requests (project_id, job_id, status, result) "
+                "values (%s, %s, 'done', %s::jsonb)",
+                (PROJECT, f"deep-{depth}", nested(depth)),
+            )
+        conn.execute(
+            "insert into cron_run_requests (project_id, job_id, status, result, requested_at) "
+            "values (%s, 'queued-deep', 'queued', %s::jsonb, now() - interval '1 day')",
+            (PROJECT, nested(3000)),
+        )
+        conn.execute(
+            "insert into cron_run_requests (project_id, job_id, status, result) "
+            "values (%s, 'fine', 'done', %s)",
+            (PROJECT, '{"exitCode": 0, "stdoutTail": "ok"}'),
+        )
+    app = SupabaseStore(supabase_env.url, supabase_env.anon_key)
+    worker = SupabaseStore(supabase_env.url, supabase_env.service_role_key)
+    try:
+        requests = {r.job_id: r for r in await app.list_requests(PROJECT)}
+        assert set(requests) == {"deep-900", "deep-1000", "deep-5000", "queued-deep", "fine"}
+        assert requests["fine"].valid
+        assert requests["fine"].output_tail == "ok"
+        for job_id in ("deep-900", "deep-1000", "deep-5000", "queued-deep"):
+            assert any("result too deeply nested" in p for p in requests[job_id].problems)
+            assert requests[job_id].result is None
+        fetched = await app.get_request(requests["deep-5000"].id)
+        assert fetched is not None
+        assert fetched.status == "done"
+        claimed = await worker.claim_next(PROJECT, "w")  # the oldest queued one is the deep one
+        assert claimed is not None
+        assert claimed.job_id == "queued-deep"
+        assert any("result too deeply nested" in p for p in claimed.problems)
+        supabase_env.connect().execute(
+            "update cron_run_requests set lease_until = now() - interval '1 second' where id = %s",
+            (claimed.id,),
+        )
+        (rescued,) = await worker.rescue_expired(PROJECT)
+        assert rescued.status == "error"
+        assert any("result too deeply nested" in p for p in rescued.problems)
+    finally:
+        await app.close()
+        await worker.close()
+
+
+@pytest.mark.parametrize("depth", [300, 900])
+async def test_a_change_too_deep_for_realtime_is_still_shown(
+    supabase_env: Supastack, depth: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Realtime delivers the change; realtime-py's parser refuses it (pydantic stops near 250 levels) and
+    only logs it, in full. The subscription notices, re-reads the requests, and the row arrives marked;
+    the log keeps a few hundred characters of it."""
+    app = SupabaseStore(supabase_env.url, supabase_env.anon_key)
+    events = Events()
+    subscription = await app.subscribe(PROJECT, events)
+    try:
+        await events.wait_for(lambda e: isinstance(e, StateChange) and e.state is LiveState.LIVE)
+        request = (await app.queue_run(PROJECT, "j", "test")).request
+        await events.wait_for(lambda e: isinstance(e, RequestChange) and e.request is not None)
+        with supabase_env.connect() as conn:
+            conn.execute(
+                "update cron_run_requests set status = 'done', result = %s::jsonb where id = %s",
+                (nested(depth), request.id),
+            )
+
+        def deep_done(event: object) -> bool:
+            return (
+                isinstance(event, RequestChange)
+                and event.request is not None
+                and event.request.status == "done"
+            )
+
+        change = await events.wait_for(deep_done, within=10)
+        assert isinstance(change, RequestChange)
+        assert change.request is not None
+        assert change.request.id == request.id
+        assert any("result too deeply nested" in p for p in change.request.problems)
+        dropped = [r for r in caplog.records if r.getMessage().startswith("Unrecognized message format")]
+        assert dropped, "realtime-py did not drop the change: this test no longer tests the dropped path"
+        assert all(len(r.getMessage()) < 1000 for r in dropped)
+        # Live changes keep flowing.
+        await app.queue_run(PROJECT, "after", "test")
+        await events.wait_for(
+            lambda e: isinstance(e, RequestChange) and e.request is not None and e.request.job_id == "after"
+        )
+    finally:
+        await subscription.close()
+        await app.close()

@@ -476,7 +476,9 @@ def test_rpc_security_definer_function_for_anon(stack: Supastack) -> None:
             "insert into cron_run_requests (project_id, job_id) values (%s, 'j1') returning id", (PROJECT,)
         ).fetchone()  # type: ignore[misc]
     with rest_client(stack) as http:
-        r = http.post("/rpc/cancel_run_request", json={"p_request_id": str(request_id)})
+        r = http.post(
+            "/rpc/cancel_run_request", json={"p_project_id": PROJECT, "p_request_id": str(request_id)}
+        )
     assert r.status_code == 200
     [row] = r.json()
     assert row["status"] == "cancelled"

@@ -114,7 +114,7 @@ async def test_supabase_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
 async def test_supabase_selected_but_incomplete_falls_back_with_a_reason(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from cronmirror_desktop.core.config import set_value
+    from cronmirror_desktop.core.config_write import set_value
 
     set_value("store", "supabase")
     monkeypatch.setenv("SUPABASE_URL", "https://example.supabase.co")

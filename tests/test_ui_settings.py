@@ -11,7 +11,8 @@ import keyring.backends.fail
 import pytest
 from PySide6.QtWidgets import QDialog, QLineEdit
 
-from cronmirror_desktop.core.config import resolve_config, set_value
+from cronmirror_desktop.core.config import resolve_config
+from cronmirror_desktop.core.config_write import set_value
 from cronmirror_desktop.core.store import LiveState
 from cronmirror_desktop.ui.app import build_parser, reconfigure
 from cronmirror_desktop.ui.settings_dialog import KEYCHAIN_PLACEHOLDER, SettingsDialog

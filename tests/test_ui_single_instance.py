@@ -20,7 +20,7 @@ import pytest
 from PySide6.QtCore import QDir, QSettings
 from PySide6.QtWidgets import QApplication
 
-from cronmirror_desktop.core.config import set_value
+from cronmirror_desktop.core.config_write import set_value
 from cronmirror_desktop.ui.app import Presence, build_parser, claim_single_instance, run_app
 from cronmirror_desktop.ui.single_instance import Forwarded, SingleInstance, instance_name
 from cronmirror_desktop.ui.worker_host import WorkerState

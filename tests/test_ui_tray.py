@@ -20,7 +20,8 @@ import pytest
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QToolButton
 
-from cronmirror_desktop.core.config import resolve_config, set_value
+from cronmirror_desktop.core.config import resolve_config
+from cronmirror_desktop.core.config_write import set_value
 from cronmirror_desktop.core.errors import NotConfigured
 from cronmirror_desktop.core.localstore import LocalStore
 from cronmirror_desktop.ui.controller import AppController

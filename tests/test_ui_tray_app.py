@@ -19,7 +19,8 @@ import pytest
 from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
-from cronmirror_desktop.core.config import resolve_config, set_value
+from cronmirror_desktop.core.config import resolve_config
+from cronmirror_desktop.core.config_write import set_value
 from cronmirror_desktop.core.localstore import LocalStore
 from cronmirror_desktop.ui.app import Presence, build_parser, run_app
 from cronmirror_desktop.ui.worker_host import WorkerState
@@ -92,8 +93,11 @@ async def test_closing_the_window_keeps_the_app_in_the_menu_bar_while_the_worker
     await app.worker(WorkerState.RUNNING)
     assert app.tray.toolTip().startswith("CronMirror\nWorker running · 0 queued · last sync ")
 
-    app.window.close()
-    await asyncio.sleep(0.2)
+    hidden: list[bool] = []
+    app.window.hiddenToMenuBar.connect(lambda: hidden.append(True))
+    app.window.closed.connect(lambda: hidden.append(False))
+    app.window.close()  # the window decides at once (AppWindow.closeEvent): hide, don't end
+    assert hidden == [True]
     assert not app.task.done()  # still alive, in the menu bar
     assert not app.window.isVisible()
     assert app.host.state is WorkerState.RUNNING
@@ -126,7 +130,6 @@ async def test_otherwise_closing_the_window_quits(
     if flags:
         await app.worker(WorkerState.RUNNING)
     else:
-        await asyncio.sleep(0.2)
         assert app.host.state is WorkerState.STOPPED
     app.window.close()
     assert await app.ended() == 0
@@ -176,15 +179,18 @@ async def test_tray_only_starts_in_the_menu_bar_and_opens_the_window_on_request(
     app = await launch(qapp, ui_settings, tmp_path, "--tray-only", tray=True)
     assert app.tray is not None
     assert app.tray.isVisible()
-    await asyncio.sleep(0.2)
     assert not app.window.isVisible()
+    decisions: list[bool] = []
+    app.window.hiddenToMenuBar.connect(lambda: decisions.append(True))
+    app.window.closed.connect(lambda: decisions.append(False))
     app.window.close()  # (a close while hidden, e.g. from a window list) does not end a menu-bar app
     assert not app.task.done()
     app.tray.menu.aboutToShow.emit()
     app.menu.open_action.trigger()
     assert app.window.isVisible()
     app.window.close()  # --tray-only lives in the menu bar even while the worker is stopped
-    await asyncio.sleep(0.1)
+    assert decisions[-1] is True
+    assert False not in decisions
     assert not app.task.done()
     app.menu.quit_action.trigger()
     assert await app.ended() == 0

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cronmirror_desktop.core.config import set_value
+from cronmirror_desktop.core.config_write import set_value
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL_HINT = "the real-tray test needs Xvfb and trayer: sudo apt-get install xvfb trayer"

@@ -15,7 +15,9 @@ import pytest
 
 from cronmirror_desktop.core.config import resolve_config
 from cronmirror_desktop.core.localstore import LocalStore
+from cronmirror_desktop.core.paths import ENV_DEV_DIR
 from tests.fakes.gateway import install_fake_gateway, sample_jobs
+from tests.pgcluster import free_port
 from tests.worker_harness import PROJECT, python_job, toml_job, write_jobs
 from worker import cli
 
@@ -161,3 +163,37 @@ async def test_the_worker_without_a_service_role_key_says_so(
     code, out = await run_worker_cli("sync-once")
     assert code == 0, out
     assert "2 written" in out
+
+
+async def test_options_work_before_and_after_the_command(
+    jobs_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A subcommand's own default used to overwrite an option given before it (issue 13):
+    `cronmirror-worker --json list-jobs` printed text, `--local sync-once` used Supabase."""
+    for argv in (("--json", "list-jobs"), ("list-jobs", "--json")):
+        code, out = await run_worker_cli(*argv)
+        assert code == 0
+        assert "jobs:hello" in {job["job_id"] for job in json.loads(out)["jobs"]}, argv
+
+    monkeypatch.setenv("SUPABASE_URL", f"http://127.0.0.1:{free_port()}")  # configured, and down
+    monkeypatch.setenv("SUPABASE_ANON_KEY", "anon")
+    monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", "service")
+    code, _ = await run_worker_cli("sync-once")
+    assert code == 4
+    for argv in (("--local", "--project", "ops", "sync-once"), ("sync-once", "--local", "--project", "ops")):
+        code, out = await run_worker_cli(*argv)
+        assert code == 0, (argv, out)
+        assert "Mirrored project ops:" in out, argv
+
+    other = tmp_path / "other-dev-dir"
+    with monkeypatch.context() as m:
+        m.setenv(ENV_DEV_DIR, str(other.resolve()))
+        config_dir = resolve_config().paths.config_dir
+    config_dir.mkdir(parents=True)
+    write_jobs(config_dir / "jobs.toml", [toml_job("elsewhere", python_job("print(1)"))])
+    for argv in (
+        ("--dev-dir", str(other), "--json", "list-jobs"),
+        ("list-jobs", "--dev-dir", str(other), "--json"),
+    ):
+        code, out = await run_worker_cli(*argv)
+        assert "jobs:elsewhere" in {job["job_id"] for job in json.loads(out)["jobs"]}, argv

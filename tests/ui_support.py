@@ -208,8 +208,8 @@ class WrappingStore(Store):
     async def get_request(self, request_id: str) -> CronRunRequest | None:
         return await self.inner.get_request(request_id)
 
-    async def cancel_request(self, request_id: str) -> CronRunRequest:
-        return await self.inner.cancel_request(request_id)
+    async def cancel_request(self, project_id: str, request_id: str) -> CronRunRequest:
+        return await self.inner.cancel_request(project_id, request_id)
 
     async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
         return await self.inner.subscribe(project_id, on_event)

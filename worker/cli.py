@@ -18,53 +18,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cronmirror_desktop import __version__
-from cronmirror_desktop.core.config import EffectiveConfig, resolve_config
+from cronmirror_desktop.core.config import resolve_config
 from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.logsetup import configure_logging
 from cronmirror_desktop.core.paths import set_dev_dir
 from cronmirror_desktop.core.store import Store
-from cronmirror_desktop.core.stores import open_store
+from cronmirror_desktop.core.text import escape_controls
 from worker import launchagent
-from worker.service import WorkerOptions, WorkerService, read_status
-from worker.sources.defaults import ALL_SOURCES, default_source_set
-from worker.sources.registry import SourceSet
-
-STATUS_FILE_NAME = "worker-status.json"
-HISTORY_FILE_NAME = "run-history.json"
+from worker.configured import STATUS_FILE_NAME, WorkerParts, build_sources, worker_store
+from worker.service import WorkerService, read_status
 
 log = logging.getLogger("cronmirror.worker")
-
-
-def build_sources(config: EffectiveConfig) -> SourceSet:
-    """The sources the settings enable, with the jobs file and run history in their standard places."""
-    worker = config.worker
-    jobs_file = (
-        Path(worker.jobs_file).expanduser() if worker.jobs_file else config.paths.config_dir / "jobs.toml"
-    )
-    enabled = [name for name in ALL_SOURCES if worker.source_enabled(name)]
-    return default_source_set(
-        jobs_file=jobs_file,
-        history_file=config.paths.state_dir / HISTORY_FILE_NAME,
-        enabled=enabled,
-        gateway_binary=config.gateway_bin.value,
-        host=worker.host,
-    )
-
-
-def worker_options(config: EffectiveConfig, project: str | None) -> WorkerOptions:
-    w = config.worker
-    return WorkerOptions(
-        project_id=project or config.project_id,
-        sync_interval=float(w.sync_interval_s),
-        concurrency=w.concurrency,
-        job_timeout=float(w.job_timeout_s),
-        grace=float(w.grace_period_s),
-    )
-
-
-def worker_store(config: EffectiveConfig, local: bool) -> Store:
-    """The service-role store (falls back to the anon key only in the seed's anon-worker mode)."""
-    return open_store(config, role="service_role", local=local)
 
 
 class WorkerCli:
@@ -75,22 +39,17 @@ class WorkerCli:
         self.status_file = self.config.paths.state_dir / STATUS_FILE_NAME
 
     def print(self, text: str = "") -> None:
+        """Text for people: control characters escaped but line ends (ids from rows and job sources are
+        escaped whole by the caller), so nothing printed can steer the terminal."""
         if not self.args.json:
-            print(text, file=self.out)
+            print(escape_controls(text, keep_newlines=True), file=self.out)
 
     def dump(self, value: Any) -> None:
         if self.args.json:
             print(json.dumps(value, indent=2, sort_keys=True, default=str), file=self.out)
 
     def service(self, store: Store, *, status_file: Path | None = None) -> WorkerService:
-        return WorkerService(
-            store,
-            build_sources(self.config),
-            worker_options(self.config, self.args.project),
-            status_file=status_file,
-            state_dir=self.config.paths.state_dir,
-            secrets=self.config.secret_values(),
-        )
+        return WorkerParts.from_config(self.config, store, self.args.project).service(status_file=status_file)
 
     async def run(self) -> int:
         log_file = configure_logging(self.config.paths.log_dir, "worker", console=True)
@@ -144,7 +103,7 @@ class WorkerCli:
         if not finished:
             self.print("Nothing was queued.")
         for f in finished:
-            self.print(f"{f.outcome.verdict:5}  {f.request.job_id}  {f.outcome.reason}")
+            self.print(escape_controls(f"{f.outcome.verdict:5}  {f.request.job_id}  {f.outcome.reason}"))
         return 0 if all(f.outcome.ok for f in finished) else 1
 
     async def list_jobs(self) -> int:
@@ -169,7 +128,8 @@ class WorkerCli:
             self.print(line + (f": {listing.message}" if listing.message else ""))
         for job in inventory.jobs:
             state = "on " if job.enabled else "off"
-            self.print(f"  {state}  {job.job_id}  {job.name}  ({job.schedule_kind}: {job.schedule_expr})")
+            line = f"  {state}  {job.job_id}  {job.name}  ({job.schedule_kind}: {job.schedule_expr})"
+            self.print(escape_controls(line))
         for warning in inventory.all_warnings():
             self.print(f"! {warning}")
         return 0
@@ -240,17 +200,28 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """Given on the main parser (with the defaults) and on each command with SUPPRESS defaults, so an
+    option works before or after the command (a command's own default would overwrite it otherwise)."""
+    default: Any = argparse.SUPPRESS if after_command else None
+    flag_default: Any = argparse.SUPPRESS if after_command else False
+    parser.add_argument(
+        "--local", action="store_true", default=flag_default, help="use the embedded local store"
+    )
+    parser.add_argument("--project", "-p", default=default, help="project id (default: the configured one)")
+    parser.add_argument("--json", action="store_true", default=flag_default, help="JSON output")
+    parser.add_argument("--dev-dir", default=default, help="keep settings, state and logs in this folder")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--local", action="store_true", help="use the embedded local store")
-    common.add_argument("--project", "-p", help="project id (default: the configured one)")
-    common.add_argument("--json", action="store_true", help="JSON output")
-    common.add_argument("--dev-dir", help="keep settings, state and logs in this folder")
+    _global_options(common, after_command=True)
     parser = argparse.ArgumentParser(
         prog="cronmirror-worker",
         description="Mirror this Mac's scheduled jobs and run queued requests.",
-        parents=[common],
+        epilog="Options go before or after COMMAND.",
     )
+    _global_options(parser, after_command=False)
     parser.add_argument("--version", action="version", version=f"cronmirror-worker {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", parents=[common], help="the daemon: sync and execute until stopped")

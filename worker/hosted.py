@@ -21,28 +21,13 @@ from pathlib import Path
 
 from cronmirror_desktop.core.config import resolve_config
 from cronmirror_desktop.core.errors import CronMirrorError
-from cronmirror_desktop.core.store import Store
 from cronmirror_desktop.core.stores import open_store
-from worker.cli import build_sources, worker_options
-from worker.service import WorkerOptions, WorkerService, WorkerStatus
-from worker.sources.registry import SourceSet
+from worker.configured import WorkerParts
+from worker.service import WorkerService, WorkerStatus
 
 log = logging.getLogger(__name__)
 
 THREAD_NAME = "cronmirror-hosted-worker"
-
-
-@dataclass(frozen=True)
-class WorkerParts:
-    """What one run of the hosted worker needs; built on the worker's own thread by the factory."""
-
-    store: Store
-    sources: SourceSet
-    options: WorkerOptions
-    #: Where the outbox and the record of running jobs live (None: memory only).
-    state_dir: Path | None = None
-    #: Values redacted from what jobs print.
-    secrets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,13 +46,7 @@ class ConfiguredParts:
     def __call__(self) -> WorkerParts:
         config = resolve_config()
         store = open_store(config, role="service_role", local=self.local, local_path=self.store_file)
-        return WorkerParts(
-            store,
-            build_sources(config),
-            worker_options(config, self.project),
-            state_dir=config.paths.state_dir,
-            secrets=config.secret_values(),
-        )
+        return WorkerParts.from_config(config, store, self.project)
 
 
 class HostedWorker:
@@ -160,14 +139,7 @@ class HostedWorker:
             self._failed(str(exc))
             return
         async with parts.store:
-            service = WorkerService(
-                parts.store,
-                parts.sources,
-                parts.options,
-                state_dir=parts.state_dir,
-                secrets=parts.secrets,
-                on_status=self._on_status,
-            )
+            service = parts.service(on_status=self._on_status)
             self._service = service
             await service.run(stop)
 

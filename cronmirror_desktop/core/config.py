@@ -14,128 +14,51 @@ its `rows()`. Resolving never raises: a broken keychain or an invalid URL is rec
 affects (`problem`, `hint`), and asking for a value that is not usable (`supabase_credentials()`,
 `control_api_url_or_raise()`) raises `NotConfigured` with that reason.
 
-`set_value()` / `unset_value()` / `import_dotenv()` are the write side, shared by `cronmirror config set`,
-the Settings dialog and the `.env` import: secrets go to the keychain, plain values to the settings file.
+The write side lives beside it: `config_write.set_value()` / `unset_value()` (`cronmirror config set`, the
+Settings dialog) and `config_import.import_dotenv()` (the `.env` import): secrets go to the keychain, plain
+values to the settings file.
 """
 
 from __future__ import annotations
 
+# The key table is re-exported here: most callers want it together with `resolve_config`.
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
-from cronmirror_desktop.core.dotenv import parse_dotenv
-from cronmirror_desktop.core.errors import CronMirrorError, InvalidValue, NotConfigured, SecretStoreError
+from cronmirror_desktop.core.config_keys import (
+    ANON_KEY,
+    CONFIG_KEYS,
+    CONTROL_API_TOKEN,
+    CONTROL_API_URL,
+    DEFAULT_PROJECT_ID,
+    ENV_NAMES,
+    GATEWAY_BIN,
+    KEYS_BY_NAME,
+    PLAIN_SETTING_KEYS,
+    PROJECT,
+    SECRET_ENV_NAMES,
+    SERVICE_ROLE_KEY,
+    SUPABASE_URL,
+    URL_SUFFIXES,
+    ConfigKey,
+    Source,
+)
+from cronmirror_desktop.core.errors import InvalidValue, NotConfigured, SecretStoreError
 from cronmirror_desktop.core.paths import AppPaths, app_paths
-from cronmirror_desktop.core.secrets import KeychainStatus, SecretName, SecretStore
+from cronmirror_desktop.core.secrets import KeychainStatus, SecretStore
 from cronmirror_desktop.core.settings import (
     Settings,
     SettingsLoad,
     WorkerSettings,
     load_settings,
-    save_settings,
 )
 from cronmirror_desktop.core.urls import normalize_base_url
 
-#: ClawdOS's default project (its Control API and worker use it when none is given).
-DEFAULT_PROJECT_ID = "front-office"
-
 T = TypeVar("T")
-
-
-class Source(StrEnum):
-    ENV = "env"
-    KEYCHAIN = "keychain"
-    SETTINGS = "settings"
-    DEFAULT = "default"
-    UNSET = "unset"
-
-
-@dataclass(frozen=True)
-class ConfigKey:
-    """One configurable value: its `config set` name, label, environment names (highest precedence
-    first), and where it is stored (a keychain entry or a dotted settings path)."""
-
-    key: str
-    label: str
-    env: tuple[str, ...]
-    secret: SecretName | None = None
-    setting: str | None = None
-
-
-SUPABASE_URL = ConfigKey(
-    "supabase_url", "Supabase URL", ("SUPABASE_URL", "VITE_SUPABASE_URL"), setting="supabase_url"
-)
-ANON_KEY = ConfigKey(
-    "anon_key",
-    "Supabase anon key",
-    ("SUPABASE_ANON_KEY", "VITE_SUPABASE_PUBLISHABLE_KEY", "VITE_SUPABASE_ANON_KEY"),
-    secret=SecretName.ANON_KEY,
-)
-SERVICE_ROLE_KEY = ConfigKey(
-    "service_role_key",
-    "Supabase service-role key",
-    ("SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_SERVICE_KEY"),
-    secret=SecretName.SERVICE_ROLE_KEY,
-)
-CONTROL_API_URL = ConfigKey(
-    "control_api_url",
-    "Control API URL",
-    ("CONTROL_API_BASE_URL", "VITE_API_BASE_URL"),
-    setting="control_api_url",
-)
-CONTROL_API_TOKEN = ConfigKey(
-    "control_api_token",
-    "Control API token",
-    ("CONTROL_API_TOKEN", "CONTROL_API_KEY"),
-    secret=SecretName.CONTROL_API_TOKEN,
-)
-PROJECT = ConfigKey(
-    "project", "Project", ("CRONMIRROR_PROJECT_ID", "CLAWDOS_PROJECT_ID"), setting="current_project"
-)
-GATEWAY_BIN = ConfigKey(
-    "gateway_bin", "Gateway CLI", ("CRONMIRROR_GATEWAY_BIN", "EXECUTOR_BIN"), setting="worker.gateway_bin"
-)
-
-#: The values with an environment override, in display order.
-CONFIG_KEYS: tuple[ConfigKey, ...] = (
-    SUPABASE_URL,
-    ANON_KEY,
-    SERVICE_ROLE_KEY,
-    CONTROL_API_URL,
-    CONTROL_API_TOKEN,
-    PROJECT,
-    GATEWAY_BIN,
-)
-
-#: Every environment variable this module reads (tests clear them; `doctor` lists those that are set).
-ENV_NAMES: tuple[str, ...] = tuple(name for spec in CONFIG_KEYS for name in spec.env)
-
-#: The environment variables that hold our secrets, under every name we accept (never handed to a job).
-SECRET_ENV_NAMES: frozenset[str] = frozenset(
-    name for spec in CONFIG_KEYS if spec.secret is not None for name in spec.env
-)
-
-#: Plain settings `set_value` accepts besides the keys above (dotted paths into `Settings`).
-PLAIN_SETTING_KEYS: tuple[str, ...] = (
-    "projects",
-    "store",
-    "worker.sync_interval_s",
-    "worker.concurrency",
-    "worker.job_timeout_s",
-    "worker.grace_period_s",
-    "worker.jobs_file",
-    "worker.host",
-    "worker.sources.<name>",
-)
-
-_URL_SUFFIXES = {"supabase_url": ("/rest/v1", "/auth/v1", "/realtime/v1"), "control_api_url": ("/api",)}
 
 
 @dataclass(frozen=True)
@@ -215,7 +138,7 @@ class EffectiveConfig:
 
     def resolved(self, key: str) -> Resolved[Any]:
         """The value for a `config` key ("supabase_url", "anon_key", ..., "store")."""
-        if key != "store" and key not in _SPECS:
+        if key != "store" and key not in KEYS_BY_NAME:
             raise KeyError(key)
         value: Resolved[Any] = getattr(self, key)
         return value
@@ -368,9 +291,9 @@ def resolve_config(
         found = from_env(spec)
         if found is not None:
             name, raw, shadowed = found
-            return _checked(spec, raw, Source.ENV, name, shadowed)
+            return checked_value(spec, raw, Source.ENV, name, shadowed)
         if setting_value is not None:
-            return _checked(spec, setting_value, Source.SETTINGS, settings_origin, ())
+            return checked_value(spec, setting_value, Source.SETTINGS, settings_origin, ())
         if default is not None:
             return Resolved(default, Source.DEFAULT, "default")
         return Resolved(None, Source.UNSET, "")
@@ -448,13 +371,13 @@ def resolve_config(
     )
 
 
-def _checked(
+def checked_value(
     spec: ConfigKey, raw: str, source: Source, origin: str, shadowed: tuple[str, ...]
 ) -> Resolved[str]:
-    if spec.key in _URL_SUFFIXES:
+    if spec.key in URL_SUFFIXES:
         try:
             value = normalize_base_url(
-                raw, what=f"{spec.label} (from {origin})", strip_suffixes=_URL_SUFFIXES[spec.key]
+                raw, what=f"{spec.label} (from {origin})", strip_suffixes=URL_SUFFIXES[spec.key]
             )
         except InvalidValue as exc:
             return Resolved(raw, source, origin, exc.message, exc.hint, shadowed)
@@ -482,284 +405,6 @@ def _store_kind(
     return Resolved("local", Source.DEFAULT, "auto: Supabase is not configured")
 
 
-# -- writing --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SetResult:
-    """What `set_value`/`unset_value` did: where the value went, and what still overrides it."""
-
-    key: str
-    stored_in: Source
-    #: Environment variables that are set and take precedence over what was just stored.
-    overridden_by: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-
-
-_SPECS = {spec.key: spec for spec in CONFIG_KEYS}
-
-
-def set_value(
-    key: str,
-    value: str,
-    *,
-    paths: AppPaths | None = None,
-    secrets: SecretStore | None = None,
-    env: Mapping[str, str] | None = None,
-) -> SetResult:
-    """Store one value given as text (what `cronmirror config set KEY VALUE` and the Settings dialog do).
-
-    Secrets go to the keychain and nowhere else; URLs are normalised and checked first; numbers out of
-    range are clamped with a warning. Raises `InvalidValue` for an unknown key or a bad value, and
-    `SecretStoreError` when the keychain can't take a secret.
-    """
-    environ = os.environ if env is None else env
-    spec = _SPECS.get(key)
-    if spec is not None and spec.secret is not None:
-        (SecretStore() if secrets is None else secrets).set(spec.secret, value)
-        return SetResult(key, Source.KEYCHAIN, _overriding(spec, environ))
-    paths = app_paths(environ) if paths is None else paths
-    loaded = load_settings(paths.settings_file)
-    data = loaded.settings.model_dump(mode="json")
-    text = value.strip()
-    if spec is not None and spec.key in _URL_SUFFIXES:
-        text = normalize_base_url(text, what=spec.label, strip_suffixes=_URL_SUFFIXES[spec.key])
-    if key == "project":
-        if not text:
-            raise InvalidValue("The project id is empty.")
-        data["current_project"] = text
-        if text not in data["project_ids"]:
-            data["project_ids"].append(text)
-    elif key == "projects":
-        data["project_ids"] = [item.strip() for item in text.split(",") if item.strip()]
-    else:
-        path = spec.setting if spec is not None and spec.setting else key
-        _assign(data, path, text)
-    settings, warnings = _validated(data, key)
-    save_settings(settings, paths.settings_file)
-    return SetResult(key, Source.SETTINGS, _overriding(spec, environ) if spec else (), tuple(warnings))
-
-
-def unset_value(
-    key: str,
-    *,
-    paths: AppPaths | None = None,
-    secrets: SecretStore | None = None,
-    env: Mapping[str, str] | None = None,
-) -> SetResult:
-    """Remove a stored value (keychain entry or setting, back to its default)."""
-    environ = os.environ if env is None else env
-    spec = _SPECS.get(key)
-    if spec is not None and spec.secret is not None:
-        (SecretStore() if secrets is None else secrets).delete(spec.secret)
-        return SetResult(key, Source.KEYCHAIN, _overriding(spec, environ))
-    paths = app_paths(environ) if paths is None else paths
-    loaded = load_settings(paths.settings_file)
-    data = loaded.settings.model_dump(mode="json")
-    defaults = Settings().model_dump(mode="json")
-    if key == "project":
-        data["current_project"] = None
-    elif key == "projects":
-        data["project_ids"] = []
-    else:
-        path = spec.setting if spec is not None and spec.setting else key
-        _assign(data, path, _lookup(defaults, path), remove_if_missing=True)
-    settings, warnings = _validated(data, key)
-    save_settings(settings, paths.settings_file)
-    return SetResult(key, Source.SETTINGS, _overriding(spec, environ) if spec else (), tuple(warnings))
-
-
-def _overriding(spec: ConfigKey | None, environ: Mapping[str, str]) -> tuple[str, ...]:
-    if spec is None:
-        return ()
-    return tuple(name for name in spec.env if environ.get(name, "").strip())
-
-
-_MISSING = object()
-
-
-def _lookup(data: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if not isinstance(data, dict) or part not in data:
-            return _MISSING
-        data = data[part]
-    return data
-
-
-_WORKER_PLAIN = (
-    "sync_interval_s",
-    "concurrency",
-    "job_timeout_s",
-    "grace_period_s",
-    "jobs_file",
-    "gateway_bin",
-    "host",
-)
-_SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]*")
-
-
-def _check_plain_key(dotted: str) -> None:
-    parts = dotted.split(".")
-    ok = (
-        dotted in {"supabase_url", "control_api_url", "store"}
-        or (len(parts) == 2 and parts[0] == "worker" and parts[1] in _WORKER_PLAIN)
-        or (len(parts) == 3 and parts[:2] == ["worker", "sources"] and bool(_SOURCE_NAME.fullmatch(parts[2])))
-    )
-    if not ok:
-        raise InvalidValue(
-            f"Unknown setting {dotted!r}.",
-            "Known: " + ", ".join([spec.key for spec in CONFIG_KEYS] + list(PLAIN_SETTING_KEYS)),
-        )
-
-
-def _assign(data: dict[str, Any], dotted: str, value: Any, *, remove_if_missing: bool = False) -> None:
-    _check_plain_key(dotted)
-    parts = dotted.split(".")
-    container = data
-    for part in parts[:-1]:
-        container = container.setdefault(part, {})
-    if value is _MISSING and remove_if_missing:
-        container.pop(parts[-1], None)
-    elif value == "" and parts[-1] in {"gateway_bin", "jobs_file", "host"}:
-        container[parts[-1]] = None
-    else:
-        container[parts[-1]] = value
-
-
-def _validated(data: dict[str, Any], key: str) -> tuple[Settings, list[str]]:
-    context: dict[str, Any] = {"warnings": []}
-    try:
-        settings = Settings.model_validate(data, context=context)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        raise InvalidValue(f"Invalid value for {key}: {first['msg']}.") from None
-    return settings, list(context["warnings"])
-
-
-# -- .env import ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DotenvImport:
-    """What an import did. Holds names only for secrets; plain values (URLs, ids) may be shown."""
-
-    source: str
-    settings_set: tuple[tuple[str, str], ...] = ()
-    secrets_stored: tuple[str, ...] = ()
-    #: Recognised names that lost to a higher-precedence name in the same file.
-    shadowed: tuple[str, ...] = ()
-    #: Names in the file CronMirror does not use.
-    ignored: tuple[str, ...] = ()
-    problems: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-    used_names: Mapping[str, str] = field(default_factory=dict)
-
-    def summary(self) -> list[str]:
-        """Lines for the CLI and the import dialog; never a secret value."""
-        lines = [f"Imported from {self.source}:"]
-        lines += [
-            f"  {key} = {value}  (settings, from {self.used_names.get(key, key)})"
-            for key, value in self.settings_set
-        ]
-        lines += [
-            f"  {key}: stored in the keychain (from {self.used_names.get(key, key)})"
-            for key in self.secrets_stored
-        ]
-        if not self.settings_set and not self.secrets_stored:
-            lines.append("  nothing")
-        if self.shadowed:
-            lines.append("Not used (a higher-precedence name is in the file): " + ", ".join(self.shadowed))
-        if self.ignored:
-            lines.append("Not CronMirror settings (ignored): " + ", ".join(self.ignored))
-        lines += [f"Note: {note}" for note in self.notes]
-        lines += [f"Problem: {problem}" for problem in self.problems]
-        return lines
-
-
-def import_dotenv(
-    source: Path | str,
-    *,
-    text: str | None = None,
-    paths: AppPaths | None = None,
-    secrets: SecretStore | None = None,
-) -> DotenvImport:
-    """Import the values CronMirror knows from a `.env` file: secrets into the keychain, plain values into
-    the settings file (saved once, atomically). A secret the keychain won't take is reported, and stored
-    nowhere else. `text` overrides reading `source` (which then only names it)."""
-    paths = app_paths() if paths is None else paths
-    if text is None:
-        try:
-            text = Path(source).read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CronMirrorError(
-                f"Could not read {source}: {getattr(exc, 'strerror', None) or type(exc).__name__}."
-            ) from None
-    parsed = parse_dotenv(text)
-    problems = list(parsed.problems)
-    notes: list[str] = []
-    known = {name for spec in CONFIG_KEYS for name in spec.env}
-    ignored = tuple(name for name in parsed.values if name not in known)
-    shadowed: list[str] = []
-    chosen: dict[str, tuple[str, str]] = {}
-    for spec in CONFIG_KEYS:
-        present = [name for name in spec.env if parsed.values.get(name, "").strip()]
-        if present:
-            chosen[spec.key] = (present[0], parsed.values[present[0]].strip())
-            shadowed += present[1:]
-
-    store = SecretStore() if secrets is None else secrets
-    stored: list[str] = []
-    for spec in CONFIG_KEYS:
-        if spec.secret is None or spec.key not in chosen:
-            continue
-        try:
-            store.set(spec.secret, chosen[spec.key][1])
-        except (SecretStoreError, InvalidValue) as exc:
-            problems.append(
-                f"{spec.key} (from {chosen[spec.key][0]}) was not stored: {exc.message} {exc.hint}".strip()
-            )
-            continue
-        stored.append(spec.key)
-        if spec is SERVICE_ROLE_KEY:
-            notes.append(
-                "the service-role key can rewrite the mirror: keep it only on the Mac mini's keychain."
-            )
-
-    loaded = load_settings(paths.settings_file)
-    data = loaded.settings.model_dump(mode="json")
-    settings_set: list[tuple[str, str]] = []
-    for spec in CONFIG_KEYS:
-        if spec.secret is not None or spec.key not in chosen:
-            continue
-        name, raw = chosen[spec.key]
-        checked = _checked(spec, raw, Source.ENV, name, ())
-        if checked.problem:
-            problems.append(checked.problem)
-            continue
-        assert checked.value is not None
-        if spec is PROJECT:
-            data["current_project"] = checked.value
-            if checked.value not in data["project_ids"]:
-                data["project_ids"].append(checked.value)
-        else:
-            assert spec.setting is not None
-            _assign(data, spec.setting, checked.value)
-        settings_set.append((spec.key, checked.value))
-    if settings_set:
-        settings, _ = _validated(data, "the imported values")
-        save_settings(settings, paths.settings_file)
-    return DotenvImport(
-        source=str(source),
-        settings_set=tuple(settings_set),
-        secrets_stored=tuple(stored),
-        shadowed=tuple(shadowed),
-        ignored=ignored,
-        problems=tuple(problems),
-        notes=tuple(notes),
-        used_names={key: name for key, (name, _) in chosen.items()},
-    )
-
-
 def env_names_set(env: Mapping[str, str] | None = None) -> list[str]:
     """Which of CronMirror's environment variables are set (names only): for `doctor`."""
     environ = os.environ if env is None else env
@@ -773,3 +418,31 @@ def describe_precedence() -> list[str]:
         stored = "keychain" if spec.secret else f"settings file ({spec.setting})"
         lines.append(f"{spec.key}: {' > '.join(spec.env)} > {stored}")
     return lines
+
+
+__all__ = [
+    "ANON_KEY",
+    "CONFIG_KEYS",
+    "CONTROL_API_TOKEN",
+    "CONTROL_API_URL",
+    "DEFAULT_PROJECT_ID",
+    "ENV_NAMES",
+    "GATEWAY_BIN",
+    "KEYS_BY_NAME",
+    "PLAIN_SETTING_KEYS",
+    "PROJECT",
+    "SECRET_ENV_NAMES",
+    "SERVICE_ROLE_KEY",
+    "SUPABASE_URL",
+    "URL_SUFFIXES",
+    "ConfigKey",
+    "ConfigRow",
+    "EffectiveConfig",
+    "Resolved",
+    "Source",
+    "SupabaseCredentials",
+    "checked_value",
+    "describe_precedence",
+    "env_names_set",
+    "resolve_config",
+]

@@ -4,6 +4,13 @@ Understands what those files use: `NAME=value`, an `export ` prefix, `#` comment
 after unquoted values, single quotes (literal), double quotes (with `\\n`, `\\t`, `\\"`, `\\\\` escapes, may
 span lines), and backticks (literal). Variable expansion (`${OTHER}`) is not done: the value is kept as
 written. Problems are reported per line by line number and name only, because values may be secrets.
+
+Why not python-dotenv's `dotenv_values` (measured with python-dotenv 1.x on this module's tests): it drops
+a line it cannot parse and only logs "could not parse statement starting at line N" — an unterminated
+quote loses that secret, and `SECRET="eyJ" trailing` loses a value we keep with a warning — so the import
+dialog could not tell the user which variable was left out and why. It also keeps backticks as part of
+the value and accepts names like `1BAD`. Everything else (export, comments, quotes, escapes, multi-line
+values, BOM) it parses exactly as this module does.
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ process, and polls the log's head every `poll_interval` seconds for writes by ot
 was pruned past a slow subscriber, it gets a fresh Snapshot instead.
 
 All SQLite work runs on one thread per store, so the asyncio loop (the GUI's, with qasync) never blocks.
+
+Hostile rows: the rules the Supabase schema applies to a client holding the anon key (…_client_request_rules
+.sql) hold for `queue_run` here too (the same bounds and words; `requested_at` is always this store's
+clock). The file has no roles: whatever else writes it is the user's own process, so its rows are read as
+untrusted (rows.py), text that is not UTF-8 included, rather than refused by the schema.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from cronmirror_desktop.core.aio import cancel_and_wait, wait_event
-from cronmirror_desktop.core.errors import Conflict, CronMirrorError, NotFound, Unreachable
+from cronmirror_desktop.core.errors import Conflict, CronMirrorError, InvalidRow, NotFound, Unreachable
 from cronmirror_desktop.core.mirror_rows import normalize_mirror_row
 from cronmirror_desktop.core.rows import (
     MIRROR_COLUMNS,
@@ -59,6 +64,7 @@ from cronmirror_desktop.core.store import (
     mirror_touched,
     sort_jobs,
 )
+from cronmirror_desktop.core.text import has_control_characters
 from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
 
 log = logging.getLogger(__name__)
@@ -142,6 +148,29 @@ _UPGRADES: dict[int, str] = {
 }
 
 _JOB_FILTER = f"job_id != '{MIRROR_STATE_JOB_ID}' AND coalesce(schedule_kind, '') != '{MIRROR_STATE_KIND}'"
+
+#: What a queued request's text may be: (column, longest), as in …_client_request_rules.sql.
+REQUEST_TEXT_BOUNDS = (("project_id", 512), ("job_id", 512), ("requested_by", 200))
+
+
+def check_request_text(project_id: str, job_id: str, requested_by: str | None) -> None:
+    """Raise InvalidRow, in the server's words, for text the Supabase schema refuses from a client."""
+    values = {"project_id": project_id, "job_id": job_id, "requested_by": requested_by}
+    for column, longest in REQUEST_TEXT_BOUNDS:
+        value = values[column]
+        if value is None:
+            continue
+        if len(value) > longest:
+            raise InvalidRow(f"{column} must be at most {longest} characters, got {len(value)}.")
+        if has_control_characters(value):
+            raise InvalidRow(
+                f"{column} must not contain control characters (newlines, tabs, escape sequences)."
+            )
+
+
+def _decode_text(raw: bytes) -> str:
+    """SQLite stores whatever bytes a writer gave it; a row that is not UTF-8 is shown, not fatal."""
+    return raw.decode("utf-8", errors="replace")
 
 
 # -- in-process wake-ups ------------------------------------------------------------------------------
@@ -228,6 +257,7 @@ class LocalStore(Store):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
             conn.row_factory = sqlite3.Row
+            conn.text_factory = _decode_text
             _enter_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=10000")
@@ -319,7 +349,10 @@ class LocalStore(Store):
                 rows.setdefault(project_id, {"project_id": project_id})["last_request_at"] = last_request
             for project_id in configured:
                 rows.setdefault(project_id, {"project_id": project_id})["configured"] = True
-            return [ProjectInfo(**rows[key]) for key in sorted(rows)]
+            return [
+                ProjectInfo.from_row(row, configured=bool(row.get("configured")))
+                for _, row in sorted(rows.items(), key=lambda item: str(item[0]))
+            ]
 
         return await self._run(query)
 
@@ -333,6 +366,8 @@ class LocalStore(Store):
         return await self._run(query)
 
     async def queue_run(self, project_id: str, job_id: str, requested_by: str) -> QueueOutcome:
+        check_request_text(project_id, job_id, requested_by)
+
         def insert(conn: sqlite3.Connection) -> QueueOutcome:
             for _ in range(3):
                 try:
@@ -382,24 +417,26 @@ class LocalStore(Store):
 
         return await self._run(query)
 
-    async def cancel_request(self, request_id: str) -> CronRunRequest:
+    async def cancel_request(self, project_id: str, request_id: str) -> CronRunRequest:
         def cancel(conn: sqlite3.Connection) -> CronRunRequest:
             row = conn.execute(
                 "UPDATE cron_run_requests SET status = 'cancelled', completed_at = ?, result = ? "
-                "WHERE id = ? AND status = 'queued' RETURNING *",
+                "WHERE id = ? AND project_id = ? AND status = 'queued' RETURNING *",
                 (
                     format_timestamp(now_utc()),
                     json.dumps({"reason": "cancelled before a worker picked it up"}),
                     request_id,
+                    project_id,
                 ),
             ).fetchone()
             if row is not None:
                 return CronRunRequest.from_row(dict(row))
             current = conn.execute(
-                "SELECT status FROM cron_run_requests WHERE id = ?", (request_id,)
+                "SELECT status FROM cron_run_requests WHERE id = ? AND project_id = ?",
+                (request_id, project_id),
             ).fetchone()
             if current is None:
-                raise NotFound(f"There is no run request {request_id}.")
+                raise NotFound(f"There is no run request {request_id} in project {project_id}.")
             raise Conflict(f"The request is already {current[0]}; only a queued request can be cancelled.")
 
         return await self._run(cancel, writes=True)
@@ -672,12 +709,6 @@ class _LocalSubscription(Subscription):
         with contextlib.suppress(RuntimeError):  # the loop is already closed
             self._loop.call_soon_threadsafe(self._wake.set)
 
-    def _emit(self, event: Any) -> None:
-        try:
-            self._handler(event)
-        except Exception:
-            log.exception("a store event handler failed")
-
     def _set_state(self, state: LiveState, detail: str = "") -> None:
         self.state = state
         self._emit(StateChange(state, detail))
@@ -685,7 +716,13 @@ class _LocalSubscription(Subscription):
     async def _follow(self) -> None:
         store = self._store
         self._set_state(LiveState.CONNECTING)
-        head, snapshot = await store._run(lambda conn: store._snapshot(conn, self.project_id))
+        while True:
+            try:
+                head, snapshot = await store._run(lambda conn: store._snapshot(conn, self.project_id))
+                break
+            except CronMirrorError as exc:  # the file is unusable for now: say so, and try again
+                self._set_state(LiveState.DISCONNECTED, exc.message)
+                await asyncio.sleep(1)
         self._emit(snapshot)
         self._set_state(LiveState.LIVE)
         version = self._data_version()

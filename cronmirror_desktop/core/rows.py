@@ -3,13 +3,16 @@
 Everything here comes from the network or from another program's worker, so nothing is trusted: `from_row`
 never raises. A field that cannot be understood is replaced by a safe value (None, a truncated text) and the
 row carries a human-readable `problems` entry saying what was wrong; the app shows such a row as invalid
-instead of dropping it or crashing. The public (JSON) shape uses the seed plan's TypeScript names
-(`jobId`, `scheduleKind`, ...), the Python attributes are snake_case.
+instead of dropping it or crashing. That includes what PostgreSQL accepts but no reader can use: infinite
+or far-out timestamps, numbers past any sane range, JSON nested too deeply to walk, control characters in
+ids (kept exactly, flagged, and escaped wherever a terminal shows them). The public (JSON) shape uses the
+seed plan's TypeScript names (`jobId`, `scheduleKind`, ...), the Python attributes are snake_case.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -28,7 +31,8 @@ from cronmirror_desktop.core.schedule import (
     schedule_for,
     validate,
 )
-from cronmirror_desktop.core.timeutil import parse_timestamp
+from cronmirror_desktop.core.text import has_control_characters
+from cronmirror_desktop.core.timeutil import in_range, parse_timestamp
 
 LAST_STATUSES = ("ok", "error", "skipped")
 REQUEST_STATUSES = ("queued", "running", "done", "error", "cancelled")
@@ -44,6 +48,13 @@ MAX_TEXT = 64 * 1024
 MAX_SHORT_TEXT = 1024
 #: Output tails are shown, never stored whole (the worker keeps the last 4000 characters).
 MAX_TAIL = 4000
+#: Deepest JSON a row's `result` may be. Ours and ClawdOS's are flat; far deeper would break the JSON parser
+#: (RecursionError near 1,000 levels), pydantic's (about 250) and its serializer, so it is refused here.
+MAX_JSON_DEPTH = 64
+#: Largest whole number a row may hold (JavaScript's safe integers; also fits a Qt sort value).
+MAX_NUMBER = 2**53 - 1
+#: Exit codes are 32-bit.
+EXIT_CODE_RANGE = range(-(2**31), 2**31)
 
 #: What the mirror's columns are called; the worker writes these, stores read them.
 MIRROR_COLUMNS = (
@@ -77,9 +88,49 @@ def zone_or_none(name: str) -> ZoneInfo | None:
 
 
 def short(value: Any, limit: int = 60) -> str:
-    """A value quoted for an error message, cut to `limit` characters."""
-    text = repr(value)
+    """A value quoted for an error message, cut to `limit` characters (and never a 5,000-digit number)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**limit:
+        return f"a {len(str(abs(value) // 10**limit)) + limit}-digit number"
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when decoded JSON nests lists/objects more than `limit` levels (walked without recursion)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                pending.append((child, depth + 1))
+    return False
+
+
+def loads_bounded(text: str) -> Any:
+    """`json.loads` that refuses nesting deeper than MAX_JSON_DEPTH with a ValueError of its own.
+
+    The C decoder raises RecursionError near the interpreter's recursion limit; deeper JSON that still
+    decodes would later break pydantic's serializer. Both become `TooDeep`."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise TooDeep from None
+    if isinstance(value, dict | list) and too_deep(value):
+        raise TooDeep
+    return value
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than MAX_JSON_DEPTH."""
+
+    def __init__(self) -> None:
+        super().__init__(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
 
 
 class _Fields:
@@ -89,7 +140,10 @@ class _Fields:
         self.raw = raw
         self.problems: list[str] = []
 
-    def text(self, key: str, *, required: bool = False, limit: int = MAX_SHORT_TEXT) -> str | None:
+    def text(
+        self, key: str, *, required: bool = False, limit: int = MAX_SHORT_TEXT, plain: bool = False
+    ) -> str | None:
+        """Text as it is (cut to `limit`); `plain` text (ids) must hold no control characters either."""
         value = self.raw.get(key)
         if value is None:
             if required:
@@ -97,7 +151,7 @@ class _Fields:
             return None
         if not isinstance(value, str):
             self.problems.append(f"{key} is not text: {short(value)}")
-            value = json.dumps(value) if isinstance(value, dict | list) else str(value)
+            value = _as_text(value)
         if "\x00" in value:
             self.problems.append(f"{key} contains NUL characters")
             value = value.replace("\x00", "\N{REPLACEMENT CHARACTER}")
@@ -106,6 +160,8 @@ class _Fields:
                 f"{key} is too long ({len(value):,} characters); showing the first {limit:,}"
             )
             value = value[:limit]
+        if plain and has_control_characters(value):
+            self.problems.append(f"{key} contains control characters: {short(value)}")
         return value
 
     def boolean(self, key: str, default: bool) -> bool:
@@ -119,7 +175,7 @@ class _Fields:
         self.problems.append(f"{key} is not true/false: {short(value)}")
         return default
 
-    def integer(self, key: str, *, minimum: int | None = None) -> int | None:
+    def integer(self, key: str, *, minimum: int | None = None, maximum: int = MAX_NUMBER) -> int | None:
         value = self.raw.get(key)
         if value is None:
             return None
@@ -127,11 +183,14 @@ class _Fields:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError
             number = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             self.problems.append(f"{key} is not a whole number: {short(value)}")
             return None
         if minimum is not None and number < minimum:
-            self.problems.append(f"{key} is negative: {number}")
+            self.problems.append(f"{key} is negative: {short(number)}")
+            return None
+        if abs(number) > maximum:
+            self.problems.append(f"{key} is out of range: {short(number)}")
             return None
         return number
 
@@ -140,10 +199,16 @@ class _Fields:
         try:
             parsed = parse_timestamp(value)
         except (ValueError, OverflowError, OSError):
+            # Also PostgreSQL's 'infinity', '-infinity', years past 9999 and BC dates.
             self.problems.append(f"{key} is not a valid time: {short(value)}")
             return None
-        if parsed is None and required:
-            self.problems.append(f"{key} is missing")
+        if parsed is None:
+            if required:
+                self.problems.append(f"{key} is missing")
+            return None
+        if not in_range(parsed):
+            self.problems.append(f"{key} is out of range: {short(value)}")
+            return None
         return parsed
 
     def json_object(self, key: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -153,15 +218,58 @@ class _Fields:
             return None, None
         if isinstance(value, str):
             try:
-                decoded = json.loads(value)
+                decoded = loads_bounded(value)
+            except TooDeep:
+                self.problems.append(f"{key} too deeply nested (over {MAX_JSON_DEPTH} levels); not shown")
+                return None, None
             except ValueError:
                 decoded = value
+            if decoded is None:  # JSON null
+                return None, None
             value = decoded
+        elif isinstance(value, dict | list) and too_deep(value):
+            self.problems.append(f"{key} too deeply nested (over {MAX_JSON_DEPTH} levels); not shown")
+            return None, None
         if isinstance(value, dict):
             return value, None
         self.problems.append(f"{key} is not a JSON object but {type(value).__name__}: {short(value)}")
-        text = value if isinstance(value, str) else json.dumps(value, default=str)
-        return None, text[:MAX_TAIL]
+        return None, _as_text(value)[:MAX_TAIL]
+
+    def result_number(self, result: Mapping[str, Any], key: str, valid: range | None = None) -> None:
+        """Check a number the app reads from a result (durationMs, exitCode): a problem when unusable."""
+        if key not in result or result[key] is None:
+            return
+        if _result_number(result, key, valid) is None:
+            value = result[key]
+            whole = isinstance(value, int | float) and not isinstance(value, bool)
+            what = "is out of range" if whole else "is not a whole number"
+            self.problems.append(f"result.{key} {what}: {short(value)}")
+
+
+def _as_text(value: Any) -> str:
+    """Any decoded JSON value as text (for a field that should have been text)."""
+    if isinstance(value, dict | list):
+        try:
+            return json.dumps(value, default=str)
+        except (RecursionError, ValueError):
+            return f"<{type(value).__name__}>"
+    try:
+        return str(value)
+    except ValueError:  # an int too long to print
+        return short(value)
+
+
+def _result_number(result: Mapping[str, Any] | None, key: str, valid: range | None = None) -> int | None:
+    """`result[key]` as a whole number within `valid`, else None. Without `valid`: a duration, 0..MAX_NUMBER,
+    which may be fractional (JavaScript numbers); with it (exit codes) only integers count."""
+    value = (result or {}).get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value) or (valid is not None and not value.is_integer()):
+            return None
+        value = int(value)
+    return value if value in (valid if valid is not None else range(MAX_NUMBER + 1)) else None
 
 
 class Row(BaseModel):
@@ -215,7 +323,7 @@ class CronMirrorJob(Row):
         if not isinstance(raw, Mapping):
             return cls(problems=(f"row is not an object: {short(raw)}",))
         f = _Fields(raw)
-        job_id = f.text("job_id", required=True) or ""
+        job_id = f.text("job_id", required=True, plain=True) or ""
         name = f.text("name", required=True)
         kind = f.text("schedule_kind")
         expr = f.text("schedule_expr")
@@ -226,7 +334,7 @@ class CronMirrorJob(Row):
             source = None
         job = {
             "id": f.text("id"),
-            "project_id": f.text("project_id", required=True) or "",
+            "project_id": f.text("project_id", required=True, plain=True) or "",
             "job_id": job_id,
             "name": name if name else job_id,
             "schedule_kind": kind,
@@ -239,7 +347,7 @@ class CronMirrorJob(Row):
             "last_duration_ms": f.integer("last_duration_ms", minimum=0),
             "instructions": f.text("instructions", limit=MAX_TEXT),
             "source": source,
-            "host": f.text("host", limit=MAX_HOST) or None,
+            "host": f.text("host", limit=MAX_HOST, plain=True) or None,
             "updated_at": f.timestamp("updated_at"),
             "target_agent_key": f.text("target_agent_key"),
             "job_intent": f.text("job_intent"),
@@ -303,6 +411,9 @@ def schedule_problems(
             validate(Schedule(kind, expr, None if problems else tz, dialect=dialect), default_tz=UTC)
         except InvalidSchedule as exc:
             problems.append(exc.message)
+        except Exception as exc:  # a library's own failure on text it was never meant to see
+            failure = type(exc).__name__
+            problems.append(f"schedule {short(kind)} {short(expr)} cannot be evaluated ({failure})")
     return problems
 
 
@@ -338,11 +449,14 @@ class CronRunRequest(Row):
         if status not in REQUEST_STATUSES:
             f.problems.append(f"unknown status {short(status)}")
         result, result_text = f.json_object("result")
+        if result is not None:
+            f.result_number(result, "durationMs")
+            f.result_number(result, "exitCode", EXIT_CODE_RANGE)
         request = {
             "id": f.text("id", required=True) or "",
-            "project_id": f.text("project_id", required=True) or "",
-            "job_id": f.text("job_id", required=True) or "",
-            "requested_by": f.text("requested_by"),
+            "project_id": f.text("project_id", required=True, plain=True) or "",
+            "job_id": f.text("job_id", required=True, plain=True) or "",
+            "requested_by": f.text("requested_by", plain=True),
             "requested_at": f.timestamp("requested_at", required=True),
             "status": status,
             "picked_up_at": f.timestamp("picked_up_at"),
@@ -352,7 +466,7 @@ class CronRunRequest(Row):
             "worker_id": f.text("worker_id"),
             "lease_until": f.timestamp("lease_until"),
             "heartbeat_at": f.timestamp("heartbeat_at"),
-            "attempts": f.integer("attempts", minimum=0) or 0,
+            "attempts": f.integer("attempts", minimum=0, maximum=2**31 - 1) or 0,
         }
         return cls.model_construct(problems=tuple(f.problems), **request)
 
@@ -366,18 +480,16 @@ class CronRunRequest(Row):
 
         ClawdOS's worker reports `durationMs` but never sets `picked_up_at`/`completed_at`.
         """
-        if self.result is not None:
-            value = self.result.get("durationMs")
-            if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-                return int(value)
+        reported = _result_number(self.result, "durationMs")
+        if reported is not None:
+            return reported
         if self.picked_up_at and self.completed_at and self.completed_at >= self.picked_up_at:
             return int((self.completed_at - self.picked_up_at) / timedelta(milliseconds=1))
         return None
 
     @property
     def exit_code(self) -> int | None:
-        value = (self.result or {}).get("exitCode")
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return _result_number(self.result, "exitCode", EXIT_CODE_RANGE)
 
     @property
     def output_tail(self) -> str:
@@ -429,3 +541,21 @@ class ProjectInfo(Row):
     last_request_at: datetime | None = None
     #: True when the user configured this id (it may have no data yet).
     configured: bool = False
+
+    @classmethod
+    def from_row(cls, raw: Mapping[str, Any], *, configured: bool = False) -> ProjectInfo:
+        """Parse a `cron_projects` row; never raises. Its times are the newest of any row of the project,
+        so one hostile row (an anon insert with requested_at 'infinity', before the server set it) shows
+        up here: as a problem of the project, never as a crash of `projects`, `doctor` or the app."""
+        if not isinstance(raw, Mapping):
+            problem = f"row is not an object: {short(raw)}"
+            return cls(project_id="", configured=configured, problems=(problem,))
+        f = _Fields(raw)
+        project: dict[str, Any] = {
+            "project_id": f.text("project_id", required=True, plain=True) or "",
+            "job_count": f.integer("job_count", minimum=0, maximum=2**31 - 1) or 0,
+            "last_sync_at": f.timestamp("last_sync_at"),
+            "last_request_at": f.timestamp("last_request_at"),
+            "configured": configured,
+        }
+        return cls.model_construct(problems=tuple(f.problems), **project)

@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronmirror_desktop.core import croner, cronie
 from cronmirror_desktop.core.errors import InvalidRow
-from cronmirror_desktop.core.timeutil import iso_z, now_utc, parse_iso
+from cronmirror_desktop.core.timeutil import MAX_INSTANT, MIN_INSTANT, in_range, iso_z, now_utc, parse_iso
 from cronmirror_desktop.core.wallclock import CalendarPattern, next_wall
 
 CRON, EVERY, AT, CALENDAR, EVENT = "cron", "every", "at", "calendar", "event"
@@ -68,7 +68,13 @@ GATEWAY_TOP_OF_HOUR_STAGGER_MS = 300_000
 #: Longer than any UTC offset change on record, so no wall time near `after` is missed at a transition.
 _DST_LOOKBACK = timedelta(hours=3)
 _SECOND = timedelta(seconds=1)
+_MILLISECOND = timedelta(milliseconds=1)
+_MICROSECOND = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MEMO_SIZE = 8192
+#: The longest `every` interval: 100 years. A row may say 99999999999999999999 ms; no clock gets there.
+MAX_EVERY_MS = 100 * 365 * 86_400_000
+_MAX_INSTANT_MS = int(MAX_INSTANT.timestamp() * 1000)
 _memo_lock = threading.Lock()
 _memo: OrderedDict[tuple[object, ...], tuple[datetime, tuple[datetime, ...]]] = OrderedDict()
 _HOUR_PART = re.compile(r"^(?:[0-9]+|[0-9]+-[0-9]+)(?:/[0-9]+)?$|^[*?](?:/[0-9]+)?$")
@@ -319,10 +325,14 @@ def every_ms(expr: str | None) -> int:
     """The interval of an `every` schedule (`schedule_expr` holds milliseconds as text)."""
     try:
         value = int(str(expr).strip())
-    except ValueError:
-        raise InvalidSchedule(f"every-interval must be milliseconds, got {expr!r}") from None
+    except ValueError:  # also text of more than 4,300 digits
+        shown = repr(expr) if len(str(expr)) <= 40 else f"{str(expr)[:37]!r}…"
+        raise InvalidSchedule(f"every-interval must be milliseconds, got {shown}") from None
     if value <= 0:
         raise InvalidSchedule(f"every-interval must be positive, got {value} ms")
+    if value > MAX_EVERY_MS:
+        shown = str(value) if value < 10**30 else f"a {len(str(value))}-digit number"
+        raise InvalidSchedule(f"every-interval must be at most {MAX_EVERY_MS} ms (100 years), got {shown}")
     return value
 
 
@@ -598,12 +608,13 @@ def _every_instants(
 ) -> list[datetime]:
     if count == 0:
         return []
-    step = timedelta(milliseconds=interval)
     if dialect == GATEWAY_DIALECT and last_run is not None and (anchor is None or last_run >= anchor):
         # The gateway: the last run's start plus the interval, while that lies ahead.
-        first = _floor_ms(last_run) + step
-        if first > after:
-            return [first + i * step for i in range(count)]
+        first_ms = (last_run - _EPOCH) // _MILLISECOND + interval
+        if first_ms * 1000 > (after - _EPOCH) // _MICROSECOND:
+            instants = (first_ms + i * interval for i in range(count))
+            # Runs beyond the calendar's end do not exist, rather than overflow.
+            return [datetime.fromtimestamp(ms / 1000, UTC) for ms in instants if ms < _MAX_INSTANT_MS]
     base = anchor or last_run
     if base is None:
         return []
@@ -613,11 +624,20 @@ def _every_instants(
         k = 0
     else:
         k = max(1 if anchor is None else 0, (after_ms - base_ms) // interval + 1)
-    return [datetime.fromtimestamp((base_ms + (k + i) * interval) / 1000, UTC) for i in range(count)]
+    instants = (base_ms + (k + i) * interval for i in range(count))
+    # Runs beyond the calendar's end (an anchor near year 9999) do not exist, rather than overflow.
+    return [datetime.fromtimestamp(ms / 1000, UTC) for ms in instants if ms < _MAX_INSTANT_MS]
 
 
 def _at_instant(schedule: Schedule) -> datetime:
     try:
-        return parse_iso(schedule.expr or "", UTC)
+        when = parse_iso(schedule.expr or "", UTC)
     except (ValueError, TypeError):
         raise InvalidSchedule(f"'at' time must be an ISO date and time, got {schedule.expr!r}") from None
+    except OverflowError:  # e.g. year 1 at +05:00: before the calendar starts once in UTC
+        when = MIN_INSTANT - timedelta(days=1)
+    if not in_range(when):
+        raise InvalidSchedule(
+            f"'at' time must be between {MIN_INSTANT.year} and {MAX_INSTANT.year}, got {schedule.expr!r}"
+        )
+    return when

@@ -8,6 +8,7 @@ Live changes reach a subscriber as `StoreEvent`s, on the asyncio loop that subsc
 from __future__ import annotations
 
 import abc
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,8 @@ from typing import Any, ClassVar, Literal
 
 from cronmirror_desktop.core.presence import WorkerPresence
 from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest, ProjectInfo
+
+log = logging.getLogger(__name__)
 
 DEFAULT_REQUEST_LIMIT = 20
 DEFAULT_LEASE_SECONDS = 60
@@ -134,9 +137,18 @@ class Subscription(abc.ABC):
 
     project_id: str
     state: LiveState = field(default=LiveState.CONNECTING)
+    #: Where events go; the store that makes the subscription sets it.
+    _handler: EventHandler = field(init=False, repr=False)
 
     @abc.abstractmethod
     async def close(self) -> None: ...
+
+    def _emit(self, event: StoreEvent) -> None:
+        """Hand one event to the subscriber; its failure is logged, never the subscription's end."""
+        try:
+            self._handler(event)
+        except Exception:
+            log.exception("a store event handler failed")
 
 
 class Store(abc.ABC):
@@ -172,7 +184,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def queue_run(self, project_id: str, job_id: str, requested_by: str) -> QueueOutcome:
-        """Queue a run; if the job already has a queued or running request, return that one."""
+        """Queue a run; if the job already has a queued or running request, return that one. Raises
+        InvalidRow for ids over 512 characters, `requested_by` over 200, or control characters in any."""
 
     @abc.abstractmethod
     async def list_requests(
@@ -184,8 +197,10 @@ class Store(abc.ABC):
     async def get_request(self, request_id: str) -> CronRunRequest | None: ...
 
     @abc.abstractmethod
-    async def cancel_request(self, request_id: str) -> CronRunRequest:
-        """Withdraw a queued request. Raises NotFound, or Conflict when it is no longer queued."""
+    async def cancel_request(self, project_id: str, request_id: str) -> CronRunRequest:
+        """Withdraw a queued request of this project. Raises NotFound (also for another project's
+        request), or Conflict when it is no longer queued. Without sign-in, anyone who names a project
+        may withdraw its queued requests: by design (docs/architecture.md, security)."""
 
     @abc.abstractmethod
     async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:

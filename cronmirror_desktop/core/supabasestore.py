@@ -10,6 +10,12 @@ Choices that matter:
   `subscribe()` returning (the join reply) does not mean changes flow yet.
 - A refused key fails fast: REST answers 401 at once, and the socket handshake is tried once, not five
   times with 1-8 s backoff.
+- Rows are hostile input (see rows.py). One case needs the wire itself: a `result` nested ~1,000 levels
+  deep makes postgrest-py's `json.loads` of the whole answer raise RecursionError, so one row would take
+  the whole list down. Requests are therefore read with `result::text` (PostgREST casts it; the answer
+  stays flat) and rows.py parses that text with a depth limit. Realtime's parser (pydantic) drops a change
+  nested ~250 levels deep without telling anyone but its log: `_DroppedChanges` notices that log line and
+  the subscription re-reads the requests, so the row is still shown, marked.
 """
 
 from __future__ import annotations
@@ -18,17 +24,18 @@ import asyncio
 import contextlib
 import logging
 import random
+import threading
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 import httpx
 import websockets
-from postgrest.exceptions import APIError
+from postgrest import APIError
 from pydantic import ValidationError
 from realtime import AsyncRealtimeClient, RealtimeSubscribeStates
-from supabase import AsyncClient, AsyncClientOptions, acreate_client
-from supabase._async.client import SupabaseException
+from supabase import AsyncClient, AsyncClientOptions, AsyncSupabaseException, acreate_client
 
 from cronmirror_desktop.core.aio import cancel_and_wait
 from cronmirror_desktop.core.errors import (
@@ -73,6 +80,22 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PAGE_SIZE = 1000  # Supabase's default `max_rows`
+#: Every column the app reads from `cron_run_requests`; `result` as text, parsed by rows.py (see above).
+REQUEST_COLUMNS = (
+    "id",
+    "project_id",
+    "job_id",
+    "requested_by",
+    "requested_at",
+    "status",
+    "picked_up_at",
+    "completed_at",
+    "result::text",
+    "worker_id",
+    "lease_until",
+    "heartbeat_at",
+    "attempts",
+)
 WRITE_CHUNK = 500
 REST_TIMEOUT = 10.0
 #: How long to wait for the join reply and then for "Subscribed to PostgreSQL".
@@ -99,6 +122,8 @@ def translate_error(exc: BaseException, what: str) -> CronMirrorError:
             return AuthFailed(f"This key may not {what}: {message}.", hint=_SERVICE_ROLE_HINT)
         if code == "23505":
             return Conflict(f"Could not {what}: {message}.")
+        if code == "23514":  # a check the database makes (…_client_request_rules.sql): say which
+            return InvalidRow(f"Supabase refused the data while trying to {what}: {message}.")
         if code in {"PGRST116", "22P02"}:
             return NotFound(f"Could not {what}: not found.")
         if code.startswith("22"):  # data exceptions: NUL in text, out-of-range numbers...
@@ -170,7 +195,7 @@ class SupabaseStore(Store):
                 )
                 try:
                     self._client = await acreate_client(self.url, self._key, options=options)
-                except SupabaseException as exc:
+                except AsyncSupabaseException as exc:
                     raise NotConfigured(
                         f"The Supabase URL {self.url!r} is not valid: {exc.message}.",
                         hint="It looks like https://<project-ref>.supabase.co",
@@ -207,20 +232,17 @@ class SupabaseStore(Store):
             "list projects",
             lambda c: c.table("cron_projects").select("*").order("project_id").execute(),
         )
-        found = {str(row["project_id"]): row for row in response.data if isinstance(row, dict)}
-        rows = {pid: {**row, "project_id": pid} for pid, row in found.items()}
-        for project_id in configured:
-            rows.setdefault(project_id, {"project_id": project_id})["configured"] = True
-        return [
-            ProjectInfo(
-                project_id=pid,
-                job_count=int(rows[pid].get("job_count") or 0),
-                last_sync_at=rows[pid].get("last_sync_at"),
-                last_request_at=rows[pid].get("last_request_at"),
-                configured=bool(rows[pid].get("configured")),
+        wanted = set(configured)
+        parsed = [ProjectInfo.from_row(row) for row in response.data if isinstance(row, dict)]
+        projects = {p.project_id: p for p in parsed if p.project_id}
+        for project_id in wanted:
+            found = projects.get(project_id)
+            projects[project_id] = (
+                found.model_copy(update={"configured": True})
+                if found is not None
+                else ProjectInfo(project_id=project_id, configured=True)
             )
-            for pid in sorted(rows)
-        ]
+        return [projects[pid] for pid in sorted(projects)]
 
     async def _all_mirror_rows(self, project_id: str) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
@@ -251,7 +273,8 @@ class SupabaseStore(Store):
         for _ in range(3):
             try:
                 response = await self._call(
-                    "queue a run", lambda c: c.table("cron_run_requests").insert(row).execute()
+                    "queue a run",
+                    lambda c: c.table("cron_run_requests").insert(row).select(*REQUEST_COLUMNS).execute(),
                 )
                 return QueueOutcome(CronRunRequest.from_row(response.data[0]), created=True)
             except Conflict:
@@ -259,7 +282,7 @@ class SupabaseStore(Store):
                     "find the active request",
                     lambda c: (
                         c.table("cron_run_requests")
-                        .select("*")
+                        .select(*REQUEST_COLUMNS)
                         .eq("project_id", project_id)
                         .eq("job_id", job_id)
                         .in_("status", ["queued", "running"])
@@ -274,7 +297,7 @@ class SupabaseStore(Store):
         self, project_id: str, limit: int = DEFAULT_REQUEST_LIMIT, job_id: str | None = None
     ) -> list[CronRunRequest]:
         def query(c: AsyncClient) -> Awaitable[Any]:
-            q = c.table("cron_run_requests").select("*").eq("project_id", project_id)
+            q = c.table("cron_run_requests").select(*REQUEST_COLUMNS).eq("project_id", project_id)
             if job_id is not None:
                 q = q.eq("job_id", job_id)
             return q.order("requested_at", desc=True).order("id", desc=True).limit(max(0, limit)).execute()
@@ -287,22 +310,24 @@ class SupabaseStore(Store):
             return None
         response = await self._call(
             "read a run request",
-            lambda c: c.table("cron_run_requests").select("*").eq("id", request_id).execute(),
+            lambda c: c.table("cron_run_requests").select(*REQUEST_COLUMNS).eq("id", request_id).execute(),
         )
         return CronRunRequest.from_row(response.data[0]) if response.data else None
 
-    async def cancel_request(self, request_id: str) -> CronRunRequest:
+    async def cancel_request(self, project_id: str, request_id: str) -> CronRunRequest:
+        missing = NotFound(f"There is no run request {request_id} in project {project_id}.")
         if not _is_uuid(request_id):
-            raise NotFound(f"There is no run request {request_id}.")
+            raise missing
+        params = {"p_project_id": project_id, "p_request_id": request_id}
         response = await self._call(
             "cancel a request",
-            lambda c: c.rpc("cancel_run_request", {"p_request_id": request_id}).execute(),
+            lambda c: c.rpc("cancel_run_request", params).select(*REQUEST_COLUMNS).execute(),
         )
         if response.data:
             return CronRunRequest.from_row(response.data[0])
         current = await self.get_request(request_id)
-        if current is None:
-            raise NotFound(f"There is no run request {request_id}.")
+        if current is None or current.project_id != project_id:
+            raise missing
         raise Conflict(f"The request is already {current.status}; only a queued request can be cancelled.")
 
     async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
@@ -365,7 +390,8 @@ class SupabaseStore(Store):
             "p_host": host,
         }
         response = await self._call(
-            "claim a run request", lambda c: c.rpc("claim_run_request", params).execute()
+            "claim a run request",
+            lambda c: c.rpc("claim_run_request", params).select(*REQUEST_COLUMNS).execute(),
         )
         return CronRunRequest.from_row(response.data[0]) if response.data else None
 
@@ -402,7 +428,11 @@ class SupabaseStore(Store):
     async def rescue_expired(self, project_id: str | None = None) -> list[CronRunRequest]:
         response = await self._call(
             "rescue expired requests",
-            lambda c: c.rpc("rescue_expired_run_requests", {"p_project_id": project_id}).execute(),
+            lambda c: (
+                c.rpc("rescue_expired_run_requests", {"p_project_id": project_id})
+                .select(*REQUEST_COLUMNS)
+                .execute()
+            ),
         )
         return [CronRunRequest.from_row(r) for r in response.data]
 
@@ -430,6 +460,54 @@ class _Dropped(Exception):
     """The socket or channel went away; the supervisor reconnects."""
 
 
+#: The logger realtime-py reports a message it could not parse to (and then drops the message).
+REALTIME_LOGGER = "realtime._async.client"
+_UNPARSED = "Unrecognized message format"
+#: A dropped message is logged in full by realtime-py (megabytes for a hostile row); we keep this much.
+_LOG_EXCERPT = 300
+
+
+class _DroppedChanges(logging.Filter):
+    """Notices realtime-py dropping a message its parser refused (a change nested ~250 levels deep, which
+    PostgreSQL and Realtime deliver, but pydantic will not parse), tells the subscription it was for (by
+    the unique token in its channel name) so that it re-reads the requests, and cuts the log line short."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._watching: weakref.WeakSet[_SupabaseSubscription] = weakref.WeakSet()
+
+    def watch(self, subscription: _SupabaseSubscription) -> None:
+        with self._lock:
+            if not self._watching:
+                logging.getLogger(REALTIME_LOGGER).addFilter(self)
+            self._watching.add(subscription)
+
+    def unwatch(self, subscription: _SupabaseSubscription) -> None:
+        with self._lock:
+            self._watching.discard(subscription)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # not ours to judge
+            return True
+        if not message.startswith(_UNPARSED):
+            return True
+        with self._lock:
+            watching = list(self._watching)
+        for subscription in watching:
+            if subscription.token and subscription.token in message:
+                subscription.missed_change()
+        if len(message) > _LOG_EXCERPT:
+            record.msg = f"{message[:_LOG_EXCERPT]}… ({len(message):,} characters; the change is re-read)"
+            record.args = None
+        return True
+
+
+_dropped_changes = _DroppedChanges()
+
+
 class _SupabaseSubscription(Subscription):
     def __init__(self, project_id: str, store: SupabaseStore, handler: EventHandler) -> None:
         super().__init__(project_id=project_id)
@@ -442,17 +520,53 @@ class _SupabaseSubscription(Subscription):
         self._backlog: list[StoreEvent] | None = None
         self._refetches: set[asyncio.Task[None]] = set()
         self._closing = False
+        #: Unique per connection; in the channel name, so a log line about a dropped message names us.
+        self.token = ""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._resync: asyncio.Task[None] | None = None
+        self._resync_again = False
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(
+        self._loop = asyncio.get_running_loop()
+        _dropped_changes.watch(self)
+        self._task = self._loop.create_task(
             self._supervise(), name=f"supabase-subscription:{self.project_id}"
         )
 
-    def _emit(self, event: StoreEvent) -> None:
-        try:
-            self._handler(event)
-        except Exception:
-            log.exception("a store event handler failed")
+    def missed_change(self) -> None:
+        """Realtime dropped a change of ours (see `_DroppedChanges`): re-read the requests. Thread-safe."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._start_resync)
+
+    def _start_resync(self) -> None:
+        if self._closing:
+            return
+        if self._resync is not None and not self._resync.done():
+            self._resync_again = True
+            return
+        self._resync = asyncio.get_running_loop().create_task(
+            self._resync_requests(), name=f"resync:{self.project_id}"
+        )
+
+    async def _resync_requests(self) -> None:
+        """Only requests can be refused that way (`result` is the one JSON column): each current one is
+        delivered as an update, in place, never as a reset of the list."""
+        while True:
+            self._resync_again = False
+            try:
+                requests = await self._store.list_requests(self.project_id, DEFAULT_REQUEST_LIMIT)
+            except CronMirrorError as exc:
+                log.warning("re-reading requests after a dropped change failed: %s", exc)
+                return
+            for request in requests:
+                event = RequestChange(ChangeType.UPDATE, self.project_id, request.id, request)
+                if self._backlog is not None:
+                    self._backlog.append(event)
+                else:
+                    self._emit(event)
+            if not self._resync_again:
+                return
 
     def _set_state(self, state: LiveState, detail: str = "") -> None:
         if state is self.state and state is not LiveState.DISCONNECTED:
@@ -497,7 +611,8 @@ class _SupabaseSubscription(Subscription):
         live = loop.create_future()
         self._backlog = []
         socket = self._socket = self._store.realtime_client()
-        channel = socket.channel(f"cronmirror:{self.project_id}:{uuid.uuid4().hex[:8]}")
+        self.token = uuid.uuid4().hex[:16]
+        channel = socket.channel(f"cronmirror:{self.project_id}:{self.token}")
         project_filter = f"project_id=eq.{self.project_id}"
         for table in ("cron_mirror", "cron_run_requests"):
             channel.on_postgres_changes("*", self._on_change, table=table, filter=project_filter)
@@ -570,9 +685,10 @@ class _SupabaseSubscription(Subscription):
 
     def _refetch(self, table: str, row_id: str, change: ChangeType) -> None:
         async def fetch() -> None:
+            columns = REQUEST_COLUMNS if table == "cron_run_requests" else ("*",)
             response = await self._store._call(
                 "read a changed row",
-                lambda c: c.table(table).select("*").eq("id", row_id).execute(),
+                lambda c: c.table(table).select(*columns).eq("id", row_id).execute(),
             )
             if not response.data:
                 return
@@ -598,8 +714,11 @@ class _SupabaseSubscription(Subscription):
         if self.state is LiveState.CLOSED:
             return
         self._closing = True
+        _dropped_changes.unwatch(self)
         if self._task is not None:
             await cancel_and_wait(self._task)
+        if self._resync is not None:
+            await cancel_and_wait(self._resync)
         await self._teardown()
         self._store._subscriptions.discard(self)
         self.state = LiveState.CLOSED

@@ -13,6 +13,12 @@ from typing import Any
 #: Epoch milliseconds outside this range are garbage (year < 1970 or > 9999), not instants.
 _MAX_MS = 253_402_300_799_999
 
+#: The instants a row may hold. PostgreSQL accepts 'infinity', years up to 294276 and BC dates; Python
+#: cannot represent most of them, and near year 9999 adding an hour or changing the zone overflows. A time
+#: outside [1970, 9999) is a problem of its row, never an exception in a reader.
+MIN_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_INSTANT = datetime(9999, 1, 1, tzinfo=UTC)
+
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
@@ -83,6 +89,11 @@ def parse_timestamp(value: Any) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def in_range(value: datetime) -> bool:
+    """True for an instant the app can show and compute with (see MIN_INSTANT/MAX_INSTANT)."""
+    return MIN_INSTANT <= value < MAX_INSTANT
 
 
 def format_timestamp(value: datetime | None) -> str | None:

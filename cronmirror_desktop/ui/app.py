@@ -56,7 +56,8 @@ from cronmirror_desktop.ui.theme import ThemeMode, apply_theme
 from cronmirror_desktop.ui.tray import TrayIcon, hide_dock_icon, tray_available
 from cronmirror_desktop.ui.worker_host import WorkerHost, WorkerState
 from cronmirror_desktop.ui.worker_menu import WorkerMenu, start_at_launch
-from worker.hosted import ConfiguredParts, WorkerParts
+from worker.configured import WorkerParts
+from worker.hosted import ConfiguredParts
 
 log = logging.getLogger("cronmirror_desktop")
 

@@ -11,6 +11,11 @@ before it touches a model.
 Late events: each subscription gets a generation number baked into its handler. Switching projects (or
 refreshing) bumps the generation before the old subscription is closed, so an event the old one still
 delivers afterwards is dropped and can never show up in the new project's lists.
+
+Nothing a project holds may stop the app: any exception while listing projects, opening a project or
+showing one of its changes, expected (`CronMirrorError`) or not (a bug, a row nobody foresaw), is shown as
+an error of that project (a notice, and the connection state with the reason, until a Snapshot can be
+shown again) and the app keeps running.
 """
 
 from __future__ import annotations
@@ -57,6 +62,12 @@ HEALTH_INTERVAL_SECONDS = 30.0
 #: The project ClawdOS uses when none is configured.
 FALLBACK_PROJECT = "front-office"
 JOB_REQUEST_LIMIT = 10
+
+
+def _describe(exc: BaseException) -> str:
+    """An unexpected exception in one line for a person (its type says most; the log has the rest)."""
+    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class ControlApiState(StrEnum):
@@ -140,6 +151,8 @@ class AppController(QObject):
         self.loading = False
         #: Events dropped because they belonged to an earlier subscription (tests read this).
         self.dropped_events = 0
+        #: Why the current project could not be shown (an unforeseen failure), until a Snapshot works.
+        self.project_error: str | None = None
 
         self._requested_project = project_id
         self._generation = 0
@@ -286,6 +299,10 @@ class AppController(QObject):
         except CronMirrorError as exc:
             log.warning("listing projects failed: %s", exc)
             projects = [ProjectInfo(project_id=p, configured=True) for p in self.configured_projects]
+        except Exception as exc:  # see the module docstring: shown, never fatal
+            log.exception("listing projects failed unexpectedly")
+            self._notify(Level.ERROR, f"Could not list the projects: {_describe(exc)}")
+            projects = [ProjectInfo(project_id=p, configured=True) for p in self.configured_projects]
         if self.project_id and all(p.project_id != self.project_id for p in projects):
             projects = sorted(
                 [*projects, ProjectInfo(project_id=self.project_id)], key=lambda p: p.project_id
@@ -301,6 +318,7 @@ class AppController(QObject):
         if self.control_api is not None:
             self.control_api = self.control_api.for_project(project_id)
         self._generation += 1
+        self.project_error = None
         if changed:
             self.job_model.clear()
             self.request_model.clear()
@@ -334,6 +352,11 @@ class AppController(QObject):
                 self._set_loading(False)
                 self._set_live(LiveState.DISCONNECTED, exc.message)
                 self._notify(Level.ERROR, f"{exc.message} {exc.hint}".strip())
+            return
+        except Exception as exc:  # see the module docstring: an error of this project, not of the app
+            log.exception("opening project %r failed unexpectedly", project_id)
+            if generation == self._generation:
+                self._project_failed(project_id, exc)
             return
         if generation != self._generation:  # switched again while subscribing
             await subscription.close()
@@ -372,8 +395,27 @@ class AppController(QObject):
         if event_project != project_id:
             self.dropped_events += 1
             return
+        try:
+            self._apply(event)
+        except Exception as exc:  # see the module docstring: an error of this project, not of the app
+            log.exception("showing a %s of project %r failed", type(event).__name__, project_id)
+            self._project_failed(project_id, exc)
+
+    def _project_failed(self, project_id: str, exc: BaseException) -> None:
+        """Something unforeseen went wrong with this project: say so, stop "loading", keep running."""
+        detail = self.project_error = f"Could not load project {project_id}: {_describe(exc)}"
+        self._set_loading(False)
+        self._set_live(LiveState.DISCONNECTED, detail)
+        self._notify(Level.ERROR, f"{detail}. Details are in the log.")
+
+    def _apply(self, event: StoreEvent) -> None:
         if isinstance(event, Snapshot):
             self._apply_snapshot(event)
+            if self.project_error is not None:  # shown after all: the failure is over
+                self.project_error = None
+                subscription = self._subscription
+                if subscription is not None and subscription.state is LiveState.LIVE:
+                    self._set_live(LiveState.LIVE, "")
         elif isinstance(event, JobChange):
             self.job_model.apply(event)
         elif isinstance(event, RequestChange):
@@ -382,7 +424,11 @@ class AppController(QObject):
             if event.request is not None:
                 self._check_finished(event.request)
         elif isinstance(event, StateChange):
-            self._set_live(event.state, event.detail)
+            if event.state is LiveState.LIVE and self.project_error is not None:
+                # Connected, but what it delivered could not be shown: that stays the project's state.
+                self._set_live(LiveState.DISCONNECTED, self.project_error)
+            else:
+                self._set_live(event.state, event.detail)
         elif isinstance(event, MirrorTouched):
             self.job_model.note_seen([event.at])
 
@@ -539,7 +585,7 @@ class AppController(QObject):
     async def cancel_request(self, request_id: str) -> CronRunRequest | None:
         """Withdraw a queued request; a request that moved on meanwhile is explained, not an error."""
         try:
-            request = await self.store.cancel_request(request_id)
+            request = await self.store.cancel_request(self.project_id, request_id)
         except CronMirrorError as exc:
             self._notify(Level.WARNING, exc.message)
             current = await self.store.get_request(request_id)

@@ -21,8 +21,8 @@ from typing import Any
 
 from cronmirror_desktop.core.localstore import LocalStore
 from cronmirror_desktop.core.timeutil import format_timestamp, iso_z
+from worker.configured import WorkerParts
 from worker.history import RunHistory
-from worker.hosted import WorkerParts
 from worker.service import WorkerOptions
 from worker.sources.jobs_file import JobsFileSource
 from worker.sources.registry import SourceSet
@@ -319,7 +319,7 @@ async def _requests(store: LocalStore) -> dict[str, timedelta]:
         "stdoutTail": "Collecting merged pull requests…\n", "stderrTail": "error: unknown option '--force'\n",
     })  # fmt: skip
     cancelled = (await store.queue_run(DEMO_PROJECT, "jobs:nightly-backup", "ui")).request
-    await store.cancel_request(cancelled.id)
+    await store.cancel_request(DEMO_PROJECT, cancelled.id)
     running = (await store.queue_run(DEMO_PROJECT, "jobs:calendar-sync", "ui")).request
     await store.claim_next(DEMO_PROJECT, OTHER_WORKER, lease_seconds=600)
     queued = (await store.queue_run(DEMO_PROJECT, "jobs:standup", "ui")).request

@@ -366,8 +366,8 @@ class JobTableModel(QAbstractTableModel):
     # -- changes ------------------------------------------------------------------------------
 
     def set_jobs(self, jobs: list[CronMirrorJob]) -> None:
-        """Replace every row (a Snapshot): the one place the model resets."""
-        self.beginResetModel()
+        """Replace every row (a Snapshot): the one place the model resets. The rows are prepared before
+        the reset begins, so a failure there leaves the model as it was, never half-reset."""
         by_id: dict[str, JobEntry] = {}
         for job in jobs:
             if not job.is_job:
@@ -375,6 +375,7 @@ class JobTableModel(QAbstractTableModel):
             entry = JobEntry(job)
             entry.sort_key = entry.key_for(self._sort_column)
             by_id[entry.row_id] = entry  # a duplicate id keeps the later row, as an upsert would
+        self.beginResetModel()
         self._by_id = by_id
         self._entries = sorted(by_id.values(), key=_sort_key)
         self._now = formatting.utc_now()

@@ -548,7 +548,7 @@ class MainWindow(QMainWindow):
                     "Supabase refused the key",
                     "The anon key was not accepted, so nothing can be read or queued. "
                     "Copy it again from your Supabase project's API settings."
-                    + (f"<br><small>{detail}</small>" if detail else ""),
+                    + (f"<br><small>{html.escape(detail)}</small>" if detail else ""),
                     severity="error",
                     dismissible=False,
                 )
@@ -558,7 +558,8 @@ class MainWindow(QMainWindow):
                     BannerKind.DISCONNECTED,
                     f"Connection to Supabase lost{since}",
                     "Showing the jobs and requests as they were; the app keeps retrying and refreshes "
-                    "everything when it is back." + (f"<br><small>{detail}</small>" if detail else ""),
+                    "everything when it is back."
+                    + (f"<br><small>{html.escape(detail)}</small>" if detail else ""),
                     action=None,
                     severity="warning",
                 )
@@ -576,7 +577,7 @@ class MainWindow(QMainWindow):
             message = BannerMessage(
                 BannerKind.STORE_ERROR,
                 "The local store cannot be read",
-                f"{detail or 'It failed.'} The app keeps retrying.",
+                f"{html.escape(detail or 'It failed.')} The app keeps retrying.",
                 action=None,
                 severity="error",
             )

@@ -35,16 +35,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cronmirror_desktop.core.config import (
-    DotenvImport,
-    EffectiveConfig,
-    Resolved,
-    Source,
-    import_dotenv,
-    resolve_config,
-    set_value,
-    unset_value,
-)
+from cronmirror_desktop.core.config import EffectiveConfig, Resolved, Source, resolve_config
+from cronmirror_desktop.core.config_import import DotenvImport, import_dotenv
+from cronmirror_desktop.core.config_write import set_value, unset_value
 from cronmirror_desktop.core.controlapi import ControlApiClient
 from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.ui.theme import is_dark, signal_color

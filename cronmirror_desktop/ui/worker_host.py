@@ -19,7 +19,8 @@ from enum import StrEnum
 
 from PySide6.QtCore import QObject, Signal
 
-from worker.hosted import HostedWorker, WorkerParts
+from worker.configured import WorkerParts
+from worker.hosted import HostedWorker
 from worker.service import WorkerStatus
 
 

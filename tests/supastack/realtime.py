@@ -403,6 +403,10 @@ class RealtimeHub:
                     await self._dispatch(item)
             except asyncio.CancelledError:
                 raise
+            except (RecursionError, ValueError):  # see docs/supastack.md, "Left out"
+                log.warning(
+                    "change not delivered: too deep or too long a number for the stand-in's JSON parser"
+                )
             except Exception:
                 log.exception("realtime dispatch failed for %.200s", item)
             if self.on_dispatched and not item.get("reload"):

@@ -1,53 +1,33 @@
-"""Client for the ClawdOS Control API on the Mac mini, as it really answers.
-
-The Control API (`server/index.mjs` of the ClawdOS web project, default port 3737) is a thin HTTP layer
-over the gateway CLI (`openclaw`/`clawdbot`). What it says, and what that means:
-
-- `GET /api/status` → `{online, activeSessions, mainSessions, lastUpdated, port, environment, projectId,
-  workspace}`: our health check (2 s).
-- `GET /api/cron` → a bare array of the **enabled** jobs only (it runs `cron list` without `--all`). It is
-  not the whole truth: the Supabase mirror is. `nextRun` may be `""`; `tz`, `nextRunAtMs`,
-  `lastRunStatus` may be null.
-- `POST /api/cron/{id}/run` → `{"ok":true}` when the CLI **exited 0**, which is not "the job ran": on
-  ClawdBot 2026.1.x a job that is not due is silently skipped (the server does not pass `--force`). So
-  `run_job()` returns `RunRequested`, and `confirm_run()` watches `GET /api/cron/{id}/runs` (or a check the
-  caller supplies, e.g. the mirror's `last_run_at`) for a run that started after the request.
-- A CLI failure is HTTP 500 `{"ok":false,"error":"Command failed: <bin> <args>\\n<stderr>"}`: we raise
-  `CommandFailed` whose message is the CLI's stderr line, never the server's command line or paths.
-- JSON arrives with `Transfer-Encoding: chunked`; unknown routes answer 404
-  `{"ok":false,"error":"not_found"}`.
-
-Every failure is one of `core.errors`: `Unreachable` (refused, DNS, timeout, dropped connection, or an
-answer that is not this API, such as an HTML page), `AuthFailed` (401/403), `NotFound`, `CommandFailed`.
-The token is sent as a bearer header and never logged or shown.
-"""
+"""`ControlApiClient`: health, jobs, run, run log and run confirmation over one Control API."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
 
 from cronmirror_desktop import __version__ as _app_version
-from cronmirror_desktop.core.errors import (
-    AuthFailed,
-    CommandFailed,
-    CronMirrorError,
-    NotFound,
-    Unreachable,
-    error_line,
+from cronmirror_desktop.core.controlapi.errors import command_error, connect_failure
+from cronmirror_desktop.core.controlapi.models import (
+    ControlApiJob,
+    ControlApiStatus,
+    Health,
+    RunConfirmation,
+    RunEntry,
+    RunRequested,
 )
+from cronmirror_desktop.core.errors import AuthFailed, CommandFailed, CronMirrorError, NotFound, Unreachable
+from cronmirror_desktop.core.fields import bool_or_none as _bool
+from cronmirror_desktop.core.fields import text_or_none as _str
+from cronmirror_desktop.core.timeutil import utc_from_ms as _from_ms
 from cronmirror_desktop.core.urls import normalize_base_url, redact_url
 
 if TYPE_CHECKING:
@@ -67,367 +47,10 @@ CLOCK_SLACK_MS = 2_000
 RUNS_LIMIT_MAX = 200
 
 _NOT_JSON = object()
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_SPAWN_ENOENT = re.compile(r"spawn (\S+) ENOENT")
-_UNKNOWN_JOB = re.compile(r"unknown cron job id|job not found|no such job", re.IGNORECASE)
 
 #: A caller's own evidence of the latest run (epoch ms or an aware datetime), e.g. the mirror's
 #: `last_run_at`; None while there is none.
 RunCheck: TypeAlias = Callable[[], Awaitable[datetime | int | float | None]]
-
-
-# -- typed answers ----------------------------------------------------------------------------------
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value != "" else None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def _bool(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
-
-
-def _iso(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _from_ms(value: int | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromtimestamp(value / 1000, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-@dataclass(frozen=True)
-class ControlApiStatus:
-    """`GET /api/status`. Session counts are null when the server's `sessions` call failed."""
-
-    online: bool | None
-    active_sessions: int | None
-    main_sessions: int | None
-    last_updated: datetime | None
-    port: int | None
-    environment: str | None
-    project_id: str | None
-    workspace: str | None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ControlApiStatus:
-        known = {
-            "online",
-            "activeSessions",
-            "mainSessions",
-            "lastUpdated",
-            "port",
-            "environment",
-            "projectId",
-            "workspace",
-        }
-        return cls(
-            online=_bool(data.get("online")),
-            active_sessions=_int(data.get("activeSessions")),
-            main_sessions=_int(data.get("mainSessions")),
-            last_updated=_iso(data.get("lastUpdated")),
-            port=_int(data.get("port")),
-            environment=_str(data.get("environment")),
-            project_id=_str(data.get("projectId")),
-            workspace=_str(data.get("workspace")),
-            extra={k: v for k, v in data.items() if k not in known},
-        )
-
-
-@dataclass(frozen=True)
-class Health:
-    """The answer to "can we use direct mode now?": reachable with the status, or not, with the reason."""
-
-    reachable: bool
-    url: str
-    elapsed_s: float
-    status: ControlApiStatus | None = None
-    error: CronMirrorError | None = None
-
-    @property
-    def reason(self) -> str | None:
-        return self.error.message if self.error else None
-
-
-@dataclass(frozen=True)
-class ControlApiJob:
-    """One entry of `GET /api/cron`. Fields of the wrong type are None (and named in `problems`)."""
-
-    id: str
-    name: str | None
-    enabled: bool
-    schedule_kind: str | None
-    schedule_expr: str | None
-    tz: str | None
-    next_run: datetime | None
-    next_run_at_ms: int | None
-    #: The gateway's `ok` / `error` / `skipped` (the ClawdOS UI's `success`/`failed` never appear).
-    last_run_status: str | None
-    instructions: str | None
-    target_agent_key: str | None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    problems: tuple[str, ...] = ()
-
-    _KNOWN = frozenset(
-        {
-            "id",
-            "name",
-            "enabled",
-            "scheduleKind",
-            "scheduleExpr",
-            "tz",
-            "nextRun",
-            "nextRunAtMs",
-            "lastRunStatus",
-            "instructions",
-            "targetAgentKey",
-        }
-    )
-
-    @property
-    def next_run_at(self) -> datetime | None:
-        """When it runs next: from `nextRunAtMs`, else from `nextRun` (which may be "")."""
-        return _from_ms(self.next_run_at_ms) or self.next_run
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ControlApiJob | None:
-        """None for an entry that has no usable id (nothing can be done with it)."""
-        job_id = data.get("id")
-        if isinstance(job_id, int) and not isinstance(job_id, bool):
-            job_id = str(job_id)
-        if not isinstance(job_id, str) or not job_id.strip():
-            return None
-        problems = []
-        for key, expected in (
-            ("name", str),
-            ("scheduleKind", str),
-            ("tz", str),
-            ("lastRunStatus", str),
-            ("instructions", str),
-            ("targetAgentKey", str),
-            ("nextRun", str),
-            ("enabled", bool),
-        ):
-            value = data.get(key)
-            if value is not None and not isinstance(value, expected):
-                problems.append(f"{key} is {type(value).__name__}, expected {expected.__name__}")
-        expr = data.get("scheduleExpr")
-        if isinstance(expr, int | float) and not isinstance(expr, bool):
-            expr = str(_int(expr) if _int(expr) is not None else expr)
-        next_run_raw = data.get("nextRun")
-        next_run = _iso(next_run_raw)
-        if isinstance(next_run_raw, str) and next_run_raw.strip() and next_run is None:
-            problems.append("nextRun is not an ISO date")
-        enabled = _bool(data.get("enabled"))
-        return cls(
-            id=job_id,
-            name=_str(data.get("name")),
-            enabled=True if enabled is None else enabled,
-            schedule_kind=_str(data.get("scheduleKind")),
-            schedule_expr=_str(expr),
-            tz=_str(data.get("tz")),
-            next_run=next_run,
-            next_run_at_ms=_int(data.get("nextRunAtMs")),
-            last_run_status=_str(data.get("lastRunStatus")),
-            instructions=_str(data.get("instructions")),
-            target_agent_key=_str(data.get("targetAgentKey")),
-            extra={k: v for k, v in data.items() if k not in cls._KNOWN},
-            problems=tuple(problems),
-        )
-
-
-@dataclass(frozen=True)
-class RunEntry:
-    """One line of the gateway's run log (`cron runs`), clawdbot-cron.md §3; 2026.2.x fields optional."""
-
-    ts: int | None
-    job_id: str | None
-    action: str | None
-    status: str | None
-    error: str | None
-    summary: str | None
-    run_at_ms: int | None
-    duration_ms: int | None
-    next_run_at_ms: int | None
-    delivered: bool | None = None
-    delivery_status: str | None = None
-    delivery_error: str | None = None
-    session_id: str | None = None
-    session_key: str | None = None
-    model: str | None = None
-    provider: str | None = None
-    usage: Mapping[str, Any] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    _KNOWN = frozenset(
-        {
-            "ts",
-            "jobId",
-            "action",
-            "status",
-            "error",
-            "summary",
-            "runAtMs",
-            "durationMs",
-            "nextRunAtMs",
-            "delivered",
-            "deliveryStatus",
-            "deliveryError",
-            "sessionId",
-            "sessionKey",
-            "model",
-            "provider",
-            "usage",
-        }
-    )
-
-    @property
-    def started_ms(self) -> int | None:
-        """When the run started (`runAtMs`), else when it was logged (`ts`, its end)."""
-        return self.run_at_ms if self.run_at_ms is not None else self.ts
-
-    @property
-    def started_at(self) -> datetime | None:
-        return _from_ms(self.started_ms)
-
-    @property
-    def finished_at(self) -> datetime | None:
-        return _from_ms(self.ts)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RunEntry:
-        usage = data.get("usage")
-        return cls(
-            ts=_int(data.get("ts")),
-            job_id=_str(data.get("jobId")),
-            action=_str(data.get("action")),
-            status=_str(data.get("status")),
-            error=_str(data.get("error")),
-            summary=_str(data.get("summary")),
-            run_at_ms=_int(data.get("runAtMs")),
-            duration_ms=_int(data.get("durationMs")),
-            next_run_at_ms=_int(data.get("nextRunAtMs")),
-            delivered=_bool(data.get("delivered")),
-            delivery_status=_str(data.get("deliveryStatus")),
-            delivery_error=_str(data.get("deliveryError")),
-            session_id=_str(data.get("sessionId")),
-            session_key=_str(data.get("sessionKey")),
-            model=_str(data.get("model")),
-            provider=_str(data.get("provider")),
-            usage=usage if isinstance(usage, dict) else None,
-            extra={k: v for k, v in data.items() if k not in cls._KNOWN},
-        )
-
-
-@dataclass(frozen=True)
-class RunRequested:
-    """`POST /api/cron/{id}/run` answered ok: the gateway CLI **exited 0**. Not proof that the job ran
-    (ClawdBot 2026.1.x skips a job that is not due and still exits 0): confirm with `confirm_run()`."""
-
-    job_id: str
-    #: Our clock, when the request was sent.
-    requested_at: datetime
-    #: The earliest start time (Mac mini clock, epoch ms) a run caused by this request can have: the
-    #: server's Date header minus the request's round trip, or our clock minus `CLOCK_SLACK_MS`.
-    not_before_ms: int
-    #: Only set when the server says so (a newer server passing the CLI's `{"ran":false,...}` through).
-    ran: bool | None = None
-    reason: str | None = None
-
-    @property
-    def message(self) -> str:
-        return "Run requested on the Mac mini."
-
-
-@dataclass(frozen=True)
-class RunConfirmation:
-    """Whether a requested run showed up, and the person-readable sentence saying so."""
-
-    job_id: str
-    confirmed: bool
-    message: str
-    waited_s: float
-    entry: RunEntry | None = None
-    ran_at: datetime | None = None
-    #: "runs" (the gateway's run log), "check" (the caller's evidence) or "server" (it said ran:false).
-    via: str | None = None
-    #: The last error met while polling (polling goes on through `Unreachable` and `CommandFailed`).
-    last_error: CronMirrorError | None = None
-
-
-# -- errors ---------------------------------------------------------------------------------------
-
-
-def command_error(error_text: str, *, job_id: str | None = None) -> CronMirrorError:
-    """Turn the server's `"Command failed: <bin> <args>\\n<stderr>"` into an error whose message is the CLI's
-    own error line. The first line (the server's command, with its paths) is never shown."""
-    text = _ANSI.sub("", error_text or "")
-    lines = text.splitlines()
-    if lines and lines[0].lstrip().startswith("Command failed:"):
-        lines = lines[1:]
-    detail = "\n".join(line.rstrip() for line in lines).strip()
-    if spawn := _SPAWN_ENOENT.search(text):
-        program = spawn.group(1).rsplit("/", 1)[-1]
-        return CommandFailed(
-            f"The Control API could not start `{program}` on the Mac mini.",
-            "Install the gateway CLI there, or set EXECUTOR_BIN for the Control API.",
-        )
-    line = error_line("\n".join(lines))
-    if line is None:
-        return CommandFailed(
-            "The gateway CLI on the Mac mini failed without an error message.", detail=detail
-        )
-    if _UNKNOWN_JOB.search(line):
-        shown = f"job {job_id!r}" if job_id else "this job"
-        return NotFound(
-            f"The Mac mini's gateway has no {shown}: {line}",
-            "The job may have been deleted or renamed; refresh the job list.",
-        )
-    return CommandFailed(line, detail=detail)
-
-
-def _connect_failure(exc: httpx.HTTPError, shown: str) -> Unreachable:
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, socket.gaierror):
-            host = urlsplit(shown).hostname or shown
-            return Unreachable(
-                f"Could not find the host {host!r} of the Control API.",
-                "Check the Control API URL (the Mac mini's name or address) and your network.",
-            )
-        if isinstance(cause, ConnectionRefusedError):
-            return Unreachable(
-                f"The Control API at {shown} refused the connection.",
-                "Is the Control API running on the Mac mini (default port 3737)?",
-            )
-        cause = cause.__cause__ or cause.__context__
-    return Unreachable(f"Could not connect to the Control API at {shown}.")
-
-
-# -- the client -----------------------------------------------------------------------------------
 
 
 class ControlApiClient:
@@ -519,7 +142,7 @@ class ControlApiClient:
                 "The Mac mini may be asleep, busy or unreachable from here; a run can be queued instead.",
             )
         except httpx.ConnectError as exc:
-            error = _connect_failure(exc, self.shown_url)
+            error = connect_failure(exc, self.shown_url)
         except httpx.RemoteProtocolError as exc:
             error = self._protocol_failure(exc, what)
         except httpx.HTTPError as exc:
