@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 from cronmirror_desktop.core.store import Store
+from worker.scheduler import Clock
 from worker.service import WorkerOptions, WorkerService
 from worker.sources.gateway import GatewaySource
 from worker.sources.jobs_file import JobsFileSource
@@ -72,14 +73,20 @@ def service(
     *,
     state_dir: Path | None = None,
     secrets: tuple[str, ...] = (),
+    clock: Clock | None = None,
+    run_schedules: bool = False,
     **options: object,
 ) -> WorkerService:
+    """A worker service for one test. Its scheduler is off unless asked for (`run_schedules=True`, tests of
+    worker.scheduler): a test about requests must not see `0 7 * * 1-5` fire because the wall clock
+    happened to pass 07:00 while it ran."""
     return WorkerService(
         store,
         sources,
-        WorkerOptions(project_id=PROJECT, **options),  # type: ignore[arg-type]
+        WorkerOptions(project_id=PROJECT, run_schedules=run_schedules, **options),  # type: ignore[arg-type]
         state_dir=state_dir,
         secrets=secrets,
+        clock=clock,
     )
 
 

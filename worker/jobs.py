@@ -61,6 +61,9 @@ class LocalJob:
     timeout_s: float | None = None
     #: Where an `every` schedule counts from (None: from the last run, if known).
     anchor_at: datetime | None = None
+    #: For jobs our own scheduler runs (jobs.toml): how far back a run missed while the worker was down
+    #: or the Mac asleep is still made up for at start, in seconds; 0 = never; None = the default (1 h).
+    catch_up_s: float | None = None
     #: Things a person should know about this job ("unknown schedule kind", "invalid time zone").
     problems: tuple[str, ...] = ()
     #: The machine the job lives on (the worker's host name); None before a SourceSet stamped it.

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cronmirror_desktop.core.presence import default_host
-from cronmirror_desktop.core.schedule import host_zone
+from cronmirror_desktop.core.schedule import EVERY, host_zone
 from cronmirror_desktop.core.timeutil import now_utc
 from worker.history import LastRun, RunHistory
 from worker.jobs import LocalJob
@@ -75,6 +75,8 @@ class SourceSet:
         self.host = host or default_host()
         #: Local job ids whose mirror rows are `<id>@<host>` (another host's row holds the plain id).
         self._qualified: frozenset[str] = frozenset()
+        #: Where `every` jobs without an anchor of their own count from (the scheduler's, worker.scheduler).
+        self._anchors: dict[str, datetime] = {}
         self._history = history if history is not None else RunHistory()
         self._list_timeout = list_timeout
         self._refresh_cooldown = refresh_cooldown
@@ -117,6 +119,20 @@ class SourceSet:
             self._index = {job.mirror_id: job for job in jobs}
         return True
 
+    def set_anchors(self, anchors: dict[str, datetime]) -> bool:
+        """Anchor these `every` jobs (local id -> instant) from the next listing on, so their mirrored next
+        run is the one the scheduler will start. True when anything changed."""
+        if anchors == self._anchors:
+            return False
+        self._anchors = dict(anchors)
+        return True
+
+    def _anchored(self, job: LocalJob) -> LocalJob:
+        anchor = self._anchors.get(job.job_id)
+        if anchor is None or job.anchor_at is not None or job.schedule_kind != EVERY:
+            return job
+        return dataclasses.replace(job, anchor_at=anchor)
+
     def _stamp(self, job: LocalJob) -> LocalJob:
         qualified = f"{job.job_id}@{self.host}" if job.job_id in self._qualified else None
         if job.host == self.host and job.qualified_id == qualified:
@@ -147,7 +163,7 @@ class SourceSet:
                         continue
                     if not source.keeps_history:
                         job = self._history.overlay(job)
-                    job = self._stamp(job.with_next_run(now, self._default_tz))
+                    job = self._stamp(self._anchored(job).with_next_run(now, self._default_tz))
                     seen[job.job_id] = job
                     index[job.mirror_id] = job
                     jobs.append(job)
