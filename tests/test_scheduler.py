@@ -35,9 +35,11 @@ from tests.worker_harness import (
     write_jobs,
 )
 from worker.executor import Executor
+from worker.history import LastRun, RunHistory
 from worker.orphans import RUNNING_DIR_NAME, RunningRecord, RunningRegistry, process_start_marker
 from worker.scheduler import STATE_FILE_NAME, Scheduler
 from worker.service import WorkerService
+from worker.sources.jobs_file import JobsFileSource
 from worker.sources.registry import SourceSet
 
 #: Fake-clock dates lie after the real date of this run, so a skip at a fake time is the newest last run.
@@ -206,6 +208,28 @@ async def test_an_every_job_counts_from_when_the_worker_first_saw_it(tmp_path: P
         await r.scheduler.wait_idle()
         assert lines(log) == ["ran"]
         assert r.scheduler.runs[-1].due_at == MONDAY + timedelta(minutes=10)
+
+
+async def test_an_every_job_that_ran_before_counts_from_its_last_run(tmp_path: Path) -> None:
+    log = tmp_path / "runs.log"
+    spec = toml_job("ten", appender(log)).replace('cron = "0 7 * * 1-5"', 'every = "10m"')
+    jobs_file = write_jobs(tmp_path / "jobs.toml", [spec])
+    history = RunHistory()
+    history.record("jobs:ten", LastRun(MONDAY - timedelta(minutes=4), "ok", 100))
+    sources = SourceSet([JobsFileSource(jobs_file)], default_tz="UTC", history=history, host="mac-mini")
+    store = LocalStore(tmp_path / "store.sqlite3")
+    clock = FakeClock(MONDAY)
+    scheduler = Scheduler(sources, Executor(store, PROJECT, sources, "w"), clock=clock)
+    try:
+        await sources.list_jobs(now=MONDAY)
+        scheduler.tick()
+        await sources.list_jobs(now=MONDAY)
+        job = sources.find("jobs:ten")
+        assert job is not None
+        assert job.next_run_at == MONDAY + timedelta(minutes=6)  # 10 min after the last run, not from now
+    finally:
+        await scheduler.stop(grace=1.0)
+        await store.close()
 
 
 # -- one copy at a time ------------------------------------------------------------------------------

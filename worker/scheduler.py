@@ -4,9 +4,9 @@ Why here: the gateway, cron and launchd run their own jobs; nothing ran ours, so
 that never came. The worker is the scheduler of its jobs file.
 
 - **When**: the job's times in the `cron` dialect (core.schedule: cron(8) as cronie runs it, DST included).
-  An `every` job counts from a fixed anchor: the moment the worker first saw it (kept in the state file),
-  so restarts and runs by hand do not shift it. `at` runs once. A job without a schedule is run by hand
-  only; a disabled job not at all.
+  An `every` job counts from a fixed anchor: its last run when the worker first sees it, else that moment
+  (kept in the state file), so restarts and later runs by hand do not shift it. `at` runs once. A job
+  without a schedule is run by hand only; a disabled job not at all.
 - **One copy at a time**: a run that falls due while the job still runs (from a request, its previous
   scheduled run, or a worker that died: `Executor.running_copy`) is not started; it is recorded as
   `skipped` with the reason (the job's last status in the mirror, and the run log).
@@ -269,7 +269,8 @@ class Scheduler:
         key = _schedule_key(job)
         state = self._states.get(job.job_id)
         if state is None or state.schedule != key:
-            state = _JobState(key, job.enabled, now, now if job.schedule_kind == EVERY else None)
+            anchor = (job.last_run_at or now) if job.schedule_kind == EVERY else None
+            state = _JobState(key, job.enabled, now, anchor)
             self._states[job.job_id] = state
             self._dirty = True
         elif state.enabled != job.enabled:

@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # For docs/screenshots: the screenshot shows the Worker menu open.
     parser.add_argument("--screenshot-worker-menu", action="store_true", help=argparse.SUPPRESS)
+    # For docs/screenshots: the job whose details the screenshot shows (default: SCREENSHOT_DEMO_JOB).
+    parser.add_argument("--screenshot-job", metavar="JOB_ID", help=argparse.SUPPRESS)
     parser.add_argument("--store-file", metavar="PATH", type=Path, help="the local store's SQLite file")
     parser.add_argument(
         "--dev-dir",
@@ -316,7 +318,12 @@ def ui_state(directory: Path | None = None) -> QSettings:
 
 
 async def take_screenshot(
-    window: MainWindow, controller: AppController, path: Path, *, worker_menu: bool = False
+    window: MainWindow,
+    controller: AppController,
+    path: Path,
+    *,
+    worker_menu: bool = False,
+    job_id: str | None = None,
 ) -> bool:
     """Wait until data is shown (or a timeout), let the window settle, save it as a PNG. `worker_menu`
     opens the Worker menu and draws it where it drops down (a popup is a window of its own, which
@@ -328,7 +335,7 @@ async def take_screenshot(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(loaded.wait(), SCREENSHOT_TIMEOUT_S)
     shown = not controller.loading
-    wanted = controller.demo and window.select_job(SCREENSHOT_DEMO_JOB)
+    wanted = (job_id is not None or controller.demo) and window.select_job(job_id or SCREENSHOT_DEMO_JOB)
     if shown and window.proxy.rowCount() and not wanted and not window.selected_job():
         window.table.selectRow(0)
     if controller.demo:  # show a failed request's result expanded in the dock
@@ -573,7 +580,11 @@ async def run_app(
             if start_worker:
                 await wait_for_worker(host, SCREENSHOT_TIMEOUT_S)
             ok = await take_screenshot(
-                window, controller, args.screenshot, worker_menu=args.screenshot_worker_menu
+                window,
+                controller,
+                args.screenshot,
+                worker_menu=args.screenshot_worker_menu,
+                job_id=args.screenshot_job,
             )
             exit_code = 0 if ok else 1
             window.close()
