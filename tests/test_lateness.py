@@ -41,14 +41,20 @@ def test_every_5_minutes_with_a_12_minute_old_last_run_is_late_since_the_grace_r
     last = T0
     next_run = T0 + timedelta(minutes=5)  # what the gateway said, and still says: the run did not happen
     judged = [
-        lateness(EVERY_5_MIN, now=clock.advance(minutes=m), next_run_at=next_run, last_run_at=last)
+        lateness(
+            EVERY_5_MIN,
+            now=clock.advance(minutes=m),
+            next_run_at=next_run,
+            last_run_at=last,
+            default_tz="UTC",
+        )
         for m in (4, 2, 1, 1, 4)  # 03:04, 03:06, 03:07 (exactly the grace), 03:08, 03:12
     ]
     assert [j.late for j in judged] == [False, False, False, True, True]
     assert all(j.expected_at == next_run for j in judged)
     assert judged[-1].late_since == next_run + MIN_GRACE
     assert judged[-1].grace == MIN_GRACE
-    assert judged[-1].reason == "expected at 03:05, 7 min ago"
+    assert judged[-1].reason == "expected at 03:05 UTC, 7 min ago"
     # The run happens at last: the gateway moves next_run_at on and records the start.
     ran = lateness(
         EVERY_5_MIN,
@@ -118,7 +124,7 @@ def test_jobs_file_jobs_are_judged_from_their_last_run_because_the_worker_moves_
     )
     assert judged.late
     assert judged.expected_at == T0 + timedelta(minutes=10)
-    assert judged.reason == "expected at 03:10, 15 min ago"
+    assert judged.reason == "expected at 03:10 UTC, 15 min ago"
     # Never ran: when the first run was due is unknown, so it is not called Late.
     assert not lateness(schedule, now=T0 + timedelta(days=3), next_run_at=moving_next, rule=rule).late
 
@@ -160,16 +166,16 @@ def test_reason_names_the_day_when_it_is_not_today_in_the_display_zone() -> None
     schedule = Schedule.cron("0 3 * * *", "Europe/Berlin")
     expected = datetime(2026, 6, 1, 1, tzinfo=UTC)  # 03:00 in Berlin, a Monday
     assert lateness(schedule, now=expected + timedelta(hours=2), next_run_at=expected).reason == (
-        "expected at 03:00, 2 h ago"
+        "expected at 03:00 CEST, 2 h ago"
     )
     assert lateness(schedule, now=expected + timedelta(hours=26, minutes=5), next_run_at=expected).reason == (
-        "expected at Mon 03:00, 1 day ago"
+        "expected at Mon 03:00 CEST, 1 day ago"
     )
     far = lateness(schedule, now=expected + timedelta(days=9), next_run_at=expected, display_tz="UTC")
-    assert far.reason == "expected at 2026-06-01 01:00, 9 days ago"
+    assert far.reason == "expected at 2026-06-01 01:00 UTC, 9 days ago"
     assert lateness(
         schedule, now=expected + timedelta(hours=3, minutes=20), next_run_at=expected, display_tz="Asia/Tokyo"
-    ).reason == ("expected at 10:00, 3 h 20 min ago")
+    ).reason == ("expected at 10:00 JST, 3 h 20 min ago")
 
 
 def test_cron8_runs_twice_at_one_instant_after_a_dst_change_and_the_grace_is_not_zero() -> None:

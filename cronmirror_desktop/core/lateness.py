@@ -66,7 +66,7 @@ class Lateness:
     #: When the job became Late: `expected_at` + `grace`.
     late_since: datetime | None = None
     grace: timedelta | None = None
-    #: "expected at 03:10, 12 min ago" when Late, else "".
+    #: "expected at 03:10 CET, 12 min ago" when Late, else "".
     reason: str = ""
 
 
@@ -141,12 +141,16 @@ def _display_zone(
 
 
 def _clock(moment: datetime, now: datetime, zone: tzinfo) -> str:
+    """The wall time with its zone's abbreviation: a reader in another zone must not take it for its own."""
     local, today = moment.astimezone(zone), now.astimezone(zone)
     if local.date() == today.date():
-        return local.strftime("%H:%M")
-    if today - local < timedelta(days=6):
-        return local.strftime("%a %H:%M")
-    return local.strftime("%Y-%m-%d %H:%M")
+        text = local.strftime("%H:%M")
+    elif today - local < timedelta(days=6):
+        text = local.strftime("%a %H:%M")
+    else:
+        text = local.strftime("%Y-%m-%d %H:%M")
+    name = local.tzname()
+    return f"{text} {name}" if name else text
 
 
 def _span(delta: timedelta) -> str:
