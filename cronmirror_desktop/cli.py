@@ -437,22 +437,23 @@ def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> 
     err = sys.stderr
     try:
         cli = Cli(args, out)
-        command: Callable[[], int | Coroutine[Any, Any, int]] = {
+        config_commands: dict[str, Callable[[], int]] = {
+            "show": cli.config_show,
+            "set": cli.config_set,
+            "unset": cli.config_unset,
+            "import-env": cli.config_import,
+        }
+        commands: dict[str, Callable[[], int | Coroutine[Any, Any, int]]] = {
             "projects": cli.projects,
             "jobs": cli.jobs,
             "run": cli.run,
             "requests": cli.requests,
             "cancel": cli.cancel,
             "doctor": cli.doctor,
-            "config": {
-                "show": cli.config_show,
-                "set": cli.config_set,
-                "unset": cli.config_unset,
-                "import-env": cli.config_import,
-            }.get(getattr(args, "config_command", ""), cli.config_show),
-        }[args.command]
-        result = command()
-        return asyncio.run(result) if asyncio.iscoroutine(result) else int(result)  # type: ignore[arg-type]
+            "config": config_commands.get(getattr(args, "config_command", ""), cli.config_show),
+        }
+        result = commands[args.command]()
+        return result if isinstance(result, int) else asyncio.run(result)
     except CronMirrorError as exc:
         if args.json:
             print(

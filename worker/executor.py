@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 
 from cronmirror_desktop.core.errors import CronMirrorError, InvalidRow
 from cronmirror_desktop.core.rows import CronRunRequest
@@ -134,9 +135,12 @@ class Executor:
                 self._execute(request), name=f"run-request:{request.id}"
             )
             self._running[request.id] = (request, task)
-            task.add_done_callback(lambda _t, rid=request.id: self._running.pop(rid, None))
+            task.add_done_callback(partial(self._forget, request.id))
             started.append(task)
         return started
+
+    def _forget(self, request_id: str, _task: object = None) -> None:
+        self._running.pop(request_id, None)
 
     async def wait_idle(self) -> list[Finished]:
         """Wait for every running request to finish."""

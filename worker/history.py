@@ -14,8 +14,9 @@ from datetime import datetime
 from pathlib import Path
 
 from cronmirror_desktop.core.fileio import atomic_write_text
+from cronmirror_desktop.core.rows import LAST_STATUSES
 from cronmirror_desktop.core.timeutil import iso_z, parse_iso
-from worker.jobs import LAST_STATUSES, LastStatus, LocalJob
+from worker.jobs import LastStatus, LocalJob
 
 log = logging.getLogger(__name__)
 

@@ -697,7 +697,7 @@ class _LocalSubscription(Subscription):
                 version = now
             try:
                 head, events = await store._run(
-                    lambda conn, after=head: store._changes_since(conn, self.project_id, after)
+                    partial(store._changes_since, project_id=self.project_id, after=head)
                 )
                 if events is None:
                     head, snapshot = await store._run(lambda conn: store._snapshot(conn, self.project_id))

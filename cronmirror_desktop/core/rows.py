@@ -310,7 +310,7 @@ class CronMirrorJob(Row):
         kind = f.text("schedule_kind")
         expr = f.text("schedule_expr")
         tz = f.text("tz")
-        job = {
+        job: dict[str, Any] = {
             "id": f.text("id"),
             "project_id": f.text("project_id", required=True, plain=True) or "",
             "job_id": job_id,
@@ -412,7 +412,7 @@ class CronRunRequest(Row):
         if result is not None:
             f.result_number(result, "durationMs")
             f.result_number(result, "exitCode", EXIT_CODE_RANGE)
-        request = {
+        request: dict[str, Any] = {
             "id": f.text("id", required=True) or "",
             "project_id": f.text("project_id", required=True, plain=True) or "",
             "job_id": f.text("job_id", required=True, plain=True) or "",

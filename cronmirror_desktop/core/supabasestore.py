@@ -28,13 +28,14 @@ import threading
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 import httpx
 import websockets
-from postgrest import APIError
+from postgrest import APIError, APIResponse, ReturnMethod
 from pydantic import ValidationError
-from realtime import AsyncRealtimeClient, RealtimeSubscribeStates
+from realtime import AsyncRealtimeClient, RealtimePostgresChangesListenEvent, RealtimeSubscribeStates
 from supabase import AsyncClient, AsyncClientOptions, AsyncSupabaseException, acreate_client
 
 from cronmirror_desktop.core.aio import cancel_and_wait
@@ -146,6 +147,14 @@ def translate_error(exc: BaseException, what: str) -> CronMirrorError:
     return Unreachable(f"Could not {what}: {exc!r}.")
 
 
+def rows_of(data: object) -> list[dict[str, Any]]:
+    """PostgREST's JSON as the rows it must be: a list of objects. Anything else in it (a server that
+    is not PostgREST, a proxy's error page parsed as JSON) is dropped, never handed to a row parser."""
+    if not isinstance(data, list):
+        return []
+    return [row for row in data if isinstance(row, dict)]
+
+
 def _is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)
@@ -212,6 +221,16 @@ class SupabaseStore(Store):
             raise Unreachable(f"The server's answer to {what} is not Supabase's; check the URL.")
         return response
 
+    async def _rows(
+        self, what: str, request: Callable[[AsyncClient], Awaitable[APIResponse]]
+    ) -> list[dict[str, Any]]:
+        """The rows PostgREST answered, typed as what they must be (see `rows_of`)."""
+        return rows_of((await self._call(what, request)).data)
+
+    async def _scalar(self, what: str, request: Callable[[AsyncClient], Awaitable[APIResponse]]) -> object:
+        """What a scalar function answered (True/False for the lease functions)."""
+        return (await self._call(what, request)).data
+
     async def close(self) -> None:
         if self._closed:
             return
@@ -227,12 +246,12 @@ class SupabaseStore(Store):
     # -- reading and queueing ---------------------------------------------------------------------
 
     async def list_projects(self, configured: Sequence[str] = ()) -> list[ProjectInfo]:
-        response = await self._call(
+        listed = await self._rows(
             "list projects",
             lambda c: c.table("cron_projects").select("*").order("project_id").execute(),
         )
         wanted = set(configured)
-        parsed = [ProjectInfo.from_row(row) for row in response.data if isinstance(row, dict)]
+        parsed = [ProjectInfo.from_row(row) for row in listed]
         projects = {p.project_id: p for p in parsed if p.project_id}
         for project_id in wanted:
             found = projects.get(project_id)
@@ -245,20 +264,13 @@ class SupabaseStore(Store):
 
     async def _all_mirror_rows(self, project_id: str) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
+
+        def page_from(start: int, c: AsyncClient) -> Awaitable[APIResponse]:
+            query = c.table("cron_mirror").select("*").eq("project_id", project_id).order("job_id")
+            return query.range(start, start + PAGE_SIZE - 1).execute()
+
         while True:
-            start = len(rows)
-            response = await self._call(
-                "list jobs",
-                lambda c, start=start: (
-                    c.table("cron_mirror")
-                    .select("*")
-                    .eq("project_id", project_id)
-                    .order("job_id")
-                    .range(start, start + PAGE_SIZE - 1)
-                    .execute()
-                ),
-            )
-            page = [r for r in response.data if isinstance(r, dict)]
+            page = await self._rows("list jobs", partial(page_from, len(rows)))
             rows.extend(page)
             if len(page) < PAGE_SIZE:
                 return rows
@@ -271,13 +283,14 @@ class SupabaseStore(Store):
         row = {"project_id": project_id, "job_id": job_id, "requested_by": requested_by}
         for _ in range(3):
             try:
-                response = await self._call(
+                inserted = await self._rows(
                     "queue a run",
                     lambda c: c.table("cron_run_requests").insert(row).select(*REQUEST_COLUMNS).execute(),
                 )
-                return QueueOutcome(CronRunRequest.from_row(response.data[0]), created=True)
+                if inserted:
+                    return QueueOutcome(CronRunRequest.from_row(inserted[0]), created=True)
             except Conflict:
-                active = await self._call(
+                active = await self._rows(
                     "find the active request",
                     lambda c: (
                         c.table("cron_run_requests")
@@ -288,42 +301,41 @@ class SupabaseStore(Store):
                         .execute()
                     ),
                 )
-                if active.data:
-                    return QueueOutcome(CronRunRequest.from_row(active.data[0]), created=False)
+                if active:
+                    return QueueOutcome(CronRunRequest.from_row(active[0]), created=False)
         raise Conflict(f"Could not queue {job_id}: its requests keep changing; try again.")
 
     async def list_requests(
         self, project_id: str, limit: int = DEFAULT_REQUEST_LIMIT, job_id: str | None = None
     ) -> list[CronRunRequest]:
-        def query(c: AsyncClient) -> Awaitable[Any]:
+        def query(c: AsyncClient) -> Awaitable[APIResponse]:
             q = c.table("cron_run_requests").select(*REQUEST_COLUMNS).eq("project_id", project_id)
             if job_id is not None:
                 q = q.eq("job_id", job_id)
             return q.order("requested_at", desc=True).order("id", desc=True).limit(max(0, limit)).execute()
 
-        response = await self._call("list run requests", query)
-        return [CronRunRequest.from_row(r) for r in response.data]
+        return [CronRunRequest.from_row(r) for r in await self._rows("list run requests", query)]
 
     async def get_request(self, request_id: str) -> CronRunRequest | None:
         if not _is_uuid(request_id):
             return None
-        response = await self._call(
+        found = await self._rows(
             "read a run request",
             lambda c: c.table("cron_run_requests").select(*REQUEST_COLUMNS).eq("id", request_id).execute(),
         )
-        return CronRunRequest.from_row(response.data[0]) if response.data else None
+        return CronRunRequest.from_row(found[0]) if found else None
 
     async def cancel_request(self, project_id: str, request_id: str) -> CronRunRequest:
         missing = NotFound(f"There is no run request {request_id} in project {project_id}.")
         if not _is_uuid(request_id):
             raise missing
         params = {"p_project_id": project_id, "p_request_id": request_id}
-        response = await self._call(
+        cancelled = await self._rows(
             "cancel a request",
             lambda c: c.rpc("cancel_run_request", params).select(*REQUEST_COLUMNS).execute(),
         )
-        if response.data:
-            return CronRunRequest.from_row(response.data[0])
+        if cancelled:
+            return CronRunRequest.from_row(cancelled[0])
         current = await self.get_request(request_id)
         if current is None or current.project_id != project_id:
             raise missing
@@ -345,34 +357,28 @@ class SupabaseStore(Store):
         normal = [normalize_mirror_row(row) for row in rows]
         now = format_timestamp(now_utc())
         payload = [{"project_id": project_id, **row, "updated_at": now} for row in normal]
-        for start in range(0, len(payload), WRITE_CHUNK):
-            chunk = payload[start : start + WRITE_CHUNK]
-            await self._call(
-                "write the mirror",
-                lambda c, chunk=chunk: (
-                    c.table("cron_mirror")
-                    .upsert(chunk, on_conflict="project_id,job_id", returning="minimal")
-                    .execute()
-                ),
+
+        def write(chunk: list[dict[str, Any]], c: AsyncClient) -> Awaitable[APIResponse]:
+            upsert = c.table("cron_mirror").upsert(
+                chunk, on_conflict="project_id,job_id", returning=ReturnMethod.minimal
             )
+            return upsert.execute()
+
+        for start in range(0, len(payload), WRITE_CHUNK):
+            await self._call("write the mirror", partial(write, payload[start : start + WRITE_CHUNK]))
         return len(payload)
 
     async def delete_mirror(self, project_id: str, job_ids: Sequence[str]) -> int:
         ids = list(dict.fromkeys(job_ids))
         deleted = 0
+
+        def delete(chunk: list[str], c: AsyncClient) -> Awaitable[APIResponse]:
+            return c.table("cron_mirror").delete().eq("project_id", project_id).in_("job_id", chunk).execute()
+
         for start in range(0, len(ids), WRITE_CHUNK):
-            chunk = ids[start : start + WRITE_CHUNK]
-            response = await self._call(
-                "delete from the mirror",
-                lambda c, chunk=chunk: (
-                    c.table("cron_mirror")
-                    .delete()
-                    .eq("project_id", project_id)
-                    .in_("job_id", chunk)
-                    .execute()
-                ),
+            deleted += len(
+                await self._rows("delete from the mirror", partial(delete, ids[start : start + WRITE_CHUNK]))
             )
-            deleted += len(response.data)
         return deleted
 
     async def claim_next(
@@ -380,21 +386,21 @@ class SupabaseStore(Store):
     ) -> CronRunRequest | None:
         check_lease(worker_id, lease_seconds)
         params = {"p_project_id": project_id, "p_worker_id": worker_id, "p_lease_seconds": lease_seconds}
-        response = await self._call(
+        claimed = await self._rows(
             "claim a run request",
             lambda c: c.rpc("claim_run_request", params).select(*REQUEST_COLUMNS).execute(),
         )
-        return CronRunRequest.from_row(response.data[0]) if response.data else None
+        return CronRunRequest.from_row(claimed[0]) if claimed else None
 
     async def heartbeat(
         self, request_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
     ) -> bool:
         check_lease(worker_id, lease_seconds)
         params = {"p_request_id": request_id, "p_worker_id": worker_id, "p_lease_seconds": lease_seconds}
-        response = await self._call(
+        held = await self._scalar(
             "extend a lease", lambda c: c.rpc("heartbeat_run_request", params).execute()
         )
-        return response.data is True
+        return held is True
 
     async def complete(
         self,
@@ -411,13 +417,13 @@ class SupabaseStore(Store):
             "p_status": status,
             "p_result": dict(result),
         }
-        response = await self._call(
+        recorded = await self._scalar(
             "report a result", lambda c: c.rpc("complete_run_request", params).execute()
         )
-        return response.data is True
+        return recorded is True
 
     async def rescue_expired(self, project_id: str | None = None) -> list[CronRunRequest]:
-        response = await self._call(
+        rescued = await self._rows(
             "rescue expired requests",
             lambda c: (
                 c.rpc("rescue_expired_run_requests", {"p_project_id": project_id})
@@ -425,7 +431,7 @@ class SupabaseStore(Store):
                 .execute()
             ),
         )
-        return [CronRunRequest.from_row(r) for r in response.data]
+        return [CronRunRequest.from_row(r) for r in rescued]
 
     # -- for subscriptions ------------------------------------------------------------------------
 
@@ -606,7 +612,9 @@ class _SupabaseSubscription(Subscription):
         channel = socket.channel(f"cronmirror:{self.project_id}:{self.token}")
         project_filter = f"project_id=eq.{self.project_id}"
         for table in ("cron_mirror", "cron_run_requests"):
-            channel.on_postgres_changes("*", self._on_change, table=table, filter=project_filter)
+            channel.on_postgres_changes(
+                RealtimePostgresChangesListenEvent.All, self._on_change, table=table, filter=project_filter
+            )
 
         def on_system(payload: Any) -> None:
             if getattr(payload, "extension", "") == "postgres_changes" and not live.done():
@@ -677,13 +685,13 @@ class _SupabaseSubscription(Subscription):
     def _refetch(self, table: str, row_id: str, change: ChangeType) -> None:
         async def fetch() -> None:
             columns = REQUEST_COLUMNS if table == "cron_run_requests" else ("*",)
-            response = await self._store._call(
+            found = await self._store._rows(
                 "read a changed row",
                 lambda c: c.table(table).select(*columns).eq("id", row_id).execute(),
             )
-            if not response.data:
+            if not found:
                 return
-            row = response.data[0]
+            row = found[0]
             if table == "cron_mirror":
                 self._emit(JobChange(change, self.project_id, row_id, CronMirrorJob.from_row(row)))
             else:

@@ -28,6 +28,7 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -212,7 +213,7 @@ class AppController(QObject):
         loop = self._loop or asyncio.get_event_loop()
         task = loop.create_task(coro, name=f"cronmirror:{name}")
         self._tasks[name] = task
-        task.add_done_callback(lambda t, n=name: self._task_done(n, t))
+        task.add_done_callback(partial(self._task_done, name))
         return task
 
     def _task_done(self, name: str, task: asyncio.Task[Any]) -> None:

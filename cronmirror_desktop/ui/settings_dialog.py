@@ -281,7 +281,7 @@ class SettingsDialog(QDialog):
             return text
         resolved = self._resolved(key)
         if resolved is not None and resolved.value is not None:
-            return resolved.value.get_secret_value()  # type: ignore[no-any-return]
+            return str(resolved.value.get_secret_value())
         return ""
 
     def save(self) -> bool:
