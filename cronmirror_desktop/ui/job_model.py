@@ -16,13 +16,11 @@ from __future__ import annotations
 import bisect
 from datetime import datetime
 from operator import attrgetter
-from typing import Any, ClassVar
+from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -31,9 +29,8 @@ from PySide6.QtGui import QColor, QFont, QGuiApplication
 from cronmirror_desktop.core.rows import CronMirrorJob
 from cronmirror_desktop.core.store import ChangeType, JobChange
 from cronmirror_desktop.ui import formatting, icons, schedule_info
+from cronmirror_desktop.ui.table_model import Index, RowTableModel
 from cronmirror_desktop.ui.theme import is_dark, secondary_text, signal_color
-
-Index = QModelIndex | QPersistentModelIndex
 
 COL_NAME = 0
 COL_SCHEDULE = 1
@@ -144,10 +141,11 @@ class JobEntry:
 _sort_key = attrgetter("sort_key")
 
 
-class JobTableModel(QAbstractTableModel):
+class JobTableModel(RowTableModel):
     """Rows are `JobEntry`s; `ObjectRole` gives the `CronMirrorJob`, `SortRole` a native sort value."""
 
-    COLUMNS: ClassVar[dict[int, str]] = HEADERS
+    headers = HEADERS
+    right_aligned = frozenset({COL_DURATION})
 
     #: The newest `updated_at` of any row changed (the worker's last sign of life), or None.
     lastSeenChanged = Signal(object)
@@ -166,26 +164,8 @@ class JobTableModel(QAbstractTableModel):
 
     # -- Qt model interface -------------------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else COLUMN_COUNT
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal:
-            if role == Qt.ItemDataRole.DisplayRole:
-                return HEADERS.get(section)
-            if role == Qt.ItemDataRole.TextAlignmentRole and section == COL_DURATION:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+    def row_count(self) -> int:
+        return len(self._entries)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -13,15 +13,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 
 from cronmirror_desktop.core.rows import CronRunRequest
 from cronmirror_desktop.core.store import ChangeType, RequestChange
 from cronmirror_desktop.ui import formatting, icons
+from cronmirror_desktop.ui.table_model import Index, RowTableModel
 from cronmirror_desktop.ui.theme import is_dark, secondary_text
-
-Index = QModelIndex | QPersistentModelIndex
 
 COL_JOB = 0
 COL_REQUESTED = 1
@@ -97,8 +96,10 @@ def result_details(request: CronRunRequest) -> str:
     return "\n".join(lines).strip()
 
 
-class RequestTableModel(QAbstractTableModel):
+class RequestTableModel(RowTableModel):
     """Rows are `CronRunRequest`s, newest first; `ObjectRole` gives the request."""
+
+    headers = HEADERS
 
     #: A row was added or changed status (for the tray and the dock title).
     activeCountChanged = Signal(int)
@@ -114,23 +115,8 @@ class RequestTableModel(QAbstractTableModel):
 
     # -- Qt model interface -------------------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else COLUMN_COUNT
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS.get(section)
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
