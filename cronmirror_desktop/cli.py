@@ -21,7 +21,6 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -36,6 +35,8 @@ from cronmirror_desktop.core.rows import FINAL_STATUSES, CronMirrorJob, CronRunR
 from cronmirror_desktop.core.store import LiveState, RequestChange, StateChange, Store
 from cronmirror_desktop.core.stores import open_store
 from cronmirror_desktop.core.text import escape_controls
+from cronmirror_desktop.core.timetext import duration, relative
+from cronmirror_desktop.core.timeutil import now_utc
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -76,31 +77,6 @@ def requester() -> str:
     except (KeyError, OSError):
         user = "unknown"
     return f"cli:{user}@{socket.gethostname().split('.')[0]}"
-
-
-def ago(moment: datetime | None, now: datetime | None = None) -> str:
-    if moment is None:
-        return "—"
-    seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
-    future = seconds < 0
-    seconds = abs(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            text = f"{seconds // size}{unit}"
-            break
-    else:
-        text = f"{seconds}s"
-    return f"in {text}" if future else f"{text} ago"
-
-
-def duration(ms: int | None) -> str:
-    if ms is None:
-        return "—"
-    if ms < 1000:
-        return f"{ms} ms"
-    if ms < 60_000:
-        return f"{ms / 1000:.1f} s"
-    return f"{ms // 60_000} min {ms % 60_000 // 1000} s"
 
 
 def request_json(request: CronRunRequest) -> dict[str, Any]:
@@ -173,7 +149,14 @@ class Cli:
         self.out.table(
             ["REQUEST", "JOB", "STATUS", "REQUESTED", "DURATION", "RESULT"],
             [
-                [r.id, r.job_id, r.status, ago(r.requested_at), duration(r.duration_ms), r.reason or ""]
+                [
+                    r.id,
+                    r.job_id,
+                    r.status,
+                    relative(r.requested_at, now_utc()),
+                    duration(r.duration_ms),
+                    r.reason or "",
+                ]
                 for r in requests
             ],
         )
@@ -341,8 +324,8 @@ def _project_row(project: ProjectInfo, current: str) -> list[str]:
     return [
         project.project_id,
         str(project.job_count),
-        ago(project.last_sync_at),
-        ago(project.last_request_at),
+        relative(project.last_sync_at, now_utc()),
+        relative(project.last_request_at, now_utc()),
         "current" if project.project_id == current else ("configured" if project.configured else ""),
     ]
 
@@ -353,7 +336,14 @@ def _job_row(job: CronMirrorJob) -> list[str]:
     schedule = try_describe(job.schedule) if job.schedule else "—"
     last = job.last_status or "—"
     name = job.display_name if job.valid else f"{job.display_name} (!)"
-    return [job.job_id, name, schedule, ago(job.next_run_at), last, "yes" if job.enabled else "no"]
+    return [
+        job.job_id,
+        name,
+        schedule,
+        relative(job.next_run_at, now_utc()),
+        last,
+        "yes" if job.enabled else "no",
+    ]
 
 
 # -- argument parsing ------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.aio import TaskSet
 from cronmirror_desktop.core.controlapi import CONFIRM_INTERVAL_S, ControlApiClient, RunRequested
 from cronmirror_desktop.core.errors import CronMirrorError, Unreachable
@@ -47,7 +48,7 @@ from cronmirror_desktop.core.store import (
     StoreEvent,
     Subscription,
 )
-from cronmirror_desktop.ui import formatting
+from cronmirror_desktop.core.timeutil import now_utc
 from cronmirror_desktop.ui.job_model import JobTableModel
 from cronmirror_desktop.ui.request_model import RequestTableModel
 
@@ -421,7 +422,7 @@ class AppController(QObject):
         if state is LiveState.LIVE:
             self.stale_since = None
         elif self.stale_since is None and state is not LiveState.CONNECTING:
-            self.stale_since = formatting.utc_now()
+            self.stale_since = now_utc()
         self.live_state = state
         self.live_detail = detail
         if state in (LiveState.DISCONNECTED, LiveState.AUTH_FAILED, LiveState.CLOSED):
@@ -538,7 +539,7 @@ class AppController(QObject):
             self._mine.add(request.id)
             self._notify(Level.INFO, QUEUED_TOAST)
         else:
-            when = formatting.relative(request.requested_at, formatting.utc_now())
+            when = timetext.relative(request.requested_at, now_utc())
             self._notify(
                 Level.WARNING,
                 f"“{self.job_name(job_id)}” already has a {request.status} run request (requested {when}). "
@@ -552,7 +553,7 @@ class AppController(QObject):
             return
         self._mine.discard(request.id)
         name = self.job_name(request.job_id)
-        took = f" ({formatting.duration(request.duration_ms)})" if request.duration_ms is not None else ""
+        took = f" ({timetext.duration(request.duration_ms)})" if request.duration_ms is not None else ""
         if request.status == "done":
             self._notify(Level.SUCCESS, f"“{name}” finished on the Mac mini{took}.")
         elif request.status == "error":

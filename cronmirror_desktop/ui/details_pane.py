@@ -25,8 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.rows import CronMirrorJob
-from cronmirror_desktop.ui import formatting, icons, schedule_info
+from cronmirror_desktop.core.timeutil import now_utc
+from cronmirror_desktop.ui import icons, schedule_info
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.job_model import STATUS_WORDS, row_key
 from cronmirror_desktop.ui.request_dock import configure_request_view
@@ -258,7 +260,7 @@ class DetailsPane(QWidget):
             self.runRequested.emit(self.job.job_id)
 
     def _fill(self, job: CronMirrorJob) -> None:
-        now = formatting.utc_now()
+        now = now_utc()
         dark = is_dark(self.palette())
         self.title.setText(job.display_name or "(unnamed)")
         parts = [f"Job id {job.job_id}" if job.job_id else "No job id"]
@@ -290,11 +292,11 @@ class DetailsPane(QWidget):
         if not job.enabled:
             self.next_runs.setText(
                 "Disabled: it does not run on its schedule."
-                + (f"\nWould run: {formatting.absolute(runs[0], zone)}" if runs else "")
+                + (f"\nWould run: {timetext.absolute(runs[0], zone)}" if runs else "")
             )
         elif runs:
             self.next_runs.setText(
-                "\n".join(f"{formatting.absolute(r, zone)}   ({formatting.relative(r, now)})" for r in runs)
+                "\n".join(f"{timetext.absolute(r, zone)}   ({timetext.relative(r, now)})" for r in runs)
             )
         else:
             self.next_runs.setText(why or "No upcoming runs.")
@@ -304,11 +306,11 @@ class DetailsPane(QWidget):
         else:
             status = STATUS_WORDS.get(job.last_status, job.last_status or "unknown")
             took = (
-                f" in {formatting.duration(job.last_duration_ms)}" if job.last_duration_ms is not None else ""
+                f" in {timetext.duration(job.last_duration_ms)}" if job.last_duration_ms is not None else ""
             )
             self.last_run.setText(
-                f"{status}{took}, {formatting.relative(job.last_run_at, now)}\n"
-                f"{formatting.absolute(job.last_run_at, zone)}"
+                f"{status}{took}, {timetext.relative(job.last_run_at, now)}\n"
+                f"{timetext.absolute(job.last_run_at, zone)}"
             )
 
         target = job.target_agent_key

@@ -26,9 +26,11 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont, QGuiApplication
 
+from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.rows import CronMirrorJob
 from cronmirror_desktop.core.store import ChangeType, JobChange
-from cronmirror_desktop.ui import formatting, icons, schedule_info
+from cronmirror_desktop.core.timeutil import now_utc
+from cronmirror_desktop.ui import icons, schedule_info
 from cronmirror_desktop.ui.table_model import Index, RowTableModel
 from cronmirror_desktop.ui.theme import is_dark, secondary_text, signal_color
 
@@ -159,7 +161,7 @@ class JobTableModel(RowTableModel):
         self._sort_column = COL_NAME
         self._descending = False
         self._last_seen: datetime | None = None
-        self._now = formatting.utc_now()
+        self._now = now_utc()
         self._italic_font: QFont | None = None
 
     # -- Qt model interface -------------------------------------------------------------------
@@ -203,13 +205,13 @@ class JobTableModel(RowTableModel):
                 return "—"
             if job.schedule_kind == "at" and entry.next_run is None and job.last_run_at is not None:
                 return "done"
-            return formatting.relative(entry.next_run, self._now)
+            return timetext.relative(entry.next_run, self._now)
         if column == COL_LAST:
-            return formatting.relative(job.last_run_at, self._now, empty="never")
+            return timetext.relative(job.last_run_at, self._now, empty="never")
         if column == COL_STATUS:
             return STATUS_WORDS.get(entry.status, job.last_status or "")
         if column == COL_DURATION:
-            return formatting.duration(job.last_duration_ms, empty="")
+            return timetext.duration(job.last_duration_ms, empty="")
         if column == COL_ENABLED:
             return "Yes" if entry.enabled else "No"
         return None
@@ -250,11 +252,11 @@ class JobTableModel(RowTableModel):
             if entry.next_run is None:
                 return "No next run known."
             source = "" if job.next_run_at is not None else "\n(computed from the schedule)"
-            return f"Next run: {formatting.absolute_with_zone(entry.next_run, job.zone)}{source}"
+            return f"Next run: {timetext.absolute_with_zone(entry.next_run, job.zone)}{source}"
         if column == COL_LAST:
             if job.last_run_at is None:
                 return "This job has not run yet."
-            return f"Last run: {formatting.absolute_with_zone(job.last_run_at, job.zone)}"
+            return f"Last run: {timetext.absolute_with_zone(job.last_run_at, job.zone)}"
         if column == COL_STATUS:
             if entry.status == "unknown":
                 return f"Unknown status {job.last_status!r}"
@@ -358,7 +360,7 @@ class JobTableModel(RowTableModel):
         self.beginResetModel()
         self._by_id = by_id
         self._entries = sorted(by_id.values(), key=_sort_key)
-        self._now = formatting.utc_now()
+        self._now = now_utc()
         self.endResetModel()
         self.note_seen([e.job.updated_at for e in self._entries])
         self.countChanged.emit(len(self._entries))
@@ -455,7 +457,7 @@ class JobTableModel(RowTableModel):
 
     def refresh_times(self) -> None:
         """Relative times ("in 5 min") age: repaint those two columns without touching the rows."""
-        self._now = formatting.utc_now()
+        self._now = now_utc()
         if self._entries:
             roles = [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole]
             last = len(self._entries) - 1
