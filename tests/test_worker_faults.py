@@ -355,6 +355,9 @@ async def test_a_reconnect_reconciles_the_mirror(stack_backend: SupabaseHarness,
     worker = service(stack_backend.worker, sources_for(jobs_file), sync_interval=0.2, reconcile_every=3600.0)
     async with daemon(worker):
         await eventually(lambda: worker.status.live == "live")
+        live_at = datetime.now(UTC)
+        # The sync the first snapshot asked for (a reconcile) is over once a sync ends after it.
+        await eventually(lambda: (worker.status.last_sync_at or live_at) > live_at)
         stack_backend.raw_delete_mirror("jobs:a")
         await asyncio.sleep(0.5)  # several syncs pass: from memory, nothing looks changed
         assert await stack_backend.app.list_jobs(PROJECT) == []
