@@ -8,6 +8,8 @@ Rows are untrusted (anyone holding the anon key writes requests): tables and mes
 characters escaped (`\x1b`, `\n`), so an id cannot retitle or clear the terminal or print a fake row;
 `--json` keeps every character exactly (JSON escapes them itself). Options go before or after the
 command: `cronmirror --json jobs` is `cronmirror jobs --json`.
+
+Long because it is one thing: the commands, each a short method over the stores and core.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ Nothing a project holds may stop the app: any exception while listing projects, 
 showing one of its changes, expected (`CronMirrorError`) or not (a bug, a row nobody foresaw), is shown as
 an error of that project (a notice, and the connection state with the reason, until a Snapshot can be
 shown again) and the app keeps running.
+
+Long because it is one thing: the app's state and the one door for store events; views only read it.
 """
 
 from __future__ import annotations

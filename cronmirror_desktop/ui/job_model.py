@@ -9,6 +9,8 @@ filters, and the proxy forwards `sort()` here. Descending order is the same list
 Live changes touch one row: `_by_id` finds the entry in O(1), `bisect` finds its position in O(log n),
 and the change is announced with `dataChanged`, `beginInsertRows`/`beginRemoveRows` or `beginMoveRows`
 (which keeps the selection on a job that moves). Only `set_jobs` (a Snapshot) resets the model.
+
+Long because it is one thing: the job table's rows, their sort keys and their roles.
 """
 
 from __future__ import annotations
