@@ -67,6 +67,11 @@ class TaskSet:
         task.add_done_callback(partial(self._done, name))
         return task
 
+    def get(self, name: str) -> asyncio.Task[Any] | None:
+        """The unfinished task called `name`, if there is one."""
+        task = self._named.get(name)
+        return task if task is not None and not task.done() else None
+
     def cancel(self, *, keep: asyncio.Task[Any] | None = None) -> list[asyncio.Task[Any]]:
         """Cancel every task (but `keep`, e.g. the one calling); returns the cancelled ones."""
         tasks = [t for t in (*self._named.values(), *self._anonymous) if t is not keep and not t.done()]

@@ -206,6 +206,10 @@ class AppController(QObject):
         become an error notice instead of a lost traceback."""
         return self._tasks.spawn(coro, name)
 
+    def task(self, name: str) -> asyncio.Task[Any] | None:
+        """The running task called `name` (e.g. "job-requests"), to wait for it."""
+        return self._tasks.get(name)
+
     def _task_failed(self, name: str, exc: BaseException) -> None:
         if isinstance(exc, CronMirrorError):
             log.warning("%s failed: %s", name, exc)
