@@ -8,6 +8,8 @@ Rows are untrusted (anyone holding the anon key writes requests): tables and mes
 characters escaped (`\x1b`, `\n`), so an id cannot retitle or clear the terminal or print a fake row;
 `--json` keeps every character exactly (JSON escapes them itself). Options go before or after the
 command: `cronmirror --json jobs` is `cronmirror jobs --json`.
+
+Long because it is one thing: the commands, each a short method over the stores and core.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -41,7 +43,8 @@ from cronmirror_desktop.core.schedule_text import try_describe
 from cronmirror_desktop.core.store import LiveState, RequestChange, StateChange, Store, sort_jobs
 from cronmirror_desktop.core.stores import open_store
 from cronmirror_desktop.core.text import escape_controls
-from cronmirror_desktop.core.timeutil import format_timestamp
+from cronmirror_desktop.core.timetext import duration, relative
+from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -82,31 +85,6 @@ def requester() -> str:
     except (KeyError, OSError):
         user = "unknown"
     return f"cli:{user}@{socket.gethostname().split('.')[0]}"
-
-
-def ago(moment: datetime | None, now: datetime | None = None) -> str:
-    if moment is None:
-        return "—"
-    seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
-    future = seconds < 0
-    seconds = abs(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            text = f"{seconds // size}{unit}"
-            break
-    else:
-        text = f"{seconds}s"
-    return f"in {text}" if future else f"{text} ago"
-
-
-def duration(ms: int | None) -> str:
-    if ms is None:
-        return "—"
-    if ms < 1000:
-        return f"{ms} ms"
-    if ms < 60_000:
-        return f"{ms / 1000:.1f} s"
-    return f"{ms // 60_000} min {ms % 60_000 // 1000} s"
 
 
 def request_json(request: CronRunRequest) -> dict[str, Any]:
@@ -150,7 +128,7 @@ class Cli:
     async def jobs(self) -> int:
         async with self.store() as store:
             rows = await store.mirror_rows(self.project)
-        now = datetime.now(UTC)
+        now = now_utc()
         zones = HostZones.from_presences(p for p in map(WorkerPresence.from_job, rows) if p is not None)
         jobs = sort_jobs([row for row in rows if row.is_job])
         everything = [JobLine(job, now, zones.for_host(job.host)) for job in jobs]
@@ -193,7 +171,14 @@ class Cli:
         self.out.table(
             ["REQUEST", "JOB", "STATUS", "REQUESTED", "DURATION", "RESULT"],
             [
-                [r.id, r.job_id, r.status, ago(r.requested_at), duration(r.duration_ms), r.reason or ""]
+                [
+                    r.id,
+                    r.job_id,
+                    r.status,
+                    relative(r.requested_at, now_utc()),
+                    duration(r.duration_ms),
+                    r.reason or "",
+                ]
                 for r in requests
             ],
         )
@@ -361,8 +346,8 @@ def _project_row(project: ProjectInfo, current: str) -> list[str]:
     return [
         project.project_id,
         str(project.job_count),
-        ago(project.last_sync_at),
-        ago(project.last_request_at),
+        relative(project.last_sync_at, now_utc()),
+        relative(project.last_request_at, now_utc()),
         "current" if project.project_id == current else ("configured" if project.configured else ""),
     ]
 
@@ -393,7 +378,7 @@ class JobLine:
         job = self.job
         schedule = try_describe(job.schedule, default_tz=self.mac_zone) if job.schedule else "—"
         name = job.display_name if job.valid else f"{job.display_name} (!)"
-        next_text = "by hand" if job_times.by_hand_only(job) else ago(self.next_run, self.now)
+        next_text = "by hand" if job_times.by_hand_only(job) else relative(self.next_run, self.now)
         host = [job.host or "—"] if with_host else []
         return [job.job_id, name, *host, schedule, next_text, self.status(), "yes" if job.enabled else "no"]
 
@@ -495,22 +480,23 @@ def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> 
     err = sys.stderr
     try:
         cli = Cli(args, out)
-        command: Callable[[], int | Coroutine[Any, Any, int]] = {
+        config_commands: dict[str, Callable[[], int]] = {
+            "show": cli.config_show,
+            "set": cli.config_set,
+            "unset": cli.config_unset,
+            "import-env": cli.config_import,
+        }
+        commands: dict[str, Callable[[], int | Coroutine[Any, Any, int]]] = {
             "projects": cli.projects,
             "jobs": cli.jobs,
             "run": cli.run,
             "requests": cli.requests,
             "cancel": cli.cancel,
             "doctor": cli.doctor,
-            "config": {
-                "show": cli.config_show,
-                "set": cli.config_set,
-                "unset": cli.config_unset,
-                "import-env": cli.config_import,
-            }.get(getattr(args, "config_command", ""), cli.config_show),
-        }[args.command]
-        result = command()
-        return asyncio.run(result) if asyncio.iscoroutine(result) else int(result)  # type: ignore[arg-type]
+            "config": config_commands.get(getattr(args, "config_command", ""), cli.config_show),
+        }
+        result = commands[args.command]()
+        return result if isinstance(result, int) else asyncio.run(result)
     except CronMirrorError as exc:
         if args.json:
             print(

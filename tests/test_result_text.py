@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cronmirror_desktop.core.safetext import storable_text
+from cronmirror_desktop.core.text import storable_text
 from worker.redact import REDACTED, Redactor
 
 UNSAFE = {chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))}

@@ -14,8 +14,8 @@ from cronmirror_desktop.core.rows import (
     CronMirrorJob,
     CronRunRequest,
     ProjectInfo,
-    parse_timestamp,
 )
+from cronmirror_desktop.core.timeutil import parse_timestamp
 
 GOOD_JOB = {
     "id": "5b3c1f0e-0000-4000-8000-000000000001",

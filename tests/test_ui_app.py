@@ -19,15 +19,13 @@ from cronmirror_desktop import __version__
 from cronmirror_desktop.core.config import resolve_config
 from cronmirror_desktop.core.localstore import LocalStore
 from cronmirror_desktop.ui import theme
-from cronmirror_desktop.ui.app import (
-    AppWindow,
-    CrashReporter,
-    build_parser,
-    open_context,
-    run_app,
-)
+from cronmirror_desktop.ui.app import run_app
+from cronmirror_desktop.ui.cli_args import build_parser
+from cronmirror_desktop.ui.crash_reporter import CrashReporter
 from cronmirror_desktop.ui.demo import DEMO_PROJECT, seed_demo
 from cronmirror_desktop.ui.main_window import SETTINGS_VERSION
+from cronmirror_desktop.ui.presence import AppWindow
+from cronmirror_desktop.ui.startup import open_context
 from cronmirror_desktop.ui.worker_host import WorkerHost
 from tests.ui_support import UiEnv, env, started, ui_settings, wait_until
 

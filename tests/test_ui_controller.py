@@ -3,7 +3,6 @@ and against a real local HTTP server answering like ClawdOS's Control API."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator
@@ -11,13 +10,14 @@ from typing import Any
 
 from cronmirror_desktop.core.controlapi import ControlApiClient
 from cronmirror_desktop.core.rows import ProjectInfo
-from cronmirror_desktop.core.store import ChangeType, JobChange, LiveState
+from cronmirror_desktop.core.store import ChangeType, JobChange, LiveState, RequestChange
 from cronmirror_desktop.ui.controller import QUEUED_TOAST, AppController, ControlApiState
 from tests.fake_controlapi import FakeControlApi, FakeJob
 from tests.ui_support import (
     PROJECT,
     WORKER,
     DelayingStore,
+    SnapshotTrackingStore,
     StateScriptStore,
     UiEnv,
     env,
@@ -190,11 +190,14 @@ async def test_switching_projects_reloads_both_lists_and_late_events_never_show(
         # An alpha change is in flight (delivered late) when the user switches to beta.
         await env.writer.upsert_mirror("alpha", [mirror_row("a3")])
         await env.writer.queue_run("alpha", "a2", "ui")
-        await asyncio.sleep(0.1)  # the subscription has picked them up; delivery is still 0.15 s away
+        # The subscription has picked both up; their delivery is still on its way.
+        await wait_until(
+            lambda: {type(e) for e in slow.in_flight} >= {JobChange, RequestChange}, what="alpha in flight"
+        )
         controller.switch_project("beta")
         assert job_ids(controller) == []  # cleared at once: nothing of alpha stays on screen
         await wait_until(lambda: not controller.loading, what="beta's snapshot")
-        await asyncio.sleep(0.4)  # every late alpha event has now been delivered
+        await wait_until(lambda: not slow.in_flight, what="every late alpha event delivered")
 
         late_alpha = [e for e in slow.delivered_late if getattr(e, "project_id", "") == "alpha"]
         assert any(isinstance(e, JobChange) for e in late_alpha)
@@ -208,11 +211,12 @@ async def test_switching_back_and_forth_quickly_ends_on_the_last_choice(env: UiE
     async with env:
         await env.writer.upsert_mirror("alpha", [mirror_row("a1")])
         await env.writer.upsert_mirror("beta", [mirror_row("b1")])
-        controller = await started(env.controller(project_id="alpha"))
+        tracking = SnapshotTrackingStore(env.store)
+        controller = await started(env.controller(tracking, project_id="alpha"))
         for project in ("beta", "alpha", "beta", "alpha", "beta"):
             controller.switch_project(project)
         await wait_until(lambda: not controller.loading)
-        await asyncio.sleep(0.2)
+        await wait_until(tracking.settled, what="every subscription's snapshot, or its close")
         assert job_ids(controller) == ["b1"]
 
 
@@ -239,7 +243,9 @@ async def test_selected_job_gets_its_own_live_request_list(env: UiEnv) -> None:
         await env.writer.queue_run(PROJECT, "backup", "ui")
         controller = await started(env.controller())
         controller.select_job(controller.job_model.find_job("inbox"))
-        await asyncio.sleep(0.05)
+        loading = controller.task("job-requests")
+        assert loading is not None
+        await loading
         assert controller.job_requests.rowCount() == 0
         await env.writer.queue_run(PROJECT, "inbox", "ui")
         await wait_until(lambda: controller.job_requests.rowCount() == 1, what="inbox's request")

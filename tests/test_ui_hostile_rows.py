@@ -18,7 +18,9 @@ from PySide6.QtCore import QModelIndex, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from cronmirror_desktop.core.store import EventHandler, LiveState, Snapshot, StoreEvent, Subscription
-from cronmirror_desktop.ui.app import AppWindow, Presence, build_parser, run_app
+from cronmirror_desktop.ui.app import run_app
+from cronmirror_desktop.ui.cli_args import build_parser
+from cronmirror_desktop.ui.presence import AppWindow, Presence
 from cronmirror_desktop.ui.request_model import result_details
 from tests.supastack import Supastack
 from tests.ui_support import PROJECT, UiEnv, WrappingStore, env, started, ui_settings, wait_until

@@ -12,8 +12,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
+from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.presence import presence_row
-from cronmirror_desktop.ui import formatting, theme
+from cronmirror_desktop.ui import theme
 from cronmirror_desktop.ui.job_filter import JobFilterProxy, StatusFilter
 from cronmirror_desktop.ui.job_model import (
     COL_HOST,
@@ -203,7 +204,7 @@ async def test_jobs_without_a_zone_run_in_the_zone_their_host_published(env: UiE
         assert "Time zone: Asia/Tokyo (mini-1's local time zone)" in pane.expression.text()
         first = pane.next_runs.text().splitlines()[0]
         zone = entry.job.zone or __import__("zoneinfo").ZoneInfo("Asia/Tokyo")
-        assert first.startswith(formatting.absolute(entry.next_run, zone))
+        assert first.startswith(timetext.absolute(entry.next_run, zone))
         assert "07:00 JST" in first
 
         # The host moves to Berlin (its worker publishes a new zone): the table follows live.

@@ -14,8 +14,9 @@ from PySide6.QtWidgets import QDialog, QLineEdit
 from cronmirror_desktop.core.config import resolve_config
 from cronmirror_desktop.core.config_write import set_value
 from cronmirror_desktop.core.store import LiveState
-from cronmirror_desktop.ui.app import build_parser, reconfigure
+from cronmirror_desktop.ui.cli_args import build_parser
 from cronmirror_desktop.ui.settings_dialog import KEYCHAIN_PLACEHOLDER, SettingsDialog
+from cronmirror_desktop.ui.startup import reconfigure
 from tests.fake_controlapi import FakeControlApi
 from tests.keyring_memory import MemoryKeyring
 from tests.supastack import Supastack

@@ -21,7 +21,9 @@ from PySide6.QtCore import QDir, QSettings
 from PySide6.QtWidgets import QApplication
 
 from cronmirror_desktop.core.config_write import set_value
-from cronmirror_desktop.ui.app import Presence, build_parser, claim_single_instance, run_app
+from cronmirror_desktop.ui.app import run_app
+from cronmirror_desktop.ui.cli_args import build_parser
+from cronmirror_desktop.ui.presence import Presence, claim_single_instance
 from cronmirror_desktop.ui.single_instance import Forwarded, SingleInstance, instance_name
 from cronmirror_desktop.ui.worker_host import WorkerState
 from tests.ui_support import ui_settings, wait_until

@@ -22,7 +22,9 @@ from PySide6.QtWidgets import QApplication
 from cronmirror_desktop.core.config import resolve_config
 from cronmirror_desktop.core.config_write import set_value
 from cronmirror_desktop.core.localstore import LocalStore
-from cronmirror_desktop.ui.app import Presence, build_parser, run_app
+from cronmirror_desktop.ui.app import run_app
+from cronmirror_desktop.ui.cli_args import build_parser
+from cronmirror_desktop.ui.presence import Presence
 from cronmirror_desktop.ui.worker_host import WorkerState
 from cronmirror_desktop.ui.worker_menu import remember_start_at_launch
 from tests.procutil import alive, read_pid

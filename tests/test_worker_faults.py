@@ -12,7 +12,6 @@ import json
 import signal
 import sys
 import textwrap
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -20,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from cronmirror_desktop.core.rows import CronRunRequest
 from tests.procutil import alive, read_pid
 from tests.store_harness import Backend, SupabaseHarness
 from tests.supastack import Supastack
@@ -29,9 +27,11 @@ from tests.worker_harness import (
     eventually,
     eventually_async,
     python_job,
+    run_one_job,
     service,
     sources_for,
     toml_job,
+    wait_for_request,
     write_jobs,
 )
 from worker.history import LastRun, RunHistory
@@ -39,19 +39,6 @@ from worker.service import WorkerService, WorkerStatus, write_status
 from worker.sources.gateway import GatewaySource
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-async def wait_for_request(
-    backend: Backend, request_id: str, statuses: set[str], within: float = 20.0
-) -> CronRunRequest:
-    deadline = time.monotonic() + within
-    request = None
-    while time.monotonic() < deadline:
-        request = await backend.app.get_request(request_id)
-        if request is not None and request.status in statuses:
-            return request
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"request {request_id} never reached {statuses}: {request}")
 
 
 @asynccontextmanager
@@ -199,12 +186,7 @@ async def test_nul_escape_and_bad_utf8_in_output_are_stored_visibly(backend: Bac
         "import sys; sys.stdout.buffer.write(b'a\\x00b\\x1b[2Jc\\r\\nd\\xff\\xfee\\x07\\x9b'); "
         "sys.stderr.buffer.write(b'warn\\x00ing')"
     )
-    jobs_file = write_jobs(tmp_path / "jobs.toml", [toml_job("noisy", noisy)])
-    worker = service(backend.worker, sources_for(jobs_file))
-    request = (await backend.app.queue_run(PROJECT, "jobs:noisy", "test")).request
-    await worker.drain_once()
-    done = await backend.app.get_request(request.id)
-    assert done is not None
+    done = await run_one_job(backend, tmp_path, "noisy", noisy)
     assert done.status == "done"
     result = done.result or {}
     assert result["stdoutTail"] == "a\u2400b\u241b[2Jc\nd\ufffd\ufffde\u2407\ufffd"
@@ -231,11 +213,7 @@ async def test_a_result_the_store_still_refuses_is_reported_minimal_with_the_rea
         )
     try:
         job = python_job("import sys; print('REFUSE-ME'); sys.exit(3)")
-        jobs_file = write_jobs(tmp_path / "jobs.toml", [toml_job("refused", job)])
-        worker = service(stack_backend.worker, sources_for(jobs_file))
-        request = (await stack_backend.app.queue_run(PROJECT, "jobs:refused", "test")).request
-        await worker.drain_once()
-        ended = await stack_backend.app.get_request(request.id)
+        ended = await run_one_job(stack_backend, tmp_path, "refused", job)
     finally:
         with stack_backend.stack.connect() as conn:
             conn.execute(f"drop trigger {trigger} on cron_run_requests; drop function {trigger}()")
@@ -355,6 +333,9 @@ async def test_a_reconnect_reconciles_the_mirror(stack_backend: SupabaseHarness,
     worker = service(stack_backend.worker, sources_for(jobs_file), sync_interval=0.2, reconcile_every=3600.0)
     async with daemon(worker):
         await eventually(lambda: worker.status.live == "live")
+        live_at = datetime.now(UTC)
+        # The sync the first snapshot asked for (a reconcile) is over once a sync ends after it.
+        await eventually(lambda: (worker.status.last_sync_at or live_at) > live_at)
         stack_backend.raw_delete_mirror("jobs:a")
         await asyncio.sleep(0.5)  # several syncs pass: from memory, nothing looks changed
         assert await stack_backend.app.list_jobs(PROJECT) == []
@@ -467,12 +448,7 @@ async def test_a_timeout_reason_names_the_jobs_own_timeout(backend: Backend, tmp
     stubborn = python_job(
         "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(30)"
     )
-    jobs_file = write_jobs(tmp_path / "jobs.toml", [toml_job("stubborn", stubborn, timeout=1)])
-    worker = service(backend.worker, sources_for(jobs_file))
-    request = (await backend.app.queue_run(PROJECT, "jobs:stubborn", "test")).request
-    await worker.drain_once()
-    ended = await backend.app.get_request(request.id)
-    assert ended is not None
+    ended = await run_one_job(backend, tmp_path, "stubborn", stubborn, timeout=1)
     assert ended.reason is not None
     assert "timed out after 1 s" in ended.reason
 

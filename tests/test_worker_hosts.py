@@ -12,8 +12,15 @@ from pathlib import Path
 from cronmirror_desktop.core.presence import HostZones, WorkerPresence, presence_job_id
 from cronmirror_desktop.core.rows import CronMirrorJob
 from tests.store_harness import Backend
-from tests.test_worker_service import wait_for_request
-from tests.worker_harness import PROJECT, marker_job, service, sources_for, toml_job, write_jobs
+from tests.worker_harness import (
+    PROJECT,
+    marker_job,
+    service,
+    sources_for,
+    toml_job,
+    wait_for_request,
+    write_jobs,
+)
 from worker.service import WorkerService
 
 

@@ -14,16 +14,17 @@ import pytest
 
 from cronmirror_desktop.core.errors import InvalidRow
 from cronmirror_desktop.core.presence import presence_job_id
-from cronmirror_desktop.core.rows import CronRunRequest
 from tests.store_harness import Backend
 from tests.worker_harness import (
     PROJECT,
     eventually,
     marker_job,
     python_job,
+    run_one_job,
     service,
     sources_for,
     toml_job,
+    wait_for_request,
     write_jobs,
 )
 
@@ -36,18 +37,6 @@ async def mirror_versions(backend: Backend) -> dict[str, object]:
 def writes_between(before: dict[str, object], after: dict[str, object]) -> int:
     changed = sum(1 for job_id, stamp in after.items() if before.get(job_id) != stamp)
     return changed + sum(1 for job_id in before if job_id not in after)
-
-
-async def wait_for_request(
-    backend: Backend, request_id: str, statuses: set[str], within: float = 20.0
-) -> CronRunRequest:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        request = await backend.app.get_request(request_id)
-        if request is not None and request.status in statuses:
-            return request
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"request {request_id} never reached {statuses}: {request}")
 
 
 # -- the mirror ----------------------------------------------------------------------------------
@@ -166,12 +155,7 @@ async def test_a_queued_request_runs_once_and_reports_an_honest_result(
 
 async def test_a_failing_job_ends_as_error_with_its_stderr(backend: Backend, tmp_path: Path) -> None:
     failing = python_job("import sys; print('disk full', file=sys.stderr); sys.exit(3)")
-    jobs_file = write_jobs(tmp_path / "jobs.toml", [toml_job("fail", failing)])
-    worker = service(backend.worker, sources_for(jobs_file))
-    request = (await backend.app.queue_run(PROJECT, "jobs:fail", "test")).request
-    await worker.drain_once()
-    ended = await backend.app.get_request(request.id)
-    assert ended is not None
+    ended = await run_one_job(backend, tmp_path, "fail", failing)
     assert ended.status == "error"
     assert ended.exit_code == 3
     assert ended.reason is not None
@@ -232,12 +216,7 @@ async def test_a_job_past_its_timeout_is_killed_and_reported(backend: Backend, t
 
 async def test_a_job_printing_10_mb_is_reported_with_bounded_tails(backend: Backend, tmp_path: Path) -> None:
     loud = python_job("import sys; [sys.stdout.write('y' * 1023 + '\\n') for _ in range(10 * 1024)]")
-    jobs_file = write_jobs(tmp_path / "jobs.toml", [toml_job("loud", loud)])
-    worker = service(backend.worker, sources_for(jobs_file))
-    request = (await backend.app.queue_run(PROJECT, "jobs:loud", "test")).request
-    await worker.drain_once()
-    ended = await backend.app.get_request(request.id)
-    assert ended is not None
+    ended = await run_one_job(backend, tmp_path, "loud", loud)
     assert ended.status == "done"
     assert 0 < len((ended.result or {})["stdoutTail"]) <= 4000
 

@@ -24,6 +24,7 @@ from cronmirror_desktop.core.store import (
     EventHandler,
     LiveState,
     QueueOutcome,
+    Snapshot,
     StateChange,
     Store,
     StoreEvent,
@@ -240,24 +241,53 @@ class WrappingStore(Store):
 
 class DelayingStore(WrappingStore):
     """A network that delivers every event `delay` seconds late, even after the subscription closed —
-    what Realtime can do when a message is already in flight while the app switches projects."""
+    what Realtime can do when a message is already in flight while the app switches projects.
+    `in_flight` holds the events picked up and not yet delivered (tests wait on it, not on the clock)."""
 
     def __init__(self, inner: Store, delay: float) -> None:
         super().__init__(inner)
         self.delay = delay
+        self.in_flight: list[StoreEvent] = []
         self.delivered_late: list[StoreEvent] = []
 
     async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
         loop = asyncio.get_running_loop()
 
         def late(event: StoreEvent) -> None:
+            self.in_flight.append(event)
+
             def deliver() -> None:
+                self.in_flight.remove(event)
                 self.delivered_late.append(event)
                 on_event(event)
 
             loop.call_later(self.delay, deliver)
 
         return await self.inner.subscribe(project_id, late)
+
+
+class SnapshotTrackingStore(WrappingStore):
+    """Remembers every subscription and whether it has delivered its first Snapshot yet."""
+
+    def __init__(self, inner: Store) -> None:
+        super().__init__(inner)
+        self.subscriptions: list[tuple[Subscription, list[bool]]] = []
+
+    async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
+        seen: list[bool] = []
+
+        def tracked(event: StoreEvent) -> None:
+            if isinstance(event, Snapshot):
+                seen.append(True)
+            on_event(event)
+
+        subscription = await self.inner.subscribe(project_id, tracked)
+        self.subscriptions.append((subscription, seen))
+        return subscription
+
+    def settled(self) -> bool:
+        """Every subscription made has shown its Snapshot or was closed: nothing is still on its way."""
+        return all(seen or sub.state is LiveState.CLOSED for sub, seen in self.subscriptions)
 
 
 class StateScriptStore(WrappingStore):

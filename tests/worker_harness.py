@@ -8,7 +8,9 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import Any
 
+from cronmirror_desktop.core.rows import CronRunRequest
 from cronmirror_desktop.core.store import Store
 from worker.scheduler import Clock
 from worker.service import WorkerOptions, WorkerService
@@ -112,3 +114,30 @@ async def eventually_async(check: Callable[[], Awaitable[bool]], within: float =
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"condition not met within {within} s")
+
+
+async def wait_for_request(
+    backend: Any, request_id: str, statuses: set[str], within: float = 20.0
+) -> CronRunRequest:
+    """Poll the app's store until the request reaches one of `statuses`; fail the test otherwise."""
+    deadline = time.monotonic() + within
+    request = None
+    while time.monotonic() < deadline:
+        request = await backend.app.get_request(request_id)
+        if request is not None and request.status in statuses:
+            return request
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"request {request_id} never reached {statuses}: {request}")
+
+
+async def run_one_job(
+    backend: Any, tmp_path: Path, key: str, argv: list[str], **extra: object
+) -> CronRunRequest:
+    """The simplest life of a request: a jobs.toml with this one job, a queued request for it, one drain;
+    returns the request as the app then reads it."""
+    jobs_file = write_jobs(tmp_path / "jobs.toml", [toml_job(key, argv, **extra)])
+    request = (await backend.app.queue_run(PROJECT, f"jobs:{key}", "test")).request
+    await service(backend.worker, sources_for(jobs_file)).drain_once()
+    ended = await backend.app.get_request(request.id)
+    assert ended is not None
+    return ended

@@ -12,7 +12,9 @@ from typing import Any
 import qasync
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from cronmirror_desktop.ui.app import Presence, build_parser, run_app
+from cronmirror_desktop.ui.app import run_app
+from cronmirror_desktop.ui.cli_args import build_parser
+from cronmirror_desktop.ui.presence import Presence
 from cronmirror_desktop.ui.worker_host import WorkerState
 
 WAIT_S = 10.0

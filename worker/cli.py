@@ -136,7 +136,7 @@ class WorkerCli:
 
     async def status(self) -> int:
         data = read_status(self.status_file)
-        alive = bool(data) and _pid_alive(int(data.get("pid", 0))) and data.get("state") != "stopped"
+        alive = data is not None and _pid_alive(int(data.get("pid", 0))) and data.get("state") != "stopped"
         queued: int | None = None
         error: str | None = None
         try:

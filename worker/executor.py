@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 import random
@@ -29,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from cronmirror_desktop.core.errors import CronMirrorError, InvalidRow
 from cronmirror_desktop.core.rows import CronRunRequest
@@ -145,11 +145,11 @@ class Executor:
                 self._execute(request), name=f"run-request:{request.id}"
             )
             self._running[request.id] = (request, task)
-            task.add_done_callback(functools.partial(self._forget_request, request.id))
+            task.add_done_callback(partial(self._forget, request.id))
             started.append(task)
         return started
 
-    def _forget_request(self, request_id: str, _task: object) -> None:
+    def _forget(self, request_id: str, _task: object = None) -> None:
         self._running.pop(request_id, None)
 
     async def wait_idle(self) -> list[Finished]:

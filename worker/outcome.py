@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from cronmirror_desktop.core.safetext import storable_text
+from cronmirror_desktop.core.text import storable_text
 from worker.process import TAIL_CHARS, ProcessResult
 
 Verdict = Literal["done", "error"]
@@ -43,7 +43,7 @@ class RunOutcome:
 
     def result(self, worker_id: str, redact: Callable[[str], str] | None = None) -> dict[str, Any]:
         """The request's `result` column: tails capped at 4000 characters, every text storable
-        (`core.safetext`) and, with `redact`, free of the secrets the worker holds."""
+        (`core.text`) and, with `redact`, free of the secrets the worker holds."""
 
         def text(value: str) -> str:
             return storable_text(redact(value) if redact is not None else value)

@@ -138,8 +138,8 @@ class MirrorSync:
         ]
         if changed:
             await self.store.upsert_mirror(self.project_id, changed)
-            for row in changed:
-                mirrored[row["job_id"]] = row
+            for written in changed:
+                mirrored[written["job_id"]] = written
         if gone:
             await self.store.delete_mirror(self.project_id, gone, host=self.host)
             for job_id in gone:

@@ -4,10 +4,10 @@ Why it exists: a newcomer (or a Mac mini without a Supabase project) gets a work
 nothing to set up. Semantics match `SupabaseStore` exactly: the one-active-request-per-job index, atomic
 claims, leases that only act while held, rescue of expired leases.
 
-Change notification: triggers append every write to a `changes` log. A subscription reads the log past the
-last sequence number it delivered. It is woken at once by writes made through any LocalStore in this
-process, and polls the log's head every `poll_interval` seconds for writes by other processes. If the log
-was pruned past a slow subscriber, it gets a fresh Snapshot instead.
+Change notification: triggers append every write to a `changes` log, which subscriptions follow
+(`localstore_feed.py`).
+
+This module is long because it is one thing: every Store operation in SQL, beside the schema it runs on.
 
 All SQLite work runs on one thread per store, so the asyncio loop (the GUI's, with qasync) never blocks.
 
@@ -20,11 +20,9 @@ untrusted (rows.py), text that is not UTF-8 included, rather than refused by the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -34,8 +32,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from cronmirror_desktop.core.aio import cancel_and_wait, wait_event
 from cronmirror_desktop.core.errors import Conflict, CronMirrorError, InvalidRow, NotFound, Unreachable
+from cronmirror_desktop.core.localstore_feed import LocalSubscription, wake_all
 from cronmirror_desktop.core.mirror_rows import normalize_mirror_row
 from cronmirror_desktop.core.rows import (
     MIRROR_COLUMNS,
@@ -51,12 +49,10 @@ from cronmirror_desktop.core.store import (
     ChangeType,
     EventHandler,
     JobChange,
-    LiveState,
     MirrorTouched,
     QueueOutcome,
     RequestChange,
     Snapshot,
-    StateChange,
     Store,
     Subscription,
     check_lease,
@@ -173,29 +169,6 @@ def _decode_text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-# -- in-process wake-ups ------------------------------------------------------------------------------
-
-_wakers_lock = threading.Lock()
-_wakers: dict[str, set[Callable[[], None]]] = {}
-
-
-def _register_waker(path: str, waker: Callable[[], None]) -> None:
-    with _wakers_lock:
-        _wakers.setdefault(path, set()).add(waker)
-
-
-def _unregister_waker(path: str, waker: Callable[[], None]) -> None:
-    with _wakers_lock:
-        _wakers.get(path, set()).discard(waker)
-
-
-def _wake_all(path: str) -> None:
-    with _wakers_lock:
-        wakers = list(_wakers.get(path, ()))
-    for wake in wakers:
-        wake()
-
-
 def _enter_wal(conn: sqlite3.Connection) -> None:
     """`PRAGMA journal_mode=WAL`, retried while locked. When two connections open a new file at the same
     moment (the app and its hosted worker, say), the one that loses the race to switch it to WAL gets
@@ -241,7 +214,7 @@ class LocalStore(Store):
         self._key = str(self.path.resolve())
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cronmirror-sqlite")
         self._conn: sqlite3.Connection | None = None
-        self._subscriptions: set[_LocalSubscription] = set()
+        self._subscriptions: set[LocalSubscription] = set()
         self._writes_since_prune = 0
         self._closed = False
 
@@ -285,7 +258,7 @@ class LocalStore(Store):
                 hint="Check that the folder exists and is writable and that the disk is not full.",
             ) from exc
         if writes:
-            _wake_all(self._key)
+            wake_all(self._key)
         return result
 
     def _call(self, fn: Callable[[sqlite3.Connection], T], writes: bool) -> T:
@@ -311,6 +284,10 @@ class LocalStore(Store):
             raise
         conn.execute("COMMIT")
         return result
+
+    def forget(self, subscription: Subscription) -> None:
+        """A subscription closed: stop closing it with the store."""
+        self._subscriptions.discard(subscription)
 
     async def open(self) -> None:
         """Create or check the file now, so a bad path fails at start-up rather than on first use."""
@@ -442,7 +419,7 @@ class LocalStore(Store):
         return await self._run(cancel, writes=True)
 
     async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
-        subscription = _LocalSubscription(project_id=project_id, store=self, handler=on_event)
+        subscription = LocalSubscription(project_id=project_id, store=self, handler=on_event)
         self._subscriptions.add(subscription)
         subscription.start()
         return subscription
@@ -689,87 +666,3 @@ def rescue_result(request: CronRunRequest) -> dict[str, Any]:
         "workerId": request.worker_id,
         "rescued": True,
     }
-
-
-class _LocalSubscription(Subscription):
-    def __init__(self, project_id: str, store: LocalStore, handler: EventHandler) -> None:
-        super().__init__(project_id=project_id)
-        self._store = store
-        self._handler = handler
-        self._wake = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-        self._task: asyncio.Task[None] | None = None
-        self._poll_conn: sqlite3.Connection | None = None
-
-    def start(self) -> None:
-        _register_waker(self._store._key, self._waker)
-        self._task = self._loop.create_task(self._follow(), name=f"local-subscription:{self.project_id}")
-
-    def _waker(self) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop is already closed
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    def _set_state(self, state: LiveState, detail: str = "") -> None:
-        self.state = state
-        self._emit(StateChange(state, detail))
-
-    async def _follow(self) -> None:
-        store = self._store
-        self._set_state(LiveState.CONNECTING)
-        while True:
-            try:
-                head, snapshot = await store._run(lambda conn: store._snapshot(conn, self.project_id))
-                break
-            except CronMirrorError as exc:  # the file is unusable for now: say so, and try again
-                self._set_state(LiveState.DISCONNECTED, exc.message)
-                await asyncio.sleep(1)
-        self._emit(snapshot)
-        self._set_state(LiveState.LIVE)
-        version = self._data_version()
-        while True:
-            woken = await wait_event(self._wake, store.poll_interval)
-            self._wake.clear()
-            if not woken:
-                # A timed poll: ask the file whether anyone committed since (microseconds, no thread hop).
-                now = self._data_version()
-                if now is not None and now == version:
-                    continue
-                version = now
-            try:
-                head, events = await store._run(
-                    lambda conn, after=head: store._changes_since(conn, self.project_id, after)
-                )
-                if events is None:
-                    head, snapshot = await store._run(lambda conn: store._snapshot(conn, self.project_id))
-                    self._emit(snapshot)
-                    continue
-            except CronMirrorError as exc:
-                self._set_state(LiveState.DISCONNECTED, exc.message)
-                await asyncio.sleep(1)
-                continue
-            if self.state is not LiveState.LIVE:
-                self._set_state(LiveState.LIVE)
-            for event in events:
-                self._emit(event)
-
-    def _data_version(self) -> int | None:
-        """`PRAGMA data_version` of a connection of our own: it changes whenever any other connection (in
-        this process or another) commits. None when the file can't be asked: then we read the log."""
-        try:
-            if self._poll_conn is None:
-                self._poll_conn = sqlite3.connect(self._store.path, check_same_thread=False, timeout=0.05)
-            return int(self._poll_conn.execute("PRAGMA data_version").fetchone()[0])
-        except sqlite3.Error:
-            return None
-
-    async def close(self) -> None:
-        if self.state is LiveState.CLOSED:
-            return
-        _unregister_waker(self._store._key, self._waker)
-        if self._task is not None:
-            await cancel_and_wait(self._task)
-        if self._poll_conn is not None:
-            self._poll_conn.close()
-            self._poll_conn = None
-        self._store._subscriptions.discard(self)
-        self.state = LiveState.CLOSED

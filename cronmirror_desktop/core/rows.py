@@ -11,8 +11,6 @@ seed plan's TypeScript names (`jobId`, `scheduleKind`, ...), the Python attribut
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -23,6 +21,13 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from cronmirror_desktop.core.errors import error_line
+from cronmirror_desktop.core.fields import MAX_JSON_DEPTH as MAX_JSON_DEPTH
+from cronmirror_desktop.core.fields import MAX_NUMBER as MAX_NUMBER
+from cronmirror_desktop.core.fields import MAX_SHORT_TEXT as MAX_SHORT_TEXT
+from cronmirror_desktop.core.fields import MAX_TAIL as MAX_TAIL
+from cronmirror_desktop.core.fields import MAX_TEXT as MAX_TEXT
+from cronmirror_desktop.core.fields import FieldReader, result_number
+from cronmirror_desktop.core.fields import short as short
 from cronmirror_desktop.core.schedule import (
     GATEWAY_DIALECT,
     InvalidSchedule,
@@ -31,8 +36,6 @@ from cronmirror_desktop.core.schedule import (
     schedule_for,
     validate,
 )
-from cronmirror_desktop.core.text import has_control_characters
-from cronmirror_desktop.core.timeutil import in_range, parse_timestamp
 
 LAST_STATUSES = ("ok", "error", "skipped")
 REQUEST_STATUSES = ("queued", "running", "done", "error", "cancelled")
@@ -43,16 +46,6 @@ FINAL_STATUSES = frozenset({"done", "error", "cancelled"})
 MIRROR_STATE_JOB_ID = "__mirror_state__"
 MIRROR_STATE_KIND = "state"
 
-#: Longest text kept from a row; a longer value is cut and the row says so.
-MAX_TEXT = 64 * 1024
-MAX_SHORT_TEXT = 1024
-#: Output tails are shown, never stored whole (the worker keeps the last 4000 characters).
-MAX_TAIL = 4000
-#: Deepest JSON a row's `result` may be. Ours and ClawdOS's are flat; far deeper would break the JSON parser
-#: (RecursionError near 1,000 levels), pydantic's (about 250) and its serializer, so it is refused here.
-MAX_JSON_DEPTH = 64
-#: Largest whole number a row may hold (JavaScript's safe integers; also fits a Qt sort value).
-MAX_NUMBER = 2**53 - 1
 #: Exit codes are 32-bit.
 EXIT_CODE_RANGE = range(-(2**31), 2**31)
 
@@ -85,191 +78,6 @@ def zone_or_none(name: str) -> ZoneInfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
-
-
-def short(value: Any, limit: int = 60) -> str:
-    """A value quoted for an error message, cut to `limit` characters (and never a 5,000-digit number)."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**limit:
-        return f"a {len(str(abs(value) // 10**limit)) + limit}-digit number"
-    try:
-        text = repr(value)
-    except (RecursionError, ValueError):
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
-    """True when decoded JSON nests lists/objects more than `limit` levels (walked without recursion)."""
-    pending: list[tuple[Any, int]] = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        for child in children:
-            if isinstance(child, dict | list):
-                if depth + 1 > limit:
-                    return True
-                pending.append((child, depth + 1))
-    return False
-
-
-def loads_bounded(text: str) -> Any:
-    """`json.loads` that refuses nesting deeper than MAX_JSON_DEPTH with a ValueError of its own.
-
-    The C decoder raises RecursionError near the interpreter's recursion limit; deeper JSON that still
-    decodes would later break pydantic's serializer. Both become `TooDeep`."""
-    try:
-        value = json.loads(text)
-    except RecursionError:
-        raise TooDeep from None
-    if isinstance(value, dict | list) and too_deep(value):
-        raise TooDeep
-    return value
-
-
-class TooDeep(ValueError):
-    """JSON nested deeper than MAX_JSON_DEPTH."""
-
-    def __init__(self) -> None:
-        super().__init__(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-
-
-class _Fields:
-    """Collects coerced fields and the problems found while coercing them."""
-
-    def __init__(self, raw: Mapping[str, Any]) -> None:
-        self.raw = raw
-        self.problems: list[str] = []
-
-    def text(
-        self, key: str, *, required: bool = False, limit: int = MAX_SHORT_TEXT, plain: bool = False
-    ) -> str | None:
-        """Text as it is (cut to `limit`); `plain` text (ids) must hold no control characters either."""
-        value = self.raw.get(key)
-        if value is None:
-            if required:
-                self.problems.append(f"{key} is missing")
-            return None
-        if not isinstance(value, str):
-            self.problems.append(f"{key} is not text: {short(value)}")
-            value = _as_text(value)
-        if "\x00" in value:
-            self.problems.append(f"{key} contains NUL characters")
-            value = value.replace("\x00", "\N{REPLACEMENT CHARACTER}")
-        if len(value) > limit:
-            self.problems.append(
-                f"{key} is too long ({len(value):,} characters); showing the first {limit:,}"
-            )
-            value = value[:limit]
-        if plain and has_control_characters(value):
-            self.problems.append(f"{key} contains control characters: {short(value)}")
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.raw.get(key)
-        if isinstance(value, bool):
-            return value
-        if value in (0, 1) and not isinstance(value, float):
-            return bool(value)
-        if isinstance(value, str) and value.lower() in {"true", "false", "t", "f", "1", "0"}:
-            return value.lower() in {"true", "t", "1"}
-        self.problems.append(f"{key} is not true/false: {short(value)}")
-        return default
-
-    def integer(self, key: str, *, minimum: int | None = None, maximum: int = MAX_NUMBER) -> int | None:
-        value = self.raw.get(key)
-        if value is None:
-            return None
-        try:
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError
-            number = int(value)
-        except (TypeError, ValueError, OverflowError):
-            self.problems.append(f"{key} is not a whole number: {short(value)}")
-            return None
-        if minimum is not None and number < minimum:
-            self.problems.append(f"{key} is negative: {short(number)}")
-            return None
-        if abs(number) > maximum:
-            self.problems.append(f"{key} is out of range: {short(number)}")
-            return None
-        return number
-
-    def timestamp(self, key: str, *, required: bool = False) -> datetime | None:
-        value = self.raw.get(key)
-        try:
-            parsed = parse_timestamp(value)
-        except (ValueError, OverflowError, OSError):
-            # Also PostgreSQL's 'infinity', '-infinity', years past 9999 and BC dates.
-            self.problems.append(f"{key} is not a valid time: {short(value)}")
-            return None
-        if parsed is None:
-            if required:
-                self.problems.append(f"{key} is missing")
-            return None
-        if not in_range(parsed):
-            self.problems.append(f"{key} is out of range: {short(value)}")
-            return None
-        return parsed
-
-    def json_object(self, key: str) -> tuple[dict[str, Any] | None, str | None]:
-        """(object, None) for a JSON object; (None, text) when the value is something else."""
-        value = self.raw.get(key)
-        if value is None:
-            return None, None
-        if isinstance(value, str):
-            try:
-                decoded = loads_bounded(value)
-            except TooDeep:
-                self.problems.append(f"{key} too deeply nested (over {MAX_JSON_DEPTH} levels); not shown")
-                return None, None
-            except ValueError:
-                decoded = value
-            if decoded is None:  # JSON null
-                return None, None
-            value = decoded
-        elif isinstance(value, dict | list) and too_deep(value):
-            self.problems.append(f"{key} too deeply nested (over {MAX_JSON_DEPTH} levels); not shown")
-            return None, None
-        if isinstance(value, dict):
-            return value, None
-        self.problems.append(f"{key} is not a JSON object but {type(value).__name__}: {short(value)}")
-        return None, _as_text(value)[:MAX_TAIL]
-
-    def result_number(self, result: Mapping[str, Any], key: str, valid: range | None = None) -> None:
-        """Check a number the app reads from a result (durationMs, exitCode): a problem when unusable."""
-        if key not in result or result[key] is None:
-            return
-        if _result_number(result, key, valid) is None:
-            value = result[key]
-            whole = isinstance(value, int | float) and not isinstance(value, bool)
-            what = "is out of range" if whole else "is not a whole number"
-            self.problems.append(f"result.{key} {what}: {short(value)}")
-
-
-def _as_text(value: Any) -> str:
-    """Any decoded JSON value as text (for a field that should have been text)."""
-    if isinstance(value, dict | list):
-        try:
-            return json.dumps(value, default=str)
-        except (RecursionError, ValueError):
-            return f"<{type(value).__name__}>"
-    try:
-        return str(value)
-    except ValueError:  # an int too long to print
-        return short(value)
-
-
-def _result_number(result: Mapping[str, Any] | None, key: str, valid: range | None = None) -> int | None:
-    """`result[key]` as a whole number within `valid`, else None. Without `valid`: a duration, 0..MAX_NUMBER,
-    which may be fractional (JavaScript numbers); with it (exit codes) only integers count."""
-    value = (result or {}).get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if isinstance(value, float):
-        if not math.isfinite(value) or (valid is not None and not value.is_integer()):
-            return None
-        value = int(value)
-    return value if value in (valid if valid is not None else range(MAX_NUMBER + 1)) else None
 
 
 class Row(BaseModel):
@@ -322,7 +130,7 @@ class CronMirrorJob(Row):
         """Parse a row from any store; never raises (see the module docstring)."""
         if not isinstance(raw, Mapping):
             return cls(problems=(f"row is not an object: {short(raw)}",))
-        f = _Fields(raw)
+        f = FieldReader(raw)
         job_id = f.text("job_id", required=True, plain=True) or ""
         name = f.text("name", required=True)
         kind = f.text("schedule_kind")
@@ -332,7 +140,7 @@ class CronMirrorJob(Row):
         if source is not None and source not in MIRROR_SOURCES:
             f.problems.append(f"unknown source {short(source)}; read as a gateway job")
             source = None
-        job = {
+        job: dict[str, Any] = {
             "id": f.text("id"),
             "project_id": f.text("project_id", required=True, plain=True) or "",
             "job_id": job_id,
@@ -444,7 +252,7 @@ class CronRunRequest(Row):
         """Parse a row from any store; never raises (see the module docstring)."""
         if not isinstance(raw, Mapping):
             return cls(problems=(f"row is not an object: {short(raw)}",))
-        f = _Fields(raw)
+        f = FieldReader(raw)
         status = f.text("status", required=True) or "queued"
         if status not in REQUEST_STATUSES:
             f.problems.append(f"unknown status {short(status)}")
@@ -452,7 +260,7 @@ class CronRunRequest(Row):
         if result is not None:
             f.result_number(result, "durationMs")
             f.result_number(result, "exitCode", EXIT_CODE_RANGE)
-        request = {
+        request: dict[str, Any] = {
             "id": f.text("id", required=True) or "",
             "project_id": f.text("project_id", required=True, plain=True) or "",
             "job_id": f.text("job_id", required=True, plain=True) or "",
@@ -480,7 +288,7 @@ class CronRunRequest(Row):
 
         ClawdOS's worker reports `durationMs` but never sets `picked_up_at`/`completed_at`.
         """
-        reported = _result_number(self.result, "durationMs")
+        reported = result_number(self.result, "durationMs")
         if reported is not None:
             return reported
         if self.picked_up_at and self.completed_at and self.completed_at >= self.picked_up_at:
@@ -489,7 +297,7 @@ class CronRunRequest(Row):
 
     @property
     def exit_code(self) -> int | None:
-        return _result_number(self.result, "exitCode", EXIT_CODE_RANGE)
+        return result_number(self.result, "exitCode", EXIT_CODE_RANGE)
 
     @property
     def output_tail(self) -> str:
@@ -550,7 +358,7 @@ class ProjectInfo(Row):
         if not isinstance(raw, Mapping):
             problem = f"row is not an object: {short(raw)}"
             return cls(project_id="", configured=configured, problems=(problem,))
-        f = _Fields(raw)
+        f = FieldReader(raw)
         project: dict[str, Any] = {
             "project_id": f.text("project_id", required=True, plain=True) or "",
             "job_count": f.integer("job_count", minimum=0, maximum=2**31 - 1) or 0,

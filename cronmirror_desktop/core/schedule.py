@@ -378,12 +378,12 @@ def next_runs(
             if computed_after <= after and (not remembered or after < remembered[0]):
                 _memo.move_to_end(key)
                 return list(remembered)
-    runs = _compute_next_runs(schedule, after, count, last_run, default_tz)
+    computed = _compute_next_runs(schedule, after, count, last_run, default_tz)
     with _memo_lock:
-        _memo[key] = (after, tuple(runs))
+        _memo[key] = (after, tuple(computed))
         if len(_memo) > _MEMO_SIZE:
             _memo.popitem(last=False)
-    return runs
+    return computed
 
 
 def _compute_next_runs(

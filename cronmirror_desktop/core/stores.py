@@ -24,7 +24,13 @@ def open_store(
     """
     if local or config.store.value != "supabase":
         return LocalStore(local_path or config.paths.local_store_file)
+    credentials = config.supabase_credentials(role=role)
+    return supabase_store(credentials.url, credentials.key.get_secret_value())
+
+
+def supabase_store(url: str, key: str) -> Store:
+    """A Supabase store for a URL and key (also ones typed into Settings and not saved yet, to test them).
+    Raises NotConfigured for an empty or invalid URL or key."""
     from cronmirror_desktop.core.supabasestore import SupabaseStore  # heavy import, only when needed
 
-    credentials = config.supabase_credentials(role=role)
-    return SupabaseStore(credentials.url, credentials.key.get_secret_value())
+    return SupabaseStore(url, key)

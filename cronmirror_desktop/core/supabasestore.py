@@ -2,12 +2,7 @@
 
 Choices that matter:
 - The client's own GET retries (1 + 2 + 4 s on network errors) are off: a server that is gone should say
-  so at once; the subscription supervisor below owns reconnecting, with its own backoff.
-- Each subscription has its own Realtime socket (`AsyncRealtimeClient` from the library supabase-py uses),
-  with the library's auto-reconnect off. The supervisor notices a drop, marks the view disconnected,
-  reconnects with backoff, and sends a fresh Snapshot, because Realtime never replays missed changes.
-- A subscription counts as live only after the server's `system` "Subscribed to PostgreSQL" message:
-  `subscribe()` returning (the join reply) does not mean changes flow yet.
+  so at once; the subscription supervisor (`supabase_realtime.py`) owns reconnecting, with its own backoff.
 - A refused key fails fast: REST answers 401 at once, and the socket handshake is tried once, not five
   times with 1-8 s backoff.
 - Rows are hostile input (see rows.py). One case needs the wire itself: a `result` nested ~1,000 levels
@@ -23,21 +18,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
-import threading
 import uuid
-import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 import httpx
-import websockets
-from postgrest import APIError
+from postgrest import APIError, APIResponse, ReturnMethod
 from pydantic import ValidationError
-from realtime import AsyncRealtimeClient, RealtimeSubscribeStates
+from realtime import AsyncRealtimeClient
 from supabase import AsyncClient, AsyncClientOptions, AsyncSupabaseException, acreate_client
 
-from cronmirror_desktop.core.aio import cancel_and_wait
 from cronmirror_desktop.core.errors import (
     AuthFailed,
     Conflict,
@@ -56,23 +47,16 @@ from cronmirror_desktop.core.rows import (
 from cronmirror_desktop.core.store import (
     DEFAULT_LEASE_SECONDS,
     DEFAULT_REQUEST_LIMIT,
-    ChangeType,
     EventHandler,
-    JobChange,
-    LiveState,
-    MirrorTouched,
     QueueOutcome,
-    RequestChange,
     Snapshot,
-    StateChange,
     Store,
-    StoreEvent,
     Subscription,
     check_lease,
     make_snapshot,
-    mirror_touched,
     sort_jobs,
 )
+from cronmirror_desktop.core.supabase_realtime import SUBSCRIBE_TIMEOUT, SupabaseSubscription
 from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
 
 log = logging.getLogger(__name__)
@@ -98,9 +82,6 @@ REQUEST_COLUMNS = (
 )
 WRITE_CHUNK = 500
 REST_TIMEOUT = 10.0
-#: How long to wait for the join reply and then for "Subscribed to PostgreSQL".
-SUBSCRIBE_TIMEOUT = 10.0
-MAX_BACKOFF = 30.0
 
 _MIGRATIONS_HINT = "Apply the SQL files in CronMirror's migrations/ folder to this Supabase project."
 _SERVICE_ROLE_HINT = (
@@ -147,6 +128,14 @@ def translate_error(exc: BaseException, what: str) -> CronMirrorError:
     return Unreachable(f"Could not {what}: {exc!r}.")
 
 
+def rows_of(data: object) -> list[dict[str, Any]]:
+    """PostgREST's JSON as the rows it must be: a list of objects. Anything else in it (a server that
+    is not PostgREST, a proxy's error page parsed as JSON) is dropped, never handed to a row parser."""
+    if not isinstance(data, list):
+        return []
+    return [row for row in data if isinstance(row, dict)]
+
+
 def _is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)
@@ -170,7 +159,7 @@ class SupabaseStore(Store):
         self._client = client
         self._http: httpx.AsyncClient | None = None
         self._client_lock = asyncio.Lock()
-        self._subscriptions: set[_SupabaseSubscription] = set()
+        self._subscriptions: set[SupabaseSubscription] = set()
         self._closed = False
 
     def __repr__(self) -> str:  # never show the key
@@ -213,6 +202,16 @@ class SupabaseStore(Store):
             raise Unreachable(f"The server's answer to {what} is not Supabase's; check the URL.")
         return response
 
+    async def _rows(
+        self, what: str, request: Callable[[AsyncClient], Awaitable[APIResponse]]
+    ) -> list[dict[str, Any]]:
+        """The rows PostgREST answered, typed as what they must be (see `rows_of`)."""
+        return rows_of((await self._call(what, request)).data)
+
+    async def _scalar(self, what: str, request: Callable[[AsyncClient], Awaitable[APIResponse]]) -> object:
+        """What a scalar function answered (True/False for the lease functions)."""
+        return (await self._call(what, request)).data
+
     async def close(self) -> None:
         if self._closed:
             return
@@ -228,12 +227,12 @@ class SupabaseStore(Store):
     # -- reading and queueing ---------------------------------------------------------------------
 
     async def list_projects(self, configured: Sequence[str] = ()) -> list[ProjectInfo]:
-        response = await self._call(
+        listed = await self._rows(
             "list projects",
             lambda c: c.table("cron_projects").select("*").order("project_id").execute(),
         )
         wanted = set(configured)
-        parsed = [ProjectInfo.from_row(row) for row in response.data if isinstance(row, dict)]
+        parsed = [ProjectInfo.from_row(row) for row in listed]
         projects = {p.project_id: p for p in parsed if p.project_id}
         for project_id in wanted:
             found = projects.get(project_id)
@@ -246,20 +245,13 @@ class SupabaseStore(Store):
 
     async def _all_mirror_rows(self, project_id: str) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
+
+        def page_from(start: int, c: AsyncClient) -> Awaitable[APIResponse]:
+            query = c.table("cron_mirror").select("*").eq("project_id", project_id).order("job_id")
+            return query.range(start, start + PAGE_SIZE - 1).execute()
+
         while True:
-            start = len(rows)
-            response = await self._call(
-                "list jobs",
-                lambda c, start=start: (
-                    c.table("cron_mirror")
-                    .select("*")
-                    .eq("project_id", project_id)
-                    .order("job_id")
-                    .range(start, start + PAGE_SIZE - 1)
-                    .execute()
-                ),
-            )
-            page = [r for r in response.data if isinstance(r, dict)]
+            page = await self._rows("list jobs", partial(page_from, len(rows)))
             rows.extend(page)
             if len(page) < PAGE_SIZE:
                 return rows
@@ -272,13 +264,14 @@ class SupabaseStore(Store):
         row = {"project_id": project_id, "job_id": job_id, "requested_by": requested_by}
         for _ in range(3):
             try:
-                response = await self._call(
+                inserted = await self._rows(
                     "queue a run",
                     lambda c: c.table("cron_run_requests").insert(row).select(*REQUEST_COLUMNS).execute(),
                 )
-                return QueueOutcome(CronRunRequest.from_row(response.data[0]), created=True)
+                if inserted:
+                    return QueueOutcome(CronRunRequest.from_row(inserted[0]), created=True)
             except Conflict:
-                active = await self._call(
+                active = await self._rows(
                     "find the active request",
                     lambda c: (
                         c.table("cron_run_requests")
@@ -289,42 +282,41 @@ class SupabaseStore(Store):
                         .execute()
                     ),
                 )
-                if active.data:
-                    return QueueOutcome(CronRunRequest.from_row(active.data[0]), created=False)
+                if active:
+                    return QueueOutcome(CronRunRequest.from_row(active[0]), created=False)
         raise Conflict(f"Could not queue {job_id}: its requests keep changing; try again.")
 
     async def list_requests(
         self, project_id: str, limit: int = DEFAULT_REQUEST_LIMIT, job_id: str | None = None
     ) -> list[CronRunRequest]:
-        def query(c: AsyncClient) -> Awaitable[Any]:
+        def query(c: AsyncClient) -> Awaitable[APIResponse]:
             q = c.table("cron_run_requests").select(*REQUEST_COLUMNS).eq("project_id", project_id)
             if job_id is not None:
                 q = q.eq("job_id", job_id)
             return q.order("requested_at", desc=True).order("id", desc=True).limit(max(0, limit)).execute()
 
-        response = await self._call("list run requests", query)
-        return [CronRunRequest.from_row(r) for r in response.data]
+        return [CronRunRequest.from_row(r) for r in await self._rows("list run requests", query)]
 
     async def get_request(self, request_id: str) -> CronRunRequest | None:
         if not _is_uuid(request_id):
             return None
-        response = await self._call(
+        found = await self._rows(
             "read a run request",
             lambda c: c.table("cron_run_requests").select(*REQUEST_COLUMNS).eq("id", request_id).execute(),
         )
-        return CronRunRequest.from_row(response.data[0]) if response.data else None
+        return CronRunRequest.from_row(found[0]) if found else None
 
     async def cancel_request(self, project_id: str, request_id: str) -> CronRunRequest:
         missing = NotFound(f"There is no run request {request_id} in project {project_id}.")
         if not _is_uuid(request_id):
             raise missing
         params = {"p_project_id": project_id, "p_request_id": request_id}
-        response = await self._call(
+        cancelled = await self._rows(
             "cancel a request",
             lambda c: c.rpc("cancel_run_request", params).select(*REQUEST_COLUMNS).execute(),
         )
-        if response.data:
-            return CronRunRequest.from_row(response.data[0])
+        if cancelled:
+            return CronRunRequest.from_row(cancelled[0])
         current = await self.get_request(request_id)
         if current is None or current.project_id != project_id:
             raise missing
@@ -332,7 +324,7 @@ class SupabaseStore(Store):
 
     async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
         await self.client()  # a bad URL fails here, not inside the background task
-        subscription = _SupabaseSubscription(project_id=project_id, store=self, handler=on_event)
+        subscription = SupabaseSubscription(project_id=project_id, store=self, handler=on_event)
         self._subscriptions.add(subscription)
         subscription.start()
         return subscription
@@ -346,32 +338,31 @@ class SupabaseStore(Store):
         normal = [normalize_mirror_row(row) for row in rows]
         now = format_timestamp(now_utc())
         payload = [{"project_id": project_id, **row, "updated_at": now} for row in normal]
-        for start in range(0, len(payload), WRITE_CHUNK):
-            chunk = payload[start : start + WRITE_CHUNK]
-            await self._call(
-                "write the mirror",
-                lambda c, chunk=chunk: (
-                    c.table("cron_mirror")
-                    .upsert(chunk, on_conflict="project_id,job_id", returning="minimal")
-                    .execute()
-                ),
+
+        def write(chunk: list[dict[str, Any]], c: AsyncClient) -> Awaitable[APIResponse]:
+            upsert = c.table("cron_mirror").upsert(
+                chunk, on_conflict="project_id,job_id", returning=ReturnMethod.minimal
             )
+            return upsert.execute()
+
+        for start in range(0, len(payload), WRITE_CHUNK):
+            await self._call("write the mirror", partial(write, payload[start : start + WRITE_CHUNK]))
         return len(payload)
 
     async def delete_mirror(self, project_id: str, job_ids: Sequence[str], *, host: str | None = None) -> int:
         ids = list(dict.fromkeys(job_ids))
         deleted = 0
+
+        def delete(chunk: list[str], c: AsyncClient) -> Awaitable[APIResponse]:
+            query = c.table("cron_mirror").delete().eq("project_id", project_id).in_("job_id", chunk)
+            if host is not None:
+                query = query.eq("host", host)
+            return query.execute()
+
         for start in range(0, len(ids), WRITE_CHUNK):
-            chunk = ids[start : start + WRITE_CHUNK]
-
-            def delete(c: AsyncClient, chunk: list[str] = chunk) -> Awaitable[Any]:
-                query = c.table("cron_mirror").delete().eq("project_id", project_id).in_("job_id", chunk)
-                if host is not None:
-                    query = query.eq("host", host)
-                return query.execute()
-
-            response = await self._call("delete from the mirror", delete)
-            deleted += len(response.data)
+            deleted += len(
+                await self._rows("delete from the mirror", partial(delete, ids[start : start + WRITE_CHUNK]))
+            )
         return deleted
 
     async def claim_next(
@@ -389,21 +380,21 @@ class SupabaseStore(Store):
             "p_lease_seconds": lease_seconds,
             "p_host": host,
         }
-        response = await self._call(
+        claimed = await self._rows(
             "claim a run request",
             lambda c: c.rpc("claim_run_request", params).select(*REQUEST_COLUMNS).execute(),
         )
-        return CronRunRequest.from_row(response.data[0]) if response.data else None
+        return CronRunRequest.from_row(claimed[0]) if claimed else None
 
     async def heartbeat(
         self, request_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
     ) -> bool:
         check_lease(worker_id, lease_seconds)
         params = {"p_request_id": request_id, "p_worker_id": worker_id, "p_lease_seconds": lease_seconds}
-        response = await self._call(
+        held = await self._scalar(
             "extend a lease", lambda c: c.rpc("heartbeat_run_request", params).execute()
         )
-        return response.data is True
+        return held is True
 
     async def complete(
         self,
@@ -420,13 +411,13 @@ class SupabaseStore(Store):
             "p_status": status,
             "p_result": dict(result),
         }
-        response = await self._call(
+        recorded = await self._scalar(
             "report a result", lambda c: c.rpc("complete_run_request", params).execute()
         )
-        return response.data is True
+        return recorded is True
 
     async def rescue_expired(self, project_id: str | None = None) -> list[CronRunRequest]:
-        response = await self._call(
+        rescued = await self._rows(
             "rescue expired requests",
             lambda c: (
                 c.rpc("rescue_expired_run_requests", {"p_project_id": project_id})
@@ -434,7 +425,7 @@ class SupabaseStore(Store):
                 .execute()
             ),
         )
-        return [CronRunRequest.from_row(r) for r in response.data]
+        return [CronRunRequest.from_row(r) for r in rescued]
 
     # -- for subscriptions ------------------------------------------------------------------------
 
@@ -443,6 +434,18 @@ class SupabaseStore(Store):
             self.mirror_rows(project_id), self.list_requests(project_id, DEFAULT_REQUEST_LIMIT)
         )
         return make_snapshot(project_id, rows, requests)
+
+    async def read_row(self, table: str, row_id: str) -> dict[str, Any] | None:
+        """One row of either table by id (for a change whose record Realtime could not carry)."""
+        columns = REQUEST_COLUMNS if table == "cron_run_requests" else ("*",)
+        found = await self._rows(
+            "read a changed row", lambda c: c.table(table).select(*columns).eq("id", row_id).execute()
+        )
+        return found[0] if found else None
+
+    def forget(self, subscription: Subscription) -> None:
+        """A subscription closed: stop closing it with the store."""
+        self._subscriptions.discard(subscription)
 
     def realtime_client(self) -> AsyncRealtimeClient:
         """A socket of its own for one subscription: fail fast, reconnect under our control."""
@@ -454,271 +457,3 @@ class SupabaseStore(Store):
             max_retries=1,
             timeout=int(SUBSCRIBE_TIMEOUT),
         )
-
-
-class _Dropped(Exception):
-    """The socket or channel went away; the supervisor reconnects."""
-
-
-#: The logger realtime-py reports a message it could not parse to (and then drops the message).
-REALTIME_LOGGER = "realtime._async.client"
-_UNPARSED = "Unrecognized message format"
-#: A dropped message is logged in full by realtime-py (megabytes for a hostile row); we keep this much.
-_LOG_EXCERPT = 300
-
-
-class _DroppedChanges(logging.Filter):
-    """Notices realtime-py dropping a message its parser refused (a change nested ~250 levels deep, which
-    PostgreSQL and Realtime deliver, but pydantic will not parse), tells the subscription it was for (by
-    the unique token in its channel name) so that it re-reads the requests, and cuts the log line short."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-        self._watching: weakref.WeakSet[_SupabaseSubscription] = weakref.WeakSet()
-
-    def watch(self, subscription: _SupabaseSubscription) -> None:
-        with self._lock:
-            if not self._watching:
-                logging.getLogger(REALTIME_LOGGER).addFilter(self)
-            self._watching.add(subscription)
-
-    def unwatch(self, subscription: _SupabaseSubscription) -> None:
-        with self._lock:
-            self._watching.discard(subscription)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # not ours to judge
-            return True
-        if not message.startswith(_UNPARSED):
-            return True
-        with self._lock:
-            watching = list(self._watching)
-        for subscription in watching:
-            if subscription.token and subscription.token in message:
-                subscription.missed_change()
-        if len(message) > _LOG_EXCERPT:
-            record.msg = f"{message[:_LOG_EXCERPT]}… ({len(message):,} characters; the change is re-read)"
-            record.args = None
-        return True
-
-
-_dropped_changes = _DroppedChanges()
-
-
-class _SupabaseSubscription(Subscription):
-    def __init__(self, project_id: str, store: SupabaseStore, handler: EventHandler) -> None:
-        super().__init__(project_id=project_id)
-        self._store = store
-        self._handler = handler
-        self._task: asyncio.Task[None] | None = None
-        self._socket: AsyncRealtimeClient | None = None
-        self._dropped: asyncio.Future[str] | None = None
-        #: Changes that arrive while the Snapshot is being fetched; delivered right after it.
-        self._backlog: list[StoreEvent] | None = None
-        self._refetches: set[asyncio.Task[None]] = set()
-        self._closing = False
-        #: Unique per connection; in the channel name, so a log line about a dropped message names us.
-        self.token = ""
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._resync: asyncio.Task[None] | None = None
-        self._resync_again = False
-
-    def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        _dropped_changes.watch(self)
-        self._task = self._loop.create_task(
-            self._supervise(), name=f"supabase-subscription:{self.project_id}"
-        )
-
-    def missed_change(self) -> None:
-        """Realtime dropped a change of ours (see `_DroppedChanges`): re-read the requests. Thread-safe."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._start_resync)
-
-    def _start_resync(self) -> None:
-        if self._closing:
-            return
-        if self._resync is not None and not self._resync.done():
-            self._resync_again = True
-            return
-        self._resync = asyncio.get_running_loop().create_task(
-            self._resync_requests(), name=f"resync:{self.project_id}"
-        )
-
-    async def _resync_requests(self) -> None:
-        """Only requests can be refused that way (`result` is the one JSON column): each current one is
-        delivered as an update, in place, never as a reset of the list."""
-        while True:
-            self._resync_again = False
-            try:
-                requests = await self._store.list_requests(self.project_id, DEFAULT_REQUEST_LIMIT)
-            except CronMirrorError as exc:
-                log.warning("re-reading requests after a dropped change failed: %s", exc)
-                return
-            for request in requests:
-                event = RequestChange(ChangeType.UPDATE, self.project_id, request.id, request)
-                if self._backlog is not None:
-                    self._backlog.append(event)
-                else:
-                    self._emit(event)
-            if not self._resync_again:
-                return
-
-    def _set_state(self, state: LiveState, detail: str = "") -> None:
-        if state is self.state and state is not LiveState.DISCONNECTED:
-            return
-        self.state = state
-        self._emit(StateChange(state, detail))
-
-    async def _supervise(self) -> None:
-        failures = 0
-        self._set_state(LiveState.CONNECTING)
-        while not self._closing:
-            try:
-                await self._connect()
-                snapshot = await self._store.snapshot(self.project_id)
-                self._emit(snapshot)
-                backlog, self._backlog = self._backlog or [], None
-                for event in backlog:
-                    self._emit(event)
-                self._set_state(LiveState.LIVE)
-                failures = 0
-                assert self._dropped is not None
-                reason = await self._dropped
-                self._set_state(LiveState.DISCONNECTED, reason)
-            except AuthFailed as exc:
-                self._set_state(LiveState.AUTH_FAILED, exc.message)
-                failures = max(failures, 5)  # wait long: retrying a refused key is pointless
-            except (CronMirrorError, _Dropped) as exc:
-                self._set_state(LiveState.DISCONNECTED, getattr(exc, "message", None) or str(exc))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the realtime library's own failures
-                log.warning("realtime subscription failed: %r", exc)
-                self._set_state(LiveState.DISCONNECTED, f"Realtime failed: {exc}")
-            await self._teardown()
-            failures += 1
-            delay = min(MAX_BACKOFF, 0.25 * 2 ** min(failures, 8)) * random.uniform(0.8, 1.2)
-            await asyncio.sleep(delay)
-
-    async def _connect(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._dropped = loop.create_future()
-        live = loop.create_future()
-        self._backlog = []
-        socket = self._socket = self._store.realtime_client()
-        self.token = uuid.uuid4().hex[:16]
-        channel = socket.channel(f"cronmirror:{self.project_id}:{self.token}")
-        project_filter = f"project_id=eq.{self.project_id}"
-        for table in ("cron_mirror", "cron_run_requests"):
-            channel.on_postgres_changes("*", self._on_change, table=table, filter=project_filter)
-
-        def on_system(payload: Any) -> None:
-            if getattr(payload, "extension", "") == "postgres_changes" and not live.done():
-                live.set_result(None)
-
-        def on_state(state: RealtimeSubscribeStates, error: Exception | None) -> None:
-            if state is RealtimeSubscribeStates.SUBSCRIBED:
-                return
-            reason = {
-                RealtimeSubscribeStates.CHANNEL_ERROR: "Realtime connection lost",
-                RealtimeSubscribeStates.TIMED_OUT: "Realtime did not answer",
-                RealtimeSubscribeStates.CLOSED: "Realtime closed the channel",
-            }.get(state, str(state))
-            detail = f"{reason}: {error}" if error else reason
-            if not live.done():
-                live.set_exception(_Dropped(detail))
-            if self._dropped is not None and not self._dropped.done():
-                self._dropped.set_result(detail)
-
-        channel.on_system(on_system)
-        try:
-            async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
-                await channel.subscribe(on_state)
-                await live
-        except websockets.exceptions.InvalidStatus as exc:
-            status = exc.response.status_code
-            if status in (401, 403):
-                raise AuthFailed("Supabase Realtime refused the key.") from exc
-            raise Unreachable(f"Supabase Realtime answered HTTP {status}.") from exc
-        except TimeoutError as exc:
-            raise Unreachable("Supabase Realtime did not confirm the subscription in time.") from exc
-        except (OSError, websockets.exceptions.WebSocketException) as exc:
-            raise Unreachable(f"Supabase Realtime cannot be reached: {exc}.") from exc
-
-    def _on_change(self, payload: Any) -> None:
-        try:
-            event = self._translate(payload)
-        except Exception:
-            log.exception("could not understand a realtime change")
-            return
-        if event is None:
-            return
-        if self._backlog is not None:
-            self._backlog.append(event)
-        else:
-            self._emit(event)
-
-    def _translate(self, payload: Mapping[str, Any]) -> JobChange | RequestChange | MirrorTouched | None:
-        data = payload["data"]
-        change = ChangeType(str(getattr(data["type"], "value", data["type"])))
-        record = data.get("record") or {}
-        old = data.get("old_record") or {}
-        row_id = str(record.get("id") or old.get("id") or "")
-        if data.get("errors") and change is not ChangeType.DELETE:
-            # e.g. "Error 413: Payload Too Large": the record is missing, so fetch it.
-            self._refetch(data["table"], row_id, change)
-            return None
-        if data["table"] == "cron_mirror":
-            job = CronMirrorJob.from_row(record) if change is not ChangeType.DELETE else None
-            if job is not None and not job.is_job:
-                return mirror_touched(self.project_id, job)
-            return JobChange(change, self.project_id, row_id, job)
-        if data["table"] == "cron_run_requests":
-            request = CronRunRequest.from_row(record) if change is not ChangeType.DELETE else None
-            return RequestChange(change, self.project_id, row_id, request)
-        return None
-
-    def _refetch(self, table: str, row_id: str, change: ChangeType) -> None:
-        async def fetch() -> None:
-            columns = REQUEST_COLUMNS if table == "cron_run_requests" else ("*",)
-            response = await self._store._call(
-                "read a changed row",
-                lambda c: c.table(table).select(*columns).eq("id", row_id).execute(),
-            )
-            if not response.data:
-                return
-            row = response.data[0]
-            if table == "cron_mirror":
-                self._emit(JobChange(change, self.project_id, row_id, CronMirrorJob.from_row(row)))
-            else:
-                self._emit(RequestChange(change, self.project_id, row_id, CronRunRequest.from_row(row)))
-
-        task = asyncio.get_running_loop().create_task(fetch(), name=f"refetch:{table}:{row_id}")
-        self._refetches.add(task)
-        task.add_done_callback(self._refetches.discard)
-
-    async def _teardown(self) -> None:
-        socket, self._socket = self._socket, None
-        if socket is None:
-            return
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(2):
-                await socket.close()
-
-    async def close(self) -> None:
-        if self.state is LiveState.CLOSED:
-            return
-        self._closing = True
-        _dropped_changes.unwatch(self)
-        if self._task is not None:
-            await cancel_and_wait(self._task)
-        if self._resync is not None:
-            await cancel_and_wait(self._resync)
-        await self._teardown()
-        self._store._subscriptions.discard(self)
-        self.state = LiveState.CLOSED

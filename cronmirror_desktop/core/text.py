@@ -1,8 +1,14 @@
-"""Control characters in text that came from a row: finding them, and showing them escaped.
+"""Control characters in text another program wrote: finding them, showing them escaped, storing them safely.
 
 Ids and names reach a terminal (the `cronmirror` tables) and log lines. A job id holding `ESC]0;…BEL`
 retitles the terminal that prints it; a newline prints a fake table row. So text from rows is shown with
 every control character escaped (`\\x1b`, `\\n`), while `--json` keeps it exact (JSON escapes them itself).
+
+What a job printed is made storable before it is reported (`storable_text`): PostgreSQL's jsonb refuses
+`\\u0000`, so one NUL used to lose a whole result, and ESC and the C1 controls are terminal commands, not
+text. Tab and newline stay; CR-LF becomes LF and a lone CR (a progress bar redrawing its line) a newline;
+every other control character becomes its visible Unicode "control picture" (NUL → ␀, ESC → ␛) or, for
+DEL and C1, U+FFFD. Unpaired surrogates (which no UTF-8 store accepts) become U+FFFD as well.
 """
 
 from __future__ import annotations
@@ -31,3 +37,25 @@ def escape_controls(text: str, *, keep_newlines: bool = False) -> str:
     if keep_newlines:
         return CONTROL_CHARACTERS.sub(lambda m: m.group() if m.group() in "\n\t" else _escape(m), text)
     return CONTROL_CHARACTERS.sub(_escape, text)
+
+
+_CONTROL_PICTURES = {code: chr(0x2400 + code) for code in range(0x20) if chr(code) not in "\t\n"}
+_TRANSLATION: dict[int, str] = {
+    **_CONTROL_PICTURES,
+    0x7F: "\N{REPLACEMENT CHARACTER}",
+    **{code: "\N{REPLACEMENT CHARACTER}" for code in range(0x80, 0xA0)},
+    **{code: "\N{REPLACEMENT CHARACTER}" for code in range(0xD800, 0xE000)},
+}
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """`text` with line endings normalised and every unsafe character replaced (see the module docstring).
+
+    Cheap for the common case: text without unsafe characters is returned as it is.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _UNSAFE.search(text) is None:
+        return text
+    return text.translate(_TRANSLATION)

@@ -13,8 +13,10 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
 
+from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.store import LiveState
-from cronmirror_desktop.ui import formatting, icons
+from cronmirror_desktop.core.timeutil import now_utc
+from cronmirror_desktop.ui import icons
 from cronmirror_desktop.ui.controller import AppController, ControlApiState
 from cronmirror_desktop.ui.theme import is_dark
 
@@ -154,9 +156,9 @@ class ConnectionPanel(QWidget):
             self.worker.setText("Worker not seen yet")
             self.worker.setToolTip("No job has been mirrored into this project yet.")
             return
-        now = formatting.utc_now()
-        self.worker.setText(f"Worker last seen {formatting.relative(seen, now)}")
-        tip = f"Newest change the Mac mini worker wrote to the mirror: {formatting.absolute(seen)}"
+        now = now_utc()
+        self.worker.setText(f"Worker last seen {timetext.relative(seen, now)}")
+        tip = f"Newest change the Mac mini worker wrote to the mirror: {timetext.absolute(seen)}"
         if now - seen > timedelta(days=1):
             tip += "\nThat is over a day ago: is the worker running?"
         self.worker.setToolTip(tip)

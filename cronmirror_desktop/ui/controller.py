@@ -16,6 +16,8 @@ Nothing a project holds may stop the app: any exception while listing projects, 
 showing one of its changes, expected (`CronMirrorError`) or not (a bug, a row nobody foresaw), is shown as
 an error of that project (a notice, and the connection state with the reason, until a Snapshot can be
 shown again) and the app keeps running.
+
+Long because it is one thing: the app's state and the one door for store events; views only read it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from cronmirror_desktop.core import timetext
+from cronmirror_desktop.core.aio import TaskSet
 from cronmirror_desktop.core.controlapi import CONFIRM_INTERVAL_S, ControlApiClient, RunRequested
 from cronmirror_desktop.core.errors import CronMirrorError, Unreachable
 from cronmirror_desktop.core.presence import HostZones
@@ -47,7 +51,7 @@ from cronmirror_desktop.core.store import (
     StoreEvent,
     Subscription,
 )
-from cronmirror_desktop.ui import formatting
+from cronmirror_desktop.core.timeutil import now_utc
 from cronmirror_desktop.ui.job_model import JobTableModel
 from cronmirror_desktop.ui.request_model import RequestTableModel
 
@@ -86,7 +90,7 @@ class Level(StrEnum):
 
 
 @dataclass(frozen=True)
-class RunOutcome:
+class RunAttempt:
     """What a Run click did: `mode` is "direct", "queued" or "failed" (the user was told why);
     `request` is the queue row, if any."""
 
@@ -158,7 +162,7 @@ class AppController(QObject):
         self._requested_project = project_id
         self._generation = 0
         self._subscription: Subscription | None = None
-        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._tasks = TaskSet(on_error=self._task_failed)
         self._mine: set[str] = set()
         self._gui_thread = threading.get_ident()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -190,13 +194,7 @@ class AppController(QObject):
         self._stopped = True
         self._clock.stop()
         self._generation += 1
-        tasks = list(self._tasks.values())
-        self._tasks.clear()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._tasks.cancel_and_wait()
         await self._close_subscription()
         if self.control_api is not None:
             with contextlib.suppress(Exception):
@@ -207,23 +205,13 @@ class AppController(QObject):
     def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run `coro` as the task called `name`, cancelling an earlier one of that name; failures
         become an error notice instead of a lost traceback."""
-        previous = self._tasks.get(name)
-        if previous is not None and not previous.done():
-            previous.cancel()
-        loop = self._loop or asyncio.get_event_loop()
-        task = loop.create_task(coro, name=f"cronmirror:{name}")
-        self._tasks[name] = task
-        task.add_done_callback(lambda t, n=name: self._task_done(n, t))
-        return task
+        return self._tasks.spawn(coro, name)
 
-    def _task_done(self, name: str, task: asyncio.Task[Any]) -> None:
-        if self._tasks.get(name) is task:
-            del self._tasks[name]
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is None:
-            return
+    def task(self, name: str) -> asyncio.Task[Any] | None:
+        """The running task called `name` (e.g. "job-requests"), to wait for it."""
+        return self._tasks.get(name)
+
+    def _task_failed(self, name: str, exc: BaseException) -> None:
         if isinstance(exc, CronMirrorError):
             log.warning("%s failed: %s", name, exc)
             self._notify(Level.ERROR, f"{exc.message} {exc.hint}".strip())
@@ -250,11 +238,7 @@ class AppController(QObject):
         """Switch to another store and Control API (the settings changed): the old ones are closed,
         both lists reload from the new store, and nothing the old subscription still sends is shown."""
         self._generation += 1
-        current = asyncio.current_task()
-        for name, task in list(self._tasks.items()):
-            if task is not current:
-                task.cancel()
-                self._tasks.pop(name, None)
+        self._tasks.cancel(keep=asyncio.current_task())
         await self._close_subscription()
         old_store, old_api = self.store, self.control_api
         self.store = store
@@ -449,7 +433,7 @@ class AppController(QObject):
         if state is LiveState.LIVE:
             self.stale_since = None
         elif self.stale_since is None and state is not LiveState.CONNECTING:
-            self.stale_since = formatting.utc_now()
+            self.stale_since = now_utc()
         self.live_state = state
         self.live_detail = detail
         if state in (LiveState.DISCONNECTED, LiveState.AUTH_FAILED, LiveState.CLOSED):
@@ -501,7 +485,7 @@ class AppController(QObject):
 
     # -- running ------------------------------------------------------------------------------
 
-    async def run_job(self, job_id: str) -> RunOutcome:
+    async def run_job(self, job_id: str) -> RunAttempt:
         """Run now: directly through the Control API when it is reachable, else through the queue."""
         if self.control_api is not None and self.control_state is ControlApiState.REACHABLE:
             try:
@@ -511,7 +495,7 @@ class AppController(QObject):
                 log.info("direct run failed, queueing instead: %s", exc)
         return await self._queue(job_id)
 
-    async def _run_direct(self, job_id: str) -> RunOutcome:
+    async def _run_direct(self, job_id: str) -> RunAttempt:
         """POST the run; `{"ok":true}` only means the gateway CLI exited 0, so the outcome is confirmed
         separately (the gateway's run log, or a newer `last_run_at` in the mirror) and reported."""
         client = self.control_api
@@ -523,12 +507,12 @@ class AppController(QObject):
             raise
         except CronMirrorError as exc:
             self._notify(Level.ERROR, f"The Mac mini could not run “{self.job_name(job_id)}”: {exc.message}")
-            return RunOutcome("failed", created=False)
+            return RunAttempt("failed", created=False)
         finally:
             self.busyChanged.emit(False)
         self._notify(Level.INFO, requested.message or DIRECT_TOAST)
         self.spawn(f"confirm:{job_id}", self._confirm_direct(client, requested))
-        return RunOutcome("direct", created=True)
+        return RunAttempt("direct", created=True)
 
     async def _confirm_direct(self, client: ControlApiClient, requested: RunRequested) -> None:
         job_id = requested.job_id
@@ -546,7 +530,7 @@ class AppController(QObject):
         else:
             self._notify(Level.WARNING, f"“{name}”: {confirmation.message}")
 
-    async def _queue(self, job_id: str) -> RunOutcome:
+    async def _queue(self, job_id: str) -> RunAttempt:
         project = self.project_id
         generation = self._generation
         self.busyChanged.emit(True)
@@ -554,7 +538,7 @@ class AppController(QObject):
             outcome = await self.store.queue_run(project, job_id, self.requested_by)
         except CronMirrorError as exc:
             self._notify(Level.ERROR, f"Could not queue the run: {exc.message} {exc.hint}".strip())
-            return RunOutcome("failed", created=False)
+            return RunAttempt("failed", created=False)
         finally:
             self.busyChanged.emit(False)
         request = outcome.request
@@ -566,21 +550,21 @@ class AppController(QObject):
             self._mine.add(request.id)
             self._notify(Level.INFO, QUEUED_TOAST)
         else:
-            when = formatting.relative(request.requested_at, formatting.utc_now())
+            when = timetext.relative(request.requested_at, now_utc())
             self._notify(
                 Level.WARNING,
                 f"“{self.job_name(job_id)}” already has a {request.status} run request (requested {when}). "
                 "It is highlighted in Run requests.",
             )
             self.highlightRequest.emit(request.id)
-        return RunOutcome("queued", outcome.created, request)
+        return RunAttempt("queued", outcome.created, request)
 
     def _check_finished(self, request: CronRunRequest) -> None:
         if request.id not in self._mine or request.is_active:
             return
         self._mine.discard(request.id)
         name = self.job_name(request.job_id)
-        took = f" ({formatting.duration(request.duration_ms)})" if request.duration_ms is not None else ""
+        took = f" ({timetext.duration(request.duration_ms)})" if request.duration_ms is not None else ""
         if request.status == "done":
             self._notify(Level.SUCCESS, f"“{name}” finished on the Mac mini{took}.")
         elif request.status == "error":

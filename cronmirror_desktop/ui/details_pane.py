@@ -27,8 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.rows import CronMirrorJob, zone_or_none
-from cronmirror_desktop.ui import formatting, icons, schedule_info
+from cronmirror_desktop.ui import icons, schedule_info
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.job_model import STATUS_WORDS, row_key
 from cronmirror_desktop.ui.request_dock import configure_request_view
@@ -317,11 +318,11 @@ class DetailsPane(QWidget):
         if not job.enabled:
             self.next_runs.setText(
                 "Disabled: it does not run on its schedule."
-                + (f"\nWould run: {formatting.absolute(runs[0], zone)}" if runs else "")
+                + (f"\nWould run: {timetext.absolute(runs[0], zone)}" if runs else "")
             )
         elif runs:
             self.next_runs.setText(
-                "\n".join(f"{formatting.absolute(r, zone)}   ({formatting.relative(r, now)})" for r in runs)
+                "\n".join(f"{timetext.absolute(r, zone)}   ({timetext.relative(r, now)})" for r in runs)
             )
         else:
             self.next_runs.setText(why or "No upcoming runs.")
@@ -331,11 +332,11 @@ class DetailsPane(QWidget):
         else:
             status = STATUS_WORDS.get(job.last_status, job.last_status or "unknown")
             took = (
-                f" in {formatting.duration(job.last_duration_ms)}" if job.last_duration_ms is not None else ""
+                f" in {timetext.duration(job.last_duration_ms)}" if job.last_duration_ms is not None else ""
             )
             self.last_run.setText(
-                f"{status}{took}, {formatting.relative(job.last_run_at, now)}\n"
-                f"{formatting.absolute(job.last_run_at, zone)}"
+                f"{status}{took}, {timetext.relative(job.last_run_at, now)}\n"
+                f"{timetext.absolute(job.last_run_at, zone)}"
             )
 
         target = job.target_agent_key

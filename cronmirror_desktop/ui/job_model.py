@@ -14,6 +14,8 @@ Next runs and Late come from `schedule_info` (core's rules) in the Mac mini's zo
 zone (`set_host_zones`) for jobs without one of their own. Both depend on the time, so an entry keeps them
 only for one "generation": `refresh_times` (every 30 s) and `set_now` start a new one, and the rows'
 Next/Last/Status cells are announced as changed (the filter then judges "Late" again).
+
+Long because it is one thing: the job table's rows, their sort keys and their roles.
 """
 
 from __future__ import annotations
@@ -22,26 +24,25 @@ import bisect
 from collections import Counter
 from datetime import datetime, tzinfo
 from operator import attrgetter
-from typing import Any, ClassVar
+from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
 from PySide6.QtGui import QColor, QFont, QGuiApplication
 
+from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.lateness import Lateness
 from cronmirror_desktop.core.presence import HostZones
 from cronmirror_desktop.core.rows import CronMirrorJob, zone_or_none
 from cronmirror_desktop.core.store import ChangeType, JobChange
-from cronmirror_desktop.ui import formatting, icons, schedule_info
+from cronmirror_desktop.core.timeutil import now_utc
+from cronmirror_desktop.ui import icons, schedule_info
+from cronmirror_desktop.ui.table_model import Index, RowTableModel
 from cronmirror_desktop.ui.theme import is_dark, secondary_text, signal_color
-
-Index = QModelIndex | QPersistentModelIndex
 
 COL_NAME = 0
 COL_SCHEDULE = 1
@@ -94,7 +95,7 @@ class TimeContext:
     __slots__ = ("generation", "now", "zones")
 
     def __init__(self) -> None:
-        self.now = formatting.utc_now()
+        self.now = now_utc()
         self.zones = HostZones()
         self.generation = 0
 
@@ -207,10 +208,11 @@ class JobEntry:
 _sort_key = attrgetter("sort_key")
 
 
-class JobTableModel(QAbstractTableModel):
+class JobTableModel(RowTableModel):
     """Rows are `JobEntry`s; `ObjectRole` gives the `CronMirrorJob`, `SortRole` a native sort value."""
 
-    COLUMNS: ClassVar[dict[int, str]] = HEADERS
+    headers = HEADERS
+    right_aligned = frozenset({COL_DURATION})
 
     #: The newest `updated_at` of any row changed (the worker's last sign of life), or None.
     lastSeenChanged = Signal(object)
@@ -236,26 +238,8 @@ class JobTableModel(QAbstractTableModel):
 
     # -- Qt model interface -------------------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else COLUMN_COUNT
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal:
-            if role == Qt.ItemDataRole.DisplayRole:
-                return HEADERS.get(section)
-            if role == Qt.ItemDataRole.TextAlignmentRole and section == COL_DURATION:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+    def row_count(self) -> int:
+        return len(self._entries)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -297,15 +281,15 @@ class JobTableModel(QAbstractTableModel):
                 return "done"
             if schedule_info.by_hand_only(job):
                 return schedule_info.BY_HAND
-            return formatting.relative(entry.next_run, self._now)
+            return timetext.relative(entry.next_run, self._now)
         if column == COL_LAST:
-            return formatting.relative(job.last_run_at, self._now, empty="never")
+            return timetext.relative(job.last_run_at, self._now, empty="never")
         if column == COL_STATUS:
             if entry.is_late:
                 return LATE_WORD
             return STATUS_WORDS.get(entry.status, job.last_status or "")
         if column == COL_DURATION:
-            return formatting.duration(job.last_duration_ms, empty="")
+            return timetext.duration(job.last_duration_ms, empty="")
         if column == COL_ENABLED:
             return "Yes" if entry.enabled else "No"
         if column == COL_HOST:
@@ -355,11 +339,11 @@ class JobTableModel(QAbstractTableModel):
                 return "No next run known."
             own = job.next_run_at is not None and job.next_run_at == entry.next_run
             source = "" if own else "\n(computed from the schedule)"
-            return f"Next run: {formatting.absolute_with_zone(entry.next_run, self._zone_of(entry))}{source}"
+            return f"Next run: {timetext.absolute_with_zone(entry.next_run, self._zone_of(entry))}{source}"
         if column == COL_LAST:
             if job.last_run_at is None:
                 return "This job has not run yet."
-            return f"Last run: {formatting.absolute_with_zone(job.last_run_at, self._zone_of(entry))}"
+            return f"Last run: {timetext.absolute_with_zone(job.last_run_at, self._zone_of(entry))}"
         if column == COL_STATUS:
             last = (
                 f"Unknown status {job.last_status!r}"
@@ -479,7 +463,7 @@ class JobTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._by_id = by_id
         self._entries = sorted(by_id.values(), key=_sort_key)
-        self._ctx.advance(formatting.utc_now())
+        self._ctx.advance(now_utc())
         self.endResetModel()
         self._count_hosts(Counter(e.job.host for e in self._entries if e.job.host))
         self.note_seen([e.job.updated_at for e in self._entries])
@@ -582,7 +566,7 @@ class JobTableModel(QAbstractTableModel):
     def refresh_times(self) -> None:
         """Time passed: relative times ("in 5 min") age, a run falls due, a job becomes Late. Repaint the
         Next, Last and Status cells without touching the rows (the filter judges them again)."""
-        self.set_now(formatting.utc_now())
+        self.set_now(now_utc())
 
     def set_now(self, now: datetime) -> None:
         """The instant relative times, next runs and Late are judged at (tests and screenshots pass one)."""

@@ -4,6 +4,9 @@ hosted worker's controls and status line come from a `WorkerMenu` (the menu-bar 
 
 Window geometry, the dock layout, the splitter and the table's columns (widths, order, sort) are saved
 in the QSettings object handed in, so tests can use a throwaway file.
+
+Long because it is one thing: it builds the window and wires its parts to the controller; the parts
+themselves (models, dock, details, panels) live in their own modules.
 """
 
 from __future__ import annotations

@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.rows import CronRunRequest
 from cronmirror_desktop.core.store import LiveState
-from cronmirror_desktop.ui import formatting, icons
+from cronmirror_desktop.ui import icons
 from cronmirror_desktop.ui.chips import PulseDriver, RequestDelegate
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.request_model import (
@@ -205,7 +206,7 @@ class RequestDock(QDockWidget):
         text = result_details(request)
         head = (
             f"{self.controller.job_name(request.job_id)} · {request.status}"
-            f" · requested {formatting.absolute(request.requested_at)}"
+            f" · requested {timetext.absolute(request.requested_at)}"
         )
         self.details.setPlainText(f"{head}\n\n{text}" if text else f"{head}\n\nNo output yet.")
         self.details.setVisible(True)

@@ -13,15 +13,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 
+from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.rows import CronRunRequest
 from cronmirror_desktop.core.store import ChangeType, RequestChange
-from cronmirror_desktop.ui import formatting, icons
+from cronmirror_desktop.core.timeutil import now_utc
+from cronmirror_desktop.ui import icons
+from cronmirror_desktop.ui.table_model import Index, RowTableModel
 from cronmirror_desktop.ui.theme import is_dark, secondary_text
-
-Index = QModelIndex | QPersistentModelIndex
 
 COL_JOB = 0
 COL_REQUESTED = 1
@@ -97,8 +98,10 @@ def result_details(request: CronRunRequest) -> str:
     return "\n".join(lines).strip()
 
 
-class RequestTableModel(QAbstractTableModel):
+class RequestTableModel(RowTableModel):
     """Rows are `CronRunRequest`s, newest first; `ObjectRole` gives the request."""
+
+    headers = HEADERS
 
     #: A row was added or changed status (for the tray and the dock title).
     activeCountChanged = Signal(int)
@@ -109,28 +112,13 @@ class RequestTableModel(QAbstractTableModel):
         self.job_id = job_id
         self._rows: list[CronRunRequest] = []
         self._stale = False
-        self._now = formatting.utc_now()
+        self._now = now_utc()
         self._names: Callable[[str], str | None] = lambda _job_id: None
 
     # -- Qt model interface -------------------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else COLUMN_COUNT
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS.get(section)
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -161,11 +149,11 @@ class RequestTableModel(QAbstractTableModel):
         if column == COL_JOB:
             return self._names(request.job_id) or request.job_id or "(no job id)"
         if column == COL_REQUESTED:
-            return formatting.relative(request.requested_at, self._now)
+            return timetext.relative(request.requested_at, self._now)
         if column == COL_STATUS:
             return STATUS_LABELS.get(request.status, request.status)
         if column == COL_DURATION:
-            return formatting.duration(request.duration_ms, empty="")
+            return timetext.duration(request.duration_ms, empty="")
         if column == COL_RESULT:
             return result_summary(request)
         return None
@@ -180,11 +168,11 @@ class RequestTableModel(QAbstractTableModel):
     def _tooltip(self, request: CronRunRequest, column: int) -> str | None:
         if column == COL_REQUESTED:
             who = f" by {request.requested_by}" if request.requested_by else ""
-            text = f"Requested {formatting.absolute(request.requested_at)}{who}"
+            text = f"Requested {timetext.absolute(request.requested_at)}{who}"
             if request.picked_up_at:
-                text += f"\nPicked up {formatting.absolute(request.picked_up_at)}"
+                text += f"\nPicked up {timetext.absolute(request.picked_up_at)}"
             if request.completed_at:
-                text += f"\nFinished {formatting.absolute(request.completed_at)}"
+                text += f"\nFinished {timetext.absolute(request.completed_at)}"
             return text
         details = result_details(request)
         stale = "\n\n(Not live: this may have changed since.)" if self._stale else ""
@@ -232,7 +220,7 @@ class RequestTableModel(QAbstractTableModel):
             )
 
     def refresh_times(self) -> None:
-        self._now = formatting.utc_now()
+        self._now = now_utc()
         if self._rows:
             last = len(self._rows) - 1
             self.dataChanged.emit(
@@ -257,7 +245,7 @@ class RequestTableModel(QAbstractTableModel):
         rows = sorted(unique.values(), key=_order_key)
         self.beginResetModel()
         self._rows = rows
-        self._now = formatting.utc_now()
+        self._now = now_utc()
         self.endResetModel()
         self._trim()
         self.activeCountChanged.emit(self.active_count())

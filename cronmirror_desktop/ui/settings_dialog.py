@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,11 +36,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cronmirror_desktop.core.aio import TaskSet
 from cronmirror_desktop.core.config import EffectiveConfig, Resolved, Source, resolve_config
 from cronmirror_desktop.core.config_import import DotenvImport, import_dotenv
 from cronmirror_desktop.core.config_write import set_value, unset_value
 from cronmirror_desktop.core.controlapi import ControlApiClient
 from cronmirror_desktop.core.errors import CronMirrorError
+from cronmirror_desktop.core.stores import supabase_store
 from cronmirror_desktop.ui.theme import is_dark, signal_color
 
 log = logging.getLogger(__name__)
@@ -88,7 +91,7 @@ class SettingsDialog(QDialog):
         self.setMinimumWidth(620)
         self.config = config or resolve_config(probe_keychain=True)
         self.fields: dict[str, Field] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet()
         self.last_import: DotenvImport | None = None
 
         layout = QVBoxLayout(self)
@@ -281,7 +284,7 @@ class SettingsDialog(QDialog):
             return text
         resolved = self._resolved(key)
         if resolved is not None and resolved.value is not None:
-            return resolved.value.get_secret_value()  # type: ignore[no-any-return]
+            return str(resolved.value.get_secret_value())
         return ""
 
     def save(self) -> bool:
@@ -350,16 +353,11 @@ class SettingsDialog(QDialog):
 
     # -- testing connections ------------------------------------------------------------------
 
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    def _spawn(self, coro: Coroutine[Any, Any, bool]) -> asyncio.Task[bool]:
+        return self._tasks.spawn(coro)
 
     async def test_supabase(self) -> bool:
         """Read the project list with the entered URL and key (the service-role key if only that is set)."""
-        from cronmirror_desktop.core.supabasestore import SupabaseStore
-
         url = self.value("supabase_url")
         key = self.value("anon_key") or self.value("service_role_key")
         label = self.supabase_test
@@ -368,7 +366,7 @@ class SettingsDialog(QDialog):
             return False
         self._result(label, None, "Testing…")
         try:
-            store = SupabaseStore(url, key)
+            store = supabase_store(url, key)
         except CronMirrorError as exc:
             self._result(label, False, exc.message)
             return False
@@ -417,6 +415,5 @@ class SettingsDialog(QDialog):
         label.setText(("✓ " if ok else "✗ " if ok is False else "") + text)
 
     def done(self, result: int) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
         super().done(result)

@@ -20,9 +20,10 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
+from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.settings import load_settings, save_settings
-from cronmirror_desktop.ui import formatting
+from cronmirror_desktop.core.timeutil import now_utc
 from cronmirror_desktop.ui.controller import AppController, Level
 from cronmirror_desktop.ui.worker_host import ACTIVE_STATES, WorkerHost, WorkerState
 from worker.service import WorkerStatus
@@ -74,7 +75,7 @@ def summarize(
     now: datetime | None = None,
 ) -> WorkerSummary:
     """The status line for a state: "Worker running · 1 running · 2 queued · last sync 12 s ago"."""
-    now = now or formatting.utc_now()
+    now = now or now_utc()
     parts: list[str]
     problem: str | None = None
     light = "off"
@@ -86,7 +87,7 @@ def summarize(
         if queued is not None:
             parts.append(_count(queued, "queued"))
         if status is not None and status.last_sync_at is not None:
-            parts.append(f"last sync {formatting.relative(status.last_sync_at, now)}")
+            parts.append(f"last sync {timetext.relative(status.last_sync_at, now)}")
         elif status is not None:
             parts.append("not synced yet")
         light = "live"

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from cronmirror_desktop.core.rows import LAST_STATUSES
 from cronmirror_desktop.core.schedule import AT, CRON, EVERY
 from cronmirror_desktop.core.timeutil import iso_z, parse_iso, utc_from_ms
-from worker.jobs import LAST_STATUSES, LocalJob
+from worker.jobs import LocalJob
 from worker.sources.base import is_plain_id
 
 SOURCE = "gateway"

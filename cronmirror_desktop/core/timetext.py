@@ -1,12 +1,12 @@
 """Words for times and durations, shared by every view (pure Python, so it is cheap to test).
 
 Relative times are what people scan ("in 5 min", "3 h ago"); the exact instant, in the job's own zone,
-goes into tooltips. Nothing here knows about Qt.
+goes into tooltips. Qt-free, so the app and the `cronmirror` CLI say times the same way.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 _MINUTE = 60
@@ -80,7 +80,3 @@ def absolute_with_zone(when: datetime | None, zone: tzinfo | None) -> str:
     if zone is not None and mine.utcoffset() != theirs.utcoffset():
         text += f"\n{absolute(when)} here"
     return text
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -1,0 +1,68 @@
+"""The desktop app's command line (`cronmirror-desktop --help`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cronmirror_desktop import APP_NAME, __version__
+from cronmirror_desktop.ui.theme import ThemeMode
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cronmirror-desktop",
+        description="See and trigger the scheduled jobs of your Mac mini, mirrored through Supabase.",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--demo",
+        action="store_true",
+        help="show demo data from a throwaway local store (nothing you have is touched)",
+    )
+    mode.add_argument(
+        "--local",
+        action="store_true",
+        help="use the embedded local store even when Supabase is configured",
+    )
+    parser.add_argument(
+        "--project", metavar="ID", help="open this project (the id both tables are scoped by)"
+    )
+    parser.add_argument(
+        "--screenshot",
+        metavar="PATH",
+        type=Path,
+        help="once data is shown, save the main window as a PNG and exit",
+    )
+    parser.add_argument(
+        "--theme",
+        choices=[m.value for m in ThemeMode],
+        default=ThemeMode.SYSTEM.value,
+        help="light or dark appearance (default: follow the system)",
+    )
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="start the worker inside the app at launch: it mirrors this computer's jobs and runs the "
+        "queued requests (it can also be started and stopped from the Worker menu)",
+    )
+    parser.add_argument(
+        "--tray-only",
+        action="store_true",
+        help="live in the menu bar only: no window at start and, on macOS, no Dock icon "
+        "(where no menu bar icon is possible, the window is shown instead)",
+    )
+    # For docs/screenshots: the screenshot shows the Worker menu open.
+    parser.add_argument("--screenshot-worker-menu", action="store_true", help=argparse.SUPPRESS)
+    # For docs/screenshots: the job whose details the screenshot shows (default: the demo's weekly review).
+    parser.add_argument("--screenshot-job", metavar="JOB_ID", help=argparse.SUPPRESS)
+    parser.add_argument("--store-file", metavar="PATH", type=Path, help="the local store's SQLite file")
+    parser.add_argument(
+        "--dev-dir",
+        metavar="DIR",
+        type=Path,
+        help="keep every file (settings, local store, logs, window state) under DIR",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="log debug messages to the console")
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    return parser

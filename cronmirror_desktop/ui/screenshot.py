@@ -1,0 +1,71 @@
+"""`--screenshot PATH`: render the window offscreen once data is shown, for docs/screenshots and CI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QPainter
+
+from cronmirror_desktop.ui.controller import AppController
+from cronmirror_desktop.ui.main_window import MainWindow
+
+log = logging.getLogger("cronmirror_desktop")
+
+SCREENSHOT_TIMEOUT_S = 20.0
+#: The job the demo screenshot shows in the details pane (it has a target agent and requests).
+SCREENSHOT_DEMO_JOB = "jobs:weekly-review"
+
+
+def screenshot_state() -> QSettings:
+    path = Path(tempfile.mkdtemp(prefix="cronmirror-shot-")) / "ui-state.ini"
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
+async def take_screenshot(
+    window: MainWindow,
+    controller: AppController,
+    path: Path,
+    *,
+    worker_menu: bool = False,
+    job_id: str | None = None,
+) -> bool:
+    """Wait until data is shown (or a timeout), let the window settle, save it as a PNG. `worker_menu`
+    opens the Worker menu and draws it where it drops down (a popup is a window of its own, which
+    `grab()` of the main window does not include). `job_id`: the job whose details are shown (the demo's
+    default: SCREENSHOT_DEMO_JOB)."""
+    loaded = asyncio.Event()
+    controller.loadingChanged.connect(lambda loading: None if loading else loaded.set())
+    if not controller.loading:
+        loaded.set()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(loaded.wait(), SCREENSHOT_TIMEOUT_S)
+    shown = not controller.loading
+    wanted = (job_id is not None or controller.demo) and window.select_job(job_id or SCREENSHOT_DEMO_JOB)
+    if shown and window.proxy.rowCount() and not wanted and not window.selected_job():
+        window.table.selectRow(0)
+    if controller.demo:  # show a failed request's result expanded in the dock
+        failed = next((r for r in controller.request_model.requests() if r.status == "error"), None)
+        if failed is not None:
+            window.dock.highlight(failed.id)
+    window.table.setFocus()
+    await asyncio.sleep(0.4)  # layouts, the details pane's requests and fades settle
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = window.grab()
+    if worker_menu and window.worker_button is not None and window.worker_popup is not None:
+        button, popup = window.worker_button, window.worker_popup
+        popup.popup(button.mapToGlobal(button.rect().bottomLeft()))
+        await asyncio.sleep(0.2)
+        at = button.mapTo(window, button.rect().bottomLeft())
+        at.setX(min(at.x(), window.width() - popup.width() - 8))  # as Qt keeps a menu on the screen
+        painter = QPainter(image)
+        painter.drawPixmap(at, popup.grab())
+        painter.end()
+        popup.close()
+    saved = image.save(str(path), "PNG")
+    log.info("screenshot %s: %s", "saved" if saved else "FAILED", path)
+    return shown and saved
