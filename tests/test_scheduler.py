@@ -370,6 +370,35 @@ async def test_a_mac_that_slept_makes_up_once_when_it_wakes(tmp_path: Path) -> N
         assert (r.scheduler.runs[-1].trigger, r.scheduler.runs[-1].missed) == ("catch-up", 8)
 
 
+async def test_two_workers_on_one_mac_run_the_schedule_once(tmp_path: Path) -> None:
+    """The daemon and the app's hosted worker share the state dir and the jobs file: one of them runs the
+    schedule, and the other takes over when it stops."""
+    state = tmp_path / "state"
+    state.mkdir()
+    log = tmp_path / "runs.log"
+    jobs = [toml_job("five", appender(log), cron="*/5 * * * *")]
+    async with (
+        rig(tmp_path / "a", jobs, state_dir=state) as first,
+        rig(tmp_path / "b", jobs, state_dir=state) as second,
+    ):
+        await first.look()
+        await second.look()
+        assert (first.scheduler.leading, second.scheduler.leading) == (True, False)
+        five = datetime(2027, 3, 1, 10, 5, tzinfo=UTC)
+        await first.look(five)
+        await second.look(five)
+        await first.scheduler.wait_idle()
+        await second.scheduler.wait_idle()
+        assert lines(log) == ["ran"]
+        await first.scheduler.stop(grace=1.0)
+        ten = datetime(2027, 3, 1, 10, 10, tzinfo=UTC)
+        await second.look(ten)
+        await second.scheduler.wait_idle()
+        assert second.scheduler.leading
+        assert lines(log) == ["ran", "ran"]
+        assert [run.due_at for run in second.scheduler.runs] == [ten]  # 10:05 was handled by the first
+
+
 # -- the daemon --------------------------------------------------------------------------------------
 
 

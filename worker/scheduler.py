@@ -20,6 +20,8 @@ that never came. The worker is the scheduler of its jobs file.
   needed), and never go through `cron_run_requests`: they are not requests. Each run (and each skip) is a
   `ScheduledRun`, kept in memory and in `<state dir>/scheduled-runs.jsonl` (the newest `LOG_KEEP`), with
   its trigger (`schedule` or `catch-up`), for the run history (issue 17).
+- **One scheduler per Mac**: the worker daemon and the app's hosted worker share the state dir; only the
+  one holding `scheduler.lock` runs the schedule (the other takes over when it stops).
 - **Time**: everything reads an injectable `Clock` (tests move a fake one). The loop never sleeps longer
   than `MAX_NAP` at a time, so a wall clock that jumps (the Mac woke up) is noticed within seconds.
 """
@@ -28,9 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import fcntl
 import functools
 import json
 import logging
+import os
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -54,6 +58,7 @@ from worker.sources.registry import SourceSet
 log = logging.getLogger(__name__)
 
 STATE_FILE_NAME = "scheduler.json"
+LOCK_FILE_NAME = "scheduler.lock"
 LOG_FILE_NAME = "scheduled-runs.jsonl"
 #: How many scheduled runs the log keeps (memory and file).
 LOG_KEEP = 1000
@@ -167,6 +172,37 @@ class _Due:
     duplicates: int = 0
 
 
+class _StateLock:
+    """One scheduler per state dir. The worker daemon and the app's hosted worker on one Mac share the state
+    dir (and the jobs file): only the one holding this lock (`flock`, released when its process ends) runs
+    jobs on their schedule; the other would start every job a second time. No state dir: always held."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        if self._path is None or self._fd is not None:
+            return True
+        try:
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            log.warning("cannot open the scheduler lock %s (%s): scheduling anyway", self._path, exc)
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the last descriptor releases the flock
+            self._fd = None
+
+
 class Scheduler:
     """Runs the jobs file's jobs on their schedule. `run()` until cancelled (or `stop()`); `jobs_changed()`
     after each sync. `on_changed` is called when a run ended or a job's next run moved (sync the mirror)."""
@@ -189,6 +225,9 @@ class Scheduler:
         self._state_file = state_dir / STATE_FILE_NAME if state_dir is not None else None
         self._log_file = state_dir / LOG_FILE_NAME if state_dir is not None else None
         self._states: dict[str, _JobState] = self._load_state()
+        self._lock = _StateLock(state_dir / LOCK_FILE_NAME if state_dir is not None else None)
+        #: None until the first look; then whether this scheduler runs the schedule (see _StateLock).
+        self._leading: bool | None = None
         self._dirty = False
         self._changed = asyncio.Event()
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -212,6 +251,8 @@ class Scheduler:
     def tick(self) -> float:
         """One look at every job: start what is due, remember what was handled. Returns how long to wait
         before the next look (seconds, at most MAX_NAP)."""
+        if not self._lead():
+            return MAX_NAP
         now = self.clock.now()
         jobs = self._jobs()
         soonest: datetime | None = None
@@ -232,6 +273,28 @@ class Scheduler:
             return MAX_NAP
         return max(0.0, min(MAX_NAP, (soonest - now).total_seconds()))
 
+    def _lead(self) -> bool:
+        """Whether this scheduler runs the schedule now. One that does not still reads the leader's state
+        file, so the every-jobs' anchors (and with them the mirrored next runs) are the same in both."""
+        leading = self._lock.acquire()
+        if leading and self._leading is False:
+            log.info("this worker now runs the jobs.toml schedule (the other worker on this Mac stopped)")
+            self._states = self._load_state()
+        elif not leading:
+            if self._leading is not False:
+                log.info("another worker on this Mac runs the jobs.toml schedule; this one leaves it to it")
+            self._states = self._load_state()
+            self.sources.set_anchors(
+                {job_id: state.anchor for job_id, state in self._states.items() if state.anchor is not None}
+            )
+        self._leading = leading
+        return leading
+
+    @property
+    def leading(self) -> bool:
+        """This scheduler runs the schedule (the other worker on this Mac, if any, does not)."""
+        return bool(self._leading)
+
     async def stop(self, grace: float) -> None:
         """Start nothing new; give running scheduled jobs `grace` seconds, then kill their process groups."""
         self._stopping = True
@@ -242,7 +305,9 @@ class Scheduler:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        self._save()
+        if self._leading:
+            self._save()
+        self._lock.release()
 
     async def wait_idle(self) -> None:
         """Until every scheduled run started so far has ended."""

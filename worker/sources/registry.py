@@ -143,6 +143,7 @@ class SourceSet:
         """List every source (concurrently; a failing or hanging source becomes an `error` listing)."""
         async with self._lock:
             listings = await asyncio.gather(*(self._list_one(s) for s in self._sources))
+            self._history.refresh()
             now = now or now_utc()
             jobs: list[LocalJob] = []
             index: dict[str, LocalJob] = {}
