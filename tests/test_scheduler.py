@@ -257,6 +257,24 @@ async def test_a_run_due_while_the_previous_one_still_runs_is_skipped(tmp_path: 
         assert lines(log) == ["start", "start"]
 
 
+async def test_a_scheduled_run_still_going_when_the_worker_stops_is_killed_and_says_so(
+    tmp_path: Path,
+) -> None:
+    log, release = tmp_path / "runs.log", tmp_path / "release"
+    async with rig(tmp_path, [toml_job("slow", waiter(release, log), cron="5 10 * * *")]) as r:
+        await r.look()
+        await r.look(datetime(2027, 3, 1, 10, 5, tzinfo=UTC))
+        await eventually(lambda: lines(log) == ["start"])
+        await asyncio.sleep(0.1)  # the process group is recorded
+        await r.scheduler.stop(grace=0.2)
+        (killed,) = r.scheduler.runs
+        assert (killed.status, killed.started_at is not None) == ("error", True)
+        assert "the worker was stopped before the job finished" in killed.reason
+        job = r.sources.find("jobs:slow")
+        assert job is not None
+        assert job.last_status == "error"
+
+
 async def test_scheduled_runs_and_requests_share_the_slots_and_never_run_one_job_twice(
     tmp_path: Path,
 ) -> None:

@@ -52,6 +52,7 @@ from worker.history import LastRun
 from worker.jobs import LocalJob
 from worker.orphans import RunningRecord, watch_survivor
 from worker.outcome import RunOutcome
+from worker.process import ProcessStarted
 from worker.sources.jobs_file import SOURCE as JOBS_SOURCE
 from worker.sources.registry import SourceSet
 
@@ -453,11 +454,42 @@ class Scheduler:
     async def _run(self, job: LocalJob, due: _Due, run_id: str) -> None:
         what = "catch-up run" if due.trigger == "catch-up" else "scheduled run"
         log.info("%s of %s (due %s)", what, job.job_id, format_timestamp(due.at))
-        outcome = await self.executor.run_scheduled(job, run_id=run_id, trigger=due.trigger)
+        started: list[ProcessStarted] = []
+        try:
+            outcome = await self.executor.run_scheduled(
+                job, run_id=run_id, trigger=due.trigger, on_started=started.append
+            )
+        except asyncio.CancelledError:
+            # The worker stopped past its grace period: the job's process group was killed. Say so, in the
+            # log and as the job's last run, as a request's run would.
+            self._killed(job, due, run_id, started[0].started_at if started else None)
+            raise
         if not outcome.ran:
             self._skip(job, due, outcome.reason, run_id=run_id)
             return
         self._record(_finished(job, due, run_id, outcome, self._text))
+
+    def _killed(self, job: LocalJob, due: _Due, run_id: str, started_at: datetime | None) -> None:
+        ended = now_utc()
+        duration_ms = int((ended - started_at).total_seconds() * 1000) if started_at is not None else 0
+        if started_at is not None:
+            listed = self.sources.find(job.mirror_id) or job
+            self.sources.remember(listed, LastRun(started_at, "error", duration_ms))
+        self._record(
+            ScheduledRun(
+                run_id=run_id,
+                job_id=job.job_id,
+                mirror_id=job.mirror_id,
+                trigger=due.trigger,
+                due_at=due.at,
+                status="error",
+                started_at=started_at,
+                finished_at=ended,
+                duration_ms=duration_ms,
+                reason="the worker was stopped before the job finished; its process group was killed",
+                missed=due.missed,
+            )
+        )
 
     def _skip(self, job: LocalJob, due: _Due, reason: str, *, run_id: str | None = None) -> None:
         """A due run that was not started: the job's last run becomes `skipped` at the due time."""
