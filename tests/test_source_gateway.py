@@ -71,6 +71,8 @@ async def test_lists_every_job_mapped_per_the_mirror_contract(gw: FakeGateway) -
         "last_status": "ok",
         "last_duration_ms": 48213,
         "instructions": "Summarize inbox + calendar for today.",
+        "source": "gateway",
+        "host": None,  # a SourceSet stamps its host; the source alone does not know it
     }
     inbox = jobs[INBOX]
     assert (inbox.schedule_kind, inbox.schedule_expr, inbox.tz) == ("every", "1800000", None)

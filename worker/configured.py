@@ -33,6 +33,7 @@ def build_sources(config: EffectiveConfig) -> SourceSet:
         history_file=config.paths.state_dir / HISTORY_FILE_NAME,
         enabled=enabled,
         gateway_binary=config.gateway_bin.value,
+        host=worker.host,
     )
 
 

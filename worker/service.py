@@ -11,8 +11,9 @@ The service never dies of a store error: it records it in its status, waits, and
 With a `state_dir`, results not yet reported survive a crash (`outbox/`, see worker.outbox) and jobs that
 outlive the worker are found again at the next start (`running/`, see worker.orphans).
 
-The presence row (`job_id = '__cronmirror_worker__'`, `schedule_kind = 'state'`, never listed as a job)
-is touched every few minutes so the app can say when the worker was last seen even when nothing changes.
+The presence row (`job_id = '__cronmirror_worker__@<host>'`, `schedule_kind = 'state'`, never listed as a
+job; core.presence) is touched every few minutes so the app can say when the worker was last seen even when
+nothing changes; it also publishes the host's time zone, which readers use for jobs without one.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from cronmirror_desktop import __version__
 from cronmirror_desktop.core.aio import wait_event
 from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.fileio import atomic_write_text
+from cronmirror_desktop.core.presence import presence_row
 from cronmirror_desktop.core.rows import CronRunRequest
 from cronmirror_desktop.core.store import (
     ChangeType,
@@ -52,12 +54,12 @@ from worker.orphans import RUNNING_DIR_NAME, RunningRecord, RunningRegistry, wat
 from worker.outbox import OUTBOX_DIR_NAME, Outbox, OutboxEntry
 from worker.process import ProcessStarted
 from worker.redact import Redactor
+from worker.scheduler import Clock, Scheduler
 from worker.sources.registry import SourceSet
 from worker.sync import MirrorSync, SyncReport
 
 log = logging.getLogger(__name__)
 
-PRESENCE_JOB_ID = "__cronmirror_worker__"
 #: Rescue this long after the first known lease ran out (clocks of worker and database differ a little).
 RESCUE_MARGIN = 0.5
 
@@ -82,6 +84,8 @@ class WorkerOptions:
     presence_every: float = 300.0
     #: How often the sync compares with the store again instead of with its own memory.
     reconcile_every: float = 600.0
+    #: Run jobs.toml jobs on their schedule (worker.scheduler) while the daemon runs.
+    run_schedules: bool = True
 
 
 @dataclass(frozen=True)
@@ -145,9 +149,11 @@ class WorkerService:
         secrets: Sequence[str] = (),
         on_status: Callable[[WorkerStatus], None] | None = None,
         on_started: Callable[[CronRunRequest, ProcessStarted], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        """`state_dir`: where the outbox and the record of running jobs live (None: memory only).
-        `secrets`: values redacted from every job's output before it is reported."""
+        """`state_dir`: where the outbox, the record of running jobs and the scheduler's state live (None:
+        memory only). `secrets`: values redacted from every job's output before it is reported.
+        `clock`: the scheduler's time (tests pass a fake one)."""
         self.store = store
         self.sources = sources
         self.options = options
@@ -171,6 +177,14 @@ class WorkerService:
             redact=redactor if redactor else None,
             on_started=self._job_started,
             on_finished=self._job_finished,
+        )
+        self.scheduler = Scheduler(
+            sources,
+            self.executor,
+            state_dir=state_dir,
+            clock=clock,
+            redact=redactor if redactor else None,
+            on_changed=self._scheduled_changed,
         )
         self.status = WorkerStatus(self.worker_id, options.project_id, f"{store.kind}: {store.location}")
         self._wake = asyncio.Event()
@@ -227,6 +241,7 @@ class WorkerService:
             ("executor", self._executor_loop),
             ("rescue", self._rescue_loop),
             ("presence", self._presence_loop),
+            *((("scheduler", self.scheduler.run),) if self.options.run_schedules else ()),
         ):
             task = asyncio.get_running_loop().create_task(loop(), name=f"worker-{name}")
             self._tasks.add(task)
@@ -239,7 +254,10 @@ class WorkerService:
     async def _shutdown(self) -> None:
         self._update(state="stopping")
         log.info("worker stopping: no new claims; %d job(s) running", len(self.executor.running))
-        await self.executor.stop(self.options.grace, reason="the worker was stopped")
+        await asyncio.gather(
+            self.executor.stop(self.options.grace, reason="the worker was stopped"),
+            self.scheduler.stop(self.options.grace),
+        )
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -320,6 +338,12 @@ class WorkerService:
 
     async def _sync_and_record(self) -> None:
         self._record_sync(await self.sync.sync_once())
+        self.scheduler.jobs_changed()
+
+    def _scheduled_changed(self) -> None:
+        """A scheduled run ended (or a job's next run moved): mirror it, and claim with the freed slot."""
+        self._sync_now.set()
+        self._wake.set()
 
     async def _rescue(self) -> None:
         """Report what the outbox holds, then end requests whose lease ran out. Skipped while one of our
@@ -347,9 +371,8 @@ class WorkerService:
                 record.worker_id,
             )
             self.executor.adopt(record)
-            task = asyncio.get_running_loop().create_task(
-                self._see_survivor_out(record), name=f"survivor:{record.job_id}"
-            )
+            watch = self.scheduler.see_survivor_out if record.scheduled else self._see_survivor_out
+            task = asyncio.get_running_loop().create_task(watch(record), name=f"survivor:{record.job_id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         self._update_survivors()
@@ -401,25 +424,14 @@ class WorkerService:
         )
 
     async def _presence(self) -> None:
-        details = {
-            "workerId": self.worker_id,
-            "host": socket.gethostname(),
-            "version": __version__,
-            "startedAt": format_timestamp(self.status.started_at),
-        }
-        await self.store.upsert_mirror(
-            self.options.project_id,
-            [
-                {
-                    "job_id": PRESENCE_JOB_ID,
-                    "name": "CronMirror worker (do not delete)",
-                    "schedule_kind": "state",
-                    "schedule_expr": self.worker_id,
-                    "enabled": False,
-                    "instructions": json.dumps(details),
-                }
-            ],
+        row = presence_row(
+            host=self.sources.host,
+            worker_id=self.worker_id,
+            version=__version__,
+            started_at=format_timestamp(self.status.started_at),
+            time_zone=self.sources.zone_name,
         )
+        await self.store.upsert_mirror(self.options.project_id, [row])
 
     # -- status -------------------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from cronmirror_desktop.core.store import (
     StateChange,
     StoreEvent,
     Subscription,
+    mirror_touched,
 )
 
 if TYPE_CHECKING:
@@ -272,7 +273,7 @@ class SupabaseSubscription(Subscription):
         if data["table"] == "cron_mirror":
             job = CronMirrorJob.from_row(record) if change is not ChangeType.DELETE else None
             if job is not None and not job.is_job:
-                return MirrorTouched(self.project_id, job.updated_at) if job.updated_at else None
+                return mirror_touched(self.project_id, job)
             return JobChange(change, self.project_id, row_id, job)
         if data["table"] == "cron_run_requests":
             request = CronRunRequest.from_row(record) if change is not ChangeType.DELETE else None

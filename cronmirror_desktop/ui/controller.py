@@ -38,6 +38,7 @@ from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.aio import TaskSet
 from cronmirror_desktop.core.controlapi import CONFIRM_INTERVAL_S, ControlApiClient, RunRequested
 from cronmirror_desktop.core.errors import CronMirrorError, Unreachable
+from cronmirror_desktop.core.presence import HostZones
 from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest, ProjectInfo
 from cronmirror_desktop.core.store import (
     JobChange,
@@ -305,6 +306,7 @@ class AppController(QObject):
         self.project_error = None
         if changed:
             self.job_model.clear()
+            self.job_model.set_host_zones(HostZones())  # another project: other Mac minis
             self.request_model.clear()
             self.job_requests.job_id = None
             self.job_requests.clear()
@@ -415,8 +417,11 @@ class AppController(QObject):
                 self._set_live(event.state, event.detail)
         elif isinstance(event, MirrorTouched):
             self.job_model.note_seen([event.at])
+            if event.presence is not None:
+                self.job_model.set_host_zones(self.job_model.host_zones.with_presence(event.presence))
 
     def _apply_snapshot(self, snapshot: Snapshot) -> None:
+        self.job_model.set_host_zones(HostZones.from_presences(snapshot.presences))
         self.job_model.set_jobs(snapshot.jobs)
         self.job_model.note_seen([snapshot.worker_seen_at])
         self.request_model.set_requests(snapshot.requests)

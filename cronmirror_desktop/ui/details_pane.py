@@ -1,8 +1,10 @@
 """The details pane: everything about the selected job, kept current as live changes arrive.
 
-Instructions, the schedule in words and as stored (with its time zone), the next five run times
-(DST-correct, in the job's zone), the last run, the target agent (ClawdOS rows), problems of an
-unreadable row, and this job's recent run requests.
+Instructions, the schedule in words and as stored (with its time zone), whether it is Late, the next five
+run times (the source's own first, then the schedule's, as its scheduler runs them, in the job's zone or
+its Mac mini's), the last run, the target agent (ClawdOS rows), problems of an unreadable row, and this
+job's recent run requests. Times and Late are judged at the job table's "now" (`JobTableModel.now`), so the
+pane and the table never disagree.
 """
 
 from __future__ import annotations
@@ -26,8 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from cronmirror_desktop.core import timetext
-from cronmirror_desktop.core.rows import CronMirrorJob
-from cronmirror_desktop.core.timeutil import now_utc
+from cronmirror_desktop.core.rows import CronMirrorJob, zone_or_none
 from cronmirror_desktop.ui import icons, schedule_info
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.job_model import STATUS_WORDS, row_key
@@ -70,6 +71,7 @@ class DetailsPane(QWidget):
         self.controller = controller
         self._row_id: str | None = None
         self.job: CronMirrorJob | None = None
+        self._filled_generation = -1
 
         self.stack = QStackedWidget(self)
         outer = QVBoxLayout(self)
@@ -125,6 +127,12 @@ class DetailsPane(QWidget):
         self.problems.setWordWrap(True)
         self.problems.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(self.problems)
+
+        self.late = QLabel(body)
+        self.late.setObjectName("detailsLate")
+        self.late.setWordWrap(True)
+        self.late.setTextFormat(Qt.TextFormat.RichText)
+        lay.addWidget(self.late)
 
         lay.addSpacing(6)
         lay.addWidget(_section("Schedule", body))
@@ -224,7 +232,7 @@ class DetailsPane(QWidget):
             self.show_job(None)  # deleted, or the project changed
             return
         job = model.job_at(row)
-        if job is not self.job:
+        if job is not self.job or model.generation != self._filled_generation:
             self.job = job
             self._fill(job)
 
@@ -260,10 +268,15 @@ class DetailsPane(QWidget):
             self.runRequested.emit(self.job.job_id)
 
     def _fill(self, job: CronMirrorJob) -> None:
-        now = now_utc()
+        model = self.controller.job_model
+        self._filled_generation = model.generation
+        now = model.now
+        mac_zone = model.host_zones.for_host(job.host)
         dark = is_dark(self.palette())
         self.title.setText(job.display_name or "(unnamed)")
         parts = [f"Job id {job.job_id}" if job.job_id else "No job id"]
+        if job.host:
+            parts.append(f"on {job.host}")
         parts.append("enabled" if job.enabled else "disabled")
         if job.job_intent:
             parts.append(job.job_intent)
@@ -281,14 +294,27 @@ class DetailsPane(QWidget):
         else:
             self.problems.setVisible(False)
 
-        self.schedule.setText(schedule_info.describe(job))
-        zone = job.zone
-        tz_text = job.tz if job.tz else "the Mac mini's local time zone"
-        if job.tz and zone is None:
-            tz_text = f"{job.tz} (unknown time zone)"
+        late = schedule_info.late(job, now, mac_zone)
+        if late.late:
+            color = signal_color("warning", dark).name()
+            self.late.setText(
+                f"<span style='color:{color}'><b>Late:</b> {html.escape(late.reason)}, and it has not run "
+                "since.</span>"
+            )
+        self.late.setVisible(late.late)
+
+        self.schedule.setText(schedule_info.describe(job, mac_zone))
+        zone = job.zone or (zone_or_none(mac_zone) if mac_zone else None)
+        machine = f"{job.host}'s" if job.host else "the Mac mini's"
+        if job.tz:
+            tz_text = job.tz if job.zone is not None else f"{job.tz} (unknown time zone)"
+        elif mac_zone:
+            tz_text = f"{mac_zone} ({machine} local time zone)"
+        else:
+            tz_text = f"{machine} local time zone (not published yet: times shown in this computer's zone)"
         self.expression.setText(f"{schedule_info.expression(job)}\nTime zone: {tz_text}")
 
-        runs, why = schedule_info.next_runs(job, NEXT_RUN_COUNT)
+        runs, why = schedule_info.next_runs(job, NEXT_RUN_COUNT, after=now, mac_zone=mac_zone)
         if not job.enabled:
             self.next_runs.setText(
                 "Disabled: it does not run on its schedule."

@@ -49,11 +49,14 @@ def default_source_set(
     jobs_file: Path,
     history_file: Path | None = None,
     default_tz: tzinfo | str | None = None,
+    host: str | None = None,
     **kwargs: object,
 ) -> SourceSet:
-    """`jobs_file`: e.g. `app_paths().config_dir / "jobs.toml"`; `history_file`: e.g. in the state dir."""
+    """`jobs_file`: e.g. `app_paths().config_dir / "jobs.toml"`; `history_file`: e.g. in the state dir;
+    `host`: this machine's name in the mirror (None: its host name)."""
     return SourceSet(
         default_sources(jobs_file=jobs_file, **kwargs),  # type: ignore[arg-type]
         default_tz=default_tz,
         history=RunHistory(history_file),
+        host=host,
     )
