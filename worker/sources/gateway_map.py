@@ -8,12 +8,14 @@
 | next/last run   | `state.nextRunAtMs` / `state.lastRunAtMs` (ms → UTC)                  |
 | last_status     | `state.lastRunStatus`, else `state.lastStatus` (ok/error/skipped)    |
 | last_duration   | `state.lastDurationMs`                                                |
-| instructions    | `payload.message` (agentTurn) or `payload.text` (systemEvent), else a command |
+| instructions    | `payload.message` (agentTurn), `payload.text` (systemEvent), OpenClaw's `payload.argv` |
+|                 | (kind `command`, shown shell-quoted), else a `command` / `script` text   |
 A job that cannot be mapped at all (no usable id) is left out with a warning; odd fields are warnings.
 """
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from cronmirror_desktop.core.schedule import AT, CRON, EVERY
@@ -115,6 +117,11 @@ def _at_text(schedule: dict[str, Any], label: str, notes: list[str]) -> str | No
 def _instructions(payload: object) -> str | None:
     if not isinstance(payload, dict):
         return None
+    command = payload.get("command")
+    argv = payload.get("argv", command.get("argv") if isinstance(command, dict) else None)
+    if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv):
+        text = shlex.join(argv)  # OpenClaw 2026.9 `{kind: "command", argv: [...]}`: what the gateway runs
+        return text if len(text) <= MAX_INSTRUCTIONS else text[: MAX_INSTRUCTIONS - 1] + "…"
     for key in ("message", "text", "command", "script"):
         value = payload.get(key)
         if isinstance(value, str) and value:
