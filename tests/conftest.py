@@ -30,7 +30,7 @@ from tests.pgcluster import INSTALL_HINT, TEMPLATE_DB, PgCluster, PgUnavailable,
 
 ASYNC_TEST_TIMEOUT = 60.0
 
-pytest_plugins = ["tests.supastack.fixtures"]
+pytest_plugins = ["tests.supastack.fixtures", "tests.realgateway.fixtures"]
 
 
 # -- one asyncio loop (qasync) for the session ----------------------------------------------------
@@ -62,8 +62,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     loop: asyncio.AbstractEventLoop = pyfuncitem._request.getfixturevalue("event_loop")
     argnames = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in argnames}
+    marker = pyfuncitem.get_closest_marker("async_timeout")
+    timeout = float(marker.args[0]) if marker else ASYNC_TEST_TIMEOUT
     try:
-        loop.run_until_complete(asyncio.wait_for(func(**kwargs), ASYNC_TEST_TIMEOUT))
+        loop.run_until_complete(asyncio.wait_for(func(**kwargs), timeout))
     finally:
         _cancel_leftover_tasks(loop)
     return True
