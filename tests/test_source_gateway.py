@@ -230,6 +230,18 @@ async def test_a_listing_timeout_says_so(gw: FakeGateway) -> None:
     )
 
 
+async def test_a_refused_token_is_not_a_gateway_that_is_down(tmp_path: Path) -> None:
+    """ClawdBot's CLI says `gateway connect failed: … unauthorized …` and then `gateway closed (1008)`."""
+    gw = install_fake_gateway(tmp_path, "clawdbot-2026.1.24")
+    gw.write_jobs(sample_jobs())
+    gw.configure(wrong_token=True)
+    listing = await source_for(gw).list_jobs()
+    assert listing.state == "degraded"
+    assert listing.message.startswith(
+        "the gateway CLI failed (gateway connect failed: Error: unauthorized: gateway token mismatch"
+    )
+
+
 async def test_a_cli_that_cannot_start_shows_the_cause_not_a_stack_frame(tmp_path: Path) -> None:
     gw = install_fake_gateway(tmp_path, "clawdbot-2026.1.24")
     gw.write_jobs(sample_jobs())

@@ -19,9 +19,9 @@ Jobs run in a detached "gateway" process (this script with `__finish`), so they 
 `<state>/cron/runs/<id>.jsonl` whatever happens to the CLI process, as with the real gateway.
 
 Configuration: the JSON file named by $FAKE_GATEWAY_CONFIG (see tests/fakes/gateway.py), read on every call.
-Knobs: down, start_failure, help_without_flags, timeout_ms_floor (a `--timeout` below it times out),
-slow_ms / job_fail / delivery_fail per job id, page_size (a listing that reports more pages), noise,
-garbage_list.
+Knobs: down, wrong_token, start_failure, help_without_flags, timeout_ms_floor (a `--timeout` below it
+times out), slow_ms / job_fail / delivery_fail per job id, page_size (a listing that reports more pages),
+noise, garbage_list.
 """
 
 from __future__ import annotations
@@ -148,6 +148,10 @@ class Fake:
         timeout_ms = int(opts.get("--timeout", 10000 if not self.openclaw else 30000))
         if self.cfg.get("down"):
             self.fail_captured("down-run" if self.openclaw and sub == "run" else "down-list")
+        if (
+            self.cfg.get("wrong_token") and not self.openclaw
+        ):  # OpenClaw's CLI was not refused (real-gateway tier)
+            self.fail_captured("list-wrong-token")
         if timeout_ms < int(self.cfg.get("timeout_ms_floor", 0)):
             self.fail_captured("list-timeout-1ms", **{"after 1ms": f"after {timeout_ms}ms"})
         getattr(self, f"cmd_{sub}")(opts, args, timeout_ms)

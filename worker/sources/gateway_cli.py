@@ -46,10 +46,8 @@ _DOWN_MARKERS = (
     "econnrefused",  # OpenClaw: "Gateway not reachable at ws://127.0.0.1:P (ECONNREFUSED)."
     "gateway not reachable",
     "gateway closed (1006",  # ClawdBot: "Error: gateway closed (1006 abnormal closure (no close frame)): …"
-    "gateway connect failed",
     "gateway not running",
-    "connect failed",
-)
+)  # not "gateway connect failed": ClawdBot says that for a refused token too (then "gateway closed (1008)")
 _TIMEOUT_MARKERS = ("gateway timeout", "timeout after", "timed out")
 _UNKNOWN_JOB_MARKERS = ("unknown cron job id", "automation not found")
 #: Lines that follow the real error (or frame it) and never are the error themselves.
