@@ -72,6 +72,20 @@ class WorkerCli:
         self.out = out
         self.config = resolve_config()
         self.status_file = self.config.paths.state_dir / STATUS_FILE_NAME
+        self._built: list[SourceSet] = []
+
+    def sources(self) -> SourceSet:
+        """The configured sources; `closing` closes them (the gateway's connection) when a command ends."""
+        sources = build_sources(self.config)
+        self._built.append(sources)
+        return sources
+
+    async def closing(self, command: Any) -> int:
+        try:
+            return int(await command)
+        finally:
+            for sources in self._built:
+                await sources.close()
 
     def print(self, text: str = "") -> None:
         if not self.args.json:
@@ -84,7 +98,7 @@ class WorkerCli:
     def service(self, store: Store, *, status_file: Path | None = None) -> WorkerService:
         return WorkerService(
             store,
-            build_sources(self.config),
+            self.sources(),
             worker_options(self.config, self.args.project),
             status_file=status_file,
         )
@@ -145,7 +159,7 @@ class WorkerCli:
         return 0 if all(f.outcome.ok for f in finished) else 1
 
     async def list_jobs(self) -> int:
-        sources = build_sources(self.config)
+        sources = self.sources()
         inventory = await sources.list_jobs()
         self.dump(
             {
@@ -277,7 +291,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             "install-launchd": cli.install_launchd,
             "uninstall-launchd": cli.uninstall_launchd,
         }[args.command]
-        return asyncio.run(command())
+        return asyncio.run(cli.closing(command()))
     except CronMirrorError as exc:
         print(f"cronmirror-worker: {exc.message}", file=sys.stderr)
         if exc.hint:

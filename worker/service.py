@@ -2,7 +2,8 @@
 
 Wake-ups: a Realtime INSERT into `cron_run_requests` (or the local store's change feed) wakes the executor
 within milliseconds; a poll every `poll_every` seconds is the fallback when live events are down. A sync
-runs every `sync_interval` seconds and right after each run. The service never dies of a store error: it
+runs every `sync_interval` seconds, right after each run, and at once when a source hears its jobs change
+(`SourceSet.subscribe_changes`: the gateway's events). The service never dies of a store error: it
 records it in its status, waits, and tries again.
 
 The presence row (`job_id = '__cronmirror_worker__'`, `schedule_kind = 'state'`, never listed as a job)
@@ -148,6 +149,7 @@ class WorkerService:
         self._sync_now = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._subscription: Subscription | None = None
+        self.sources.subscribe_changes(self._inventory_changed)
 
     # -- one-shot operations (the CLI's sync-once / drain-once) -----------------------------------
 
@@ -163,6 +165,12 @@ class WorkerService:
         if finished:
             self._record_sync(await self.sync.sync_once())
         return finished
+
+    def _inventory_changed(self, source: str) -> None:
+        """A source heard its jobs change (the gateway's `cron` events): mirror now, not at the next
+        interval. Several changes during one sync cost one more sync, not one each."""
+        log.debug("%s changed: syncing now", source)
+        self._sync_now.set()
 
     def request_sync(self) -> None:
         """Sync now instead of at the next interval (the app's "Sync now"). Call on the service's loop;
@@ -212,6 +220,7 @@ class WorkerService:
         self._tasks.clear()
         if self._subscription is not None:
             await self._subscription.close()
+        await self.sources.close()  # the gateway's WebSocket
         self._update(state="stopped", running=())
         log.info("worker stopped")
 
