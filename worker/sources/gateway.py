@@ -1,7 +1,15 @@
-"""ClawdBot / Moltbot / OpenClaw gateway cron jobs, through the gateway's own CLI.
+"""ClawdBot / Moltbot / OpenClaw gateway cron jobs: natively over the gateway's WebSocket, else its CLI.
 
-Listing: `<bin> cron list --all --json --timeout 60000` (disabled jobs too: the mirror shows `enabled`),
-noise before the JSON tolerated, `{"jobs": [...]}` or a bare list, 2026.2+ pages followed when the CLI can.
+The native path (gateway_native, gateway_client) is used whenever the local gateway can be reached and
+takes us: it lists from the gateway's events, mirrors changes at once and confirms runs the moment they end,
+without starting a node process. The CLI path below is the fallback, taken (and named in the listing's
+message, and logged once) when the native one cannot be used: no gateway config to find it by, the
+credentials refused, pairing pending, a protocol version we do not speak. A gateway that is not running is
+"down" on either path: its jobs are shown from its store, read-only.
+
+CLI path. Listing: `<bin> cron list --all --json --timeout 60000` (disabled jobs too: the mirror shows
+`enabled`), noise before the JSON tolerated, `{"jobs": [...]}` or a bare list; a page that says more jobs
+follow is flagged (the real CLIs page through the gateway themselves).
 If the CLI is missing or the gateway is down, jobs are read **read-only** from the gateway's store and the
 listing says so (state `degraded`); runs then fail with that reason.
 
@@ -24,6 +32,7 @@ import asyncio
 import os
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +40,7 @@ from cronmirror_desktop.core.timeutil import ms_from_dt, now_utc
 from worker.jobs import LocalJob
 from worker.outcome import RunOutcome, Verdict
 from worker.process import OnStarted, ProcessResult, ProcessStarted, SpawnError, run_process
-from worker.sources.base import JobSource, SourceListing, SourceState, is_plain_id
+from worker.sources.base import ChangeCallback, JobSource, SourceListing, SourceState, is_plain_id
 from worker.sources.gateway_cli import (
     MAX_JSON_CHARS,
     CliInfo,
@@ -48,7 +57,9 @@ from worker.sources.gateway_cli import (
     looks_unknown_job,
     rejects_option,
 )
-from worker.sources.gateway_map import SOURCE, map_gateway_job
+from worker.sources.gateway_map import SOURCE, judge_run_entry, map_gateway_job
+from worker.sources.gateway_native import NativeGateway
+from worker.sources.gateway_protocol import GatewayDisconnected, GatewayRpcError, GatewayRpcTimeout
 from worker.sources.gateway_store import locate_store, read_store
 
 LIST_TIMEOUT_MS = 60_000
@@ -76,11 +87,13 @@ class GatewaySource(JobSource):
         poll_interval: float = 2.0,
         cli_margin: float | None = None,
         native: bool = True,
+        device_file: Path | None = None,
     ) -> None:
         """`binary`: a configured CLI path (then only that). `search_dirs`: where to look instead of PATH
         plus the usual install locations. `env`: the environment for state-dir resolution and the CLI.
         `cli_margin`: seconds the CLI's own `--timeout` stops before ours, left for confirming (default:
-        10% of the run timeout, 0.5-30 s)."""
+        10% of the run timeout, 0.5-30 s). `native`: False uses the CLI only. `device_file`: the worker's
+        device key (default: `gateway-device.json` in the worker's state dir)."""
         self._env = dict(os.environ if env is None else env)
         self._home = home or Path(self._env.get("HOME") or Path.home())
         self._configured = binary
@@ -92,7 +105,18 @@ class GatewaySource(JobSource):
         self.poll_interval = poll_interval
         self._cli_margin = cli_margin
         self._cli: GatewayCli | None = None
-        self._native_allowed = native
+        self._native = (
+            NativeGateway(env=self._env, home=self._home, device_file=device_file) if native else None
+        )
+        self._fallback: str | None = None
+
+    def subscribe_changes(self, callback: ChangeCallback) -> None:
+        if self._native is not None:
+            self._native.on_change = lambda: callback(self.name)
+
+    async def close(self) -> None:
+        if self._native is not None:
+            await self._native.close()
 
     # -- the CLI -----------------------------------------------------------------------------------
 
@@ -123,6 +147,27 @@ class GatewaySource(JobSource):
     # -- listing -------------------------------------------------------------------------------------
 
     async def list_jobs(self) -> SourceListing:
+        if self._native is not None:
+            status = await self._native.status()
+            self._fallback = status.reason if status.state == "unusable" else None
+            if status.state == "connected":
+                try:
+                    raws, notes = await self._native.list_raw()
+                except (GatewayRpcError, GatewayRpcTimeout, GatewayDisconnected) as exc:
+                    return self._offline(f"the gateway did not list its jobs ({exc})")
+                jobs, warnings = self._map(raws)
+                return SourceListing(
+                    SOURCE, jobs, message=self._native.describe(), warnings=(*notes, *warnings)
+                )
+            if status.state == "down":
+                return self._offline(f"gateway is down ({status.reason})")
+        listing = await self._list_cli()
+        if self._fallback:
+            why = f"native client not used: {self._fallback}"
+            listing = replace(listing, message=f"{listing.message} ({why})")
+        return listing
+
+    async def _list_cli(self) -> SourceListing:
         cli = self._get_cli()
         if cli is None:
             return self._offline(self._missing_cli(), cli_missing=True)
@@ -202,6 +247,14 @@ class GatewaySource(JobSource):
             return RunOutcome.refused(
                 f"unusable gateway job id {gateway_id!r}", source=SOURCE, job_id=job.job_id
             )
+        if self._native is not None:
+            status = await self._native.status()
+            if status.state == "connected" and self._native.can_run:
+                return await self._native.run(job, timeout=timeout, on_started=on_started)
+            if status.state == "down":
+                return RunOutcome.refused(
+                    f"gateway is down: {status.reason}", source=SOURCE, job_id=job.job_id
+                )
         cli = self._get_cli()
         if cli is None:
             return RunOutcome.refused(f"{self._missing_cli()}; cannot run", source=SOURCE, job_id=job.job_id)
@@ -297,23 +350,6 @@ def _once(hook: OnStarted | None) -> OnStarted | None:
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
-
-
-def judge_entry(entry: dict[str, Any]) -> tuple[Verdict, str]:
-    """A finished run-log entry (or `cron` finished event) → verdict and reason. `completionStatus`
-    (OpenClaw) overrides an `ok` status: the job ran, but the run failed as a whole (e.g. not delivered)."""
-    status = entry.get("status")
-    summary, error = _text(entry.get("summary")), _text(entry.get("error"))
-    completion = entry.get("completionStatus")
-    if status == "ok" and completion not in (None, "succeeded"):
-        delivery = _text(entry.get("deliveryStatus")) or str(completion)
-        detail = _text(entry.get("deliveryError")) or error or summary or "no detail given"
-        return "error", f"the job ran, but the gateway counts the run as failed ({delivery}): {detail[:300]}"
-    if status == "ok":
-        return "done", "the gateway ran it: ok" + (f" — {summary[:200]}" if summary else "")
-    if status == "skipped":
-        return "error", "the gateway skipped it" + (f": {error}" if error else "")
-    return "error", f"the gateway ran it and it failed: {error or status}"
 
 
 def _is_our_run(entry: object, start_ms: int, run_id: str | None) -> bool:
@@ -412,7 +448,7 @@ class _Judge:
         return await self.source.find_run(self.cli, self.job.native_id, self.start_ms, until, run_id)
 
     def _from_entry(self, entry: dict[str, Any]) -> RunOutcome:
-        verdict, reason = judge_entry(entry)
+        verdict, reason = judge_run_entry(entry)
         duration = entry.get("durationMs")
         summary = _text(entry.get("summary"))
         error = _text(entry.get("error")) or _text(entry.get("deliveryError"))

@@ -21,6 +21,7 @@ from typing import Any
 from cronmirror_desktop.core.schedule import AT, CRON, EVERY
 from cronmirror_desktop.core.timeutil import iso_z, parse_iso, utc_from_ms
 from worker.jobs import LAST_STATUSES, LocalJob
+from worker.outcome import Verdict
 from worker.sources.base import is_plain_id
 
 SOURCE = "gateway"
@@ -129,6 +130,27 @@ def _instructions(payload: object) -> str | None:
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             return " ".join(value)[:MAX_INSTRUCTIONS]
     return None
+
+
+def judge_run_entry(entry: dict[str, Any]) -> tuple[Verdict, str]:
+    """A finished run-log entry (or `cron` finished event) → verdict and reason. `completionStatus`
+    (OpenClaw) overrides an `ok` status: the job ran, but the run failed as a whole (e.g. not delivered)."""
+    status = entry.get("status")
+    summary, error = _text(entry.get("summary")), _text(entry.get("error"))
+    completion = entry.get("completionStatus")
+    if status == "ok" and completion not in (None, "succeeded"):
+        delivery = _text(entry.get("deliveryStatus")) or str(completion)
+        detail = _text(entry.get("deliveryError")) or error or summary or "no detail given"
+        return "error", f"the job ran, but the gateway counts the run as failed ({delivery}): {detail[:300]}"
+    if status == "ok":
+        return "done", "the gateway ran it: ok" + (f" — {summary[:200]}" if summary else "")
+    if status == "skipped":
+        return "error", "the gateway skipped it" + (f": {error}" if error else "")
+    return "error", f"the gateway ran it and it failed: {error or status}"
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _cut(value: object) -> str:
