@@ -14,7 +14,8 @@ From the docs in the OpenClaw package (`docs/gateway/protocol.md`, `docs/gateway
   mode both gateways accept for a third-party automation client.
 - Role `operator` with the narrowest scopes that list, run and read runs: `cron.list`, `cron.runs` need
   `operator.read`; `cron.run` needs `operator.admin` in both gateways (OpenClaw's method-scope table,
-  ClawdBot's `server-methods`). No `operator.write`, `operator.pairing`, `operator.approvals`.
+  ClawdBot's `server-methods`). No `operator.write`, `operator.pairing`, `operator.approvals`. Both
+  gateways let `operator.admin` pass every method check, so no narrower set can run a job.
 
 Every method is declared once as a `Method[Params, Result]`, so `GatewayClient.call(CRON_RUN, {...})` is
 type-checked; methods for later work (edit, enable, add, remove, cancel) are declared with their params as
