@@ -162,7 +162,7 @@ class GatewaySource(JobSource):
             if status.state == "down":
                 return self._offline(f"gateway is down ({status.reason})")
         listing = await self._list_cli()
-        if self._fallback:
+        if self._fallback and listing.state != "unavailable":  # no gateway here at all: nothing to explain
             why = f"native client not used: {self._fallback}"
             listing = replace(listing, message=f"{listing.message} ({why})")
         return listing
