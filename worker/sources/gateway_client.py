@@ -247,15 +247,13 @@ class GatewayClient:
     def _hello(self, payload: object) -> Hello:
         if not isinstance(payload, dict) or payload.get("type") != "hello-ok":
             raise ConnectRefused("the gateway's answer to connect is not hello-ok")
-        features = payload.get("features") if isinstance(payload.get("features"), dict) else {}
+        features, auth = _object(payload.get("features")), _object(payload.get("auth"))
+        server, policy = _object(payload.get("server")), _object(payload.get("policy"))
         methods = frozenset(m for m in features.get("methods") or () if isinstance(m, str))
         missing = [m for m in REQUIRED_METHODS if m not in methods]
         if missing:
             raise ConnectRefused(f"the gateway offers no {', '.join(missing)}")
-        auth = payload.get("auth") if isinstance(payload.get("auth"), dict) else {}
         scopes = auth.get("scopes") if isinstance(auth.get("scopes"), list) else None
-        server = payload.get("server") if isinstance(payload.get("server"), dict) else {}
-        policy = payload.get("policy") if isinstance(payload.get("policy"), dict) else {}
         tick = policy.get("tickIntervalMs")
         protocol = payload.get("protocol")
         return Hello(
@@ -376,3 +374,7 @@ class GatewayClient:
         if ws is not None:
             with contextlib.suppress(Exception):
                 await ws.close()
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -48,6 +48,7 @@ from worker.sources.gateway_protocol import (
     CRON_RUN,
     CRON_RUNS,
     CronListParams,
+    CronRunParams,
     CronRunsParams,
     GatewayDisconnected,
     GatewayRpcError,
@@ -318,9 +319,8 @@ class NativeGateway:
             if on_started is not None:
                 on_started(ProcessStarted(pid=0, argv=(CRON_RUN.name, gateway_id), started_at=started))
             try:
-                answer = await client.call(
-                    CRON_RUN, {"id": gateway_id, "mode": "force"}, timeout=max(1.0, deadline - self._clock())
-                )
+                params: CronRunParams = {"id": gateway_id, "mode": "force"}
+                answer = await client.call(CRON_RUN, params, timeout=max(1.0, deadline - self._clock()))
             except GatewayRpcError as exc:
                 return self._refused(job, exc, started)
             except (GatewayRpcTimeout, GatewayDisconnected) as exc:
@@ -357,6 +357,7 @@ class NativeGateway:
     ) -> dict[str, Any] | None:
         """Our run's finished entry: from the events, else from `cron.runs` (polled, and after reconnects)."""
         waiter.entries += [e for e in self._recent if e.get("jobId") == waiter.job_id]
+        entry: dict[str, Any]
         polled_at = self._clock()
         while True:
             for entry in reversed(waiter.entries):
