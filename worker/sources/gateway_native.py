@@ -61,7 +61,7 @@ RESYNC_S = 300.0
 LIST_TIMEOUT_S = 15.0
 RETRY_UNUSABLE_S = 300.0
 RUN_POLL_S = 30.0
-BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)  # then every 10 s: a refused connect costs next to nothing
 PAGE_LIMIT = 200
 MAX_PAGES = 100
 #: Finished events remembered for runs that have not started waiting yet (a fast job's event can
