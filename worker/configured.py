@@ -67,10 +67,17 @@ class WorkerParts:
     secrets: tuple[str, ...] = ()
 
     @classmethod
-    def from_config(cls, config: EffectiveConfig, store: Store, project: str | None = None) -> WorkerParts:
+    def from_config(
+        cls,
+        config: EffectiveConfig,
+        store: Store,
+        project: str | None = None,
+        *,
+        sources: SourceSet | None = None,
+    ) -> WorkerParts:
         return cls(
             store,
-            build_sources(config),
+            sources if sources is not None else build_sources(config),
             worker_options(config, project),
             state_dir=config.paths.state_dir,
             secrets=config.secret_values(),

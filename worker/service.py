@@ -2,7 +2,8 @@
 
 Wake-ups: a Realtime INSERT into `cron_run_requests` (or the local store's change feed) wakes the executor
 within milliseconds, and so does a slot that frees up; a poll every `poll_every` seconds is the fallback
-when live events are down. A sync runs every `sync_interval` seconds and right after each run; it compares
+when live events are down. A sync runs every `sync_interval` seconds, right after each run, and at once
+when a source hears its jobs change (`SourceSet.subscribe_changes`: the gateway's events); it compares
 with the store itself again (reconciles) after every (re)connect and every `reconcile_every` seconds, so
 rows deleted or edited behind the worker's back are repaired. Expired leases are rescued the moment the
 lease that expires first runs out (known from live events), and every `rescue_every` seconds regardless.
@@ -195,6 +196,7 @@ class WorkerService:
         self._leases: dict[str, datetime] = {}
         self._leases_changed = asyncio.Event()
         self._reconciled_mono = time.monotonic()
+        self.sources.subscribe_changes(self._inventory_changed)
 
     # -- one-shot operations (the CLI's sync-once / drain-once) -----------------------------------
 
@@ -210,6 +212,12 @@ class WorkerService:
         if finished:
             self._record_sync(await self.sync.sync_once())
         return finished
+
+    def _inventory_changed(self, source: str) -> None:
+        """A source heard its jobs change (the gateway's `cron` events): mirror now, not at the next
+        interval. Several changes during one sync cost one more sync, not one each."""
+        log.debug("%s changed: syncing now", source)
+        self._sync_now.set()
 
     def request_sync(self) -> None:
         """Sync now instead of at the next interval (the app's "Sync now"). Call on the service's loop;
@@ -264,6 +272,7 @@ class WorkerService:
         self._tasks.clear()
         if self._subscription is not None:
             await self._subscription.close()
+        await self.sources.close()  # the gateway's WebSocket
         self._update(state="stopped", running=())
         log.info("worker stopped")
 

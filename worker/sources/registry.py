@@ -25,7 +25,7 @@ from worker.history import LastRun, RunHistory
 from worker.jobs import LocalJob
 from worker.outcome import RunOutcome
 from worker.process import OnStarted
-from worker.sources.base import JobSource, SourceListing, is_plain_id
+from worker.sources.base import ChangeCallback, JobSource, SourceListing, is_plain_id
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,19 @@ class SourceSet:
     @property
     def sources(self) -> tuple[JobSource, ...]:
         return self._sources
+
+    def subscribe_changes(self, callback: ChangeCallback) -> None:
+        """`callback(source_name)` whenever a source learns that its jobs changed (see JobSource)."""
+        for source in self._sources:
+            source.subscribe_changes(callback)
+
+    async def close(self) -> None:
+        """Close every source's open connections (they reopen on the next use)."""
+        for source in self._sources:
+            try:
+                await source.close()
+            except Exception:
+                log.exception("closing source %s failed", source.name)
 
     @property
     def inventory(self) -> Inventory | None:
