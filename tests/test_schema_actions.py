@@ -1,4 +1,4 @@
-"""Action requests in the Supabase schema (…_action_requests.sql), against a real PostgreSQL as the API roles."""
+"""Action requests in the Supabase schema (…_action_requests.sql), on a real PostgreSQL, as the API roles."""
 
 from __future__ import annotations
 
@@ -322,5 +322,5 @@ def test_anon_worker_mode_script_grants_the_new_claim(pg_db: PgDatabase) -> None
         insert(anon, "enable", "j1", None)
         assert claim(anon, "anon-worker", ALL_ACTIONS) is not None
         # The client rules still hold for the anon key's updates in this mode.
-        with pytest.raises(psycopg.errors.CheckViolation, match="args.name must be text"):
+        with pytest.raises(psycopg.errors.CheckViolation, match=r"args\.name must be text"):
             anon.execute("update cron_run_requests set action = 'rename', args = '{}'::jsonb")

@@ -3,20 +3,20 @@
 A request (`cron_run_requests`) names a job, an `action` and, for some actions, `args` (migration
 …_action_requests.sql):
 
-| action         | args                                                             | sources                  |
-|----------------|------------------------------------------------------------------|--------------------------|
-| `run`          | —                                                                | all                      |
-| `enable`       | —                                                                | all                      |
-| `disable`      | —                                                                | all                      |
-| `set_schedule` | `{kind: cron/every/at, expr, tz?}` (`tz` for cron only)          | gateway, jobs, crontab   |
-| `rename`       | `{name}`                                                         | gateway, jobs            |
-| `create`       | `{key, command: [argv], name?, schedule?, timeout?, enabled?, host?}`, job `jobs:<key>` | jobs |
-| `delete`       | —                                                                | jobs                     |
+| action         | args                                                         | sources              |
+|----------------|--------------------------------------------------------------|----------------------|
+| `run`          | —                                                            | all                  |
+| `enable`       | —                                                            | all                  |
+| `disable`      | —                                                            | all                  |
+| `set_schedule` | `{kind: cron/every/at, expr, tz?}` (`tz` for cron only)      | gateway, jobs, crontab |
+| `rename`       | `{name}`                                                     | gateway, jobs        |
+| `create`       | `{key, command, name?, schedule?, timeout?, enabled?, host?}` | jobs (id `jobs:<key>`) |
+| `delete`       | —                                                            | jobs                 |
 
 `args_problem` is the shape check the database makes for a client holding the public key
-(`cron_request_args_problem`), in the same words, so LocalStore refuses what Supabase refuses. The worker checks
-again and more (`schedule_problem`: the expression in the job's own dialect, the zone) before it applies
-anything. Readers show an action in its own words ("Disable requested 5 s ago").
+(`cron_request_args_problem`), in the same words, so LocalStore refuses what Supabase refuses. The worker
+checks again and more (`schedule_problem`: the expression in the job's own dialect, the zone) before it
+applies anything. Readers show an action in its own words ("Disable requested 5 s ago").
 """
 
 from __future__ import annotations
@@ -327,7 +327,7 @@ def schedule_problem(
     shape = _schedule_shape_problem("", dict(schedule))
     if shape is not None:
         return shape
-    kind, expr, tz = schedule["kind"], schedule["expr"], schedule.get("tz")
+    kind, tz = schedule["kind"], schedule.get("tz")
     name = source or "gateway"
     kinds = SOURCE_SCHEDULE_KINDS.get(name, ())
     if kind not in kinds:
