@@ -254,6 +254,8 @@ class CronRunRequest(Row):
     action: str = actions.RUN
     #: The action's arguments (set_schedule, rename, create); None when it has none or they are unusable.
     args: dict[str, Any] | None = None
+    #: Why the row's action or args cannot be used (they are then not): the worker refuses such a request.
+    action_problem: str | None = None
 
     @classmethod
     def from_row(cls, raw: Mapping[str, Any]) -> CronRunRequest:
@@ -268,7 +270,7 @@ class CronRunRequest(Row):
         if result is not None:
             f.result_number(result, "durationMs")
             f.result_number(result, "exitCode", EXIT_CODE_RANGE)
-        action, args = _action_and_args(f)
+        action, args, action_problem = _action_and_args(f)
         request: dict[str, Any] = {
             "id": f.text("id", required=True) or "",
             "project_id": f.text("project_id", required=True, plain=True) or "",
@@ -288,6 +290,7 @@ class CronRunRequest(Row):
             "cancel_requested_by": f.text("cancel_requested_by", plain=True),
             "action": action,
             "args": args,
+            "action_problem": action_problem,
         }
         return cls.model_construct(problems=tuple(f.problems), **request)
 
@@ -358,21 +361,23 @@ class CronRunRequest(Row):
         return None
 
 
-def _action_and_args(f: FieldReader) -> tuple[str, dict[str, Any] | None]:
-    """A request's action (a row without one is a run) and its args, which must have the shape the
-    database checks for clients (core.actions), else they are a problem of the row and not used."""
+def _action_and_args(f: FieldReader) -> tuple[str, dict[str, Any] | None, str | None]:
+    """A request's action (a row without one is a run), its args, and what is wrong with them: they must
+    have the shape the database checks for clients (core.actions), else they are a problem of the row and
+    are not used."""
+    before = len(f.problems)
     action = f.text("action", plain=True) or actions.RUN
     if action not in actions.ACTIONS:
         f.problems.append(f"unknown action {short(action)}")
+        return action, None, f.problems[-1]
     args, args_text = f.json_object("args")
-    if args_text is not None:
-        return action, None
-    if action in actions.ACTIONS:
-        problem = actions.args_problem(action, str(f.raw.get("job_id") or ""), args)
-        if problem is not None:
-            f.problems.append(problem)
-            return action, None
-    return action, args
+    if args_text is not None or len(f.problems) > before:
+        return action, None, f.problems[-1]
+    problem = actions.args_problem(action, str(f.raw.get("job_id") or ""), args)
+    if problem is not None:
+        f.problems.append(problem)
+        return action, None, problem
+    return action, args, None
 
 
 def _bounded_result(result: dict[str, Any]) -> dict[str, Any]:
