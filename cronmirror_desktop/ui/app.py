@@ -140,6 +140,8 @@ async def run_app(
                 args.screenshot,
                 worker_menu=args.screenshot_worker_menu,
                 job_id=args.screenshot_job,
+                job_menu=args.screenshot_job_menu,
+                edit=args.screenshot_edit,
             )
             exit_code = 0 if ok else 1
             window.close()

@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot-worker-menu", action="store_true", help=argparse.SUPPRESS)
     # For docs/screenshots: the job whose details the screenshot shows (default: the demo's weekly review).
     parser.add_argument("--screenshot-job", metavar="JOB_ID", help=argparse.SUPPRESS)
+    # For docs/screenshots: the job's context menu open, or its Edit dialog with this schedule typed in.
+    parser.add_argument("--screenshot-job-menu", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--screenshot-edit", metavar="SCHEDULE", help=argparse.SUPPRESS)
     parser.add_argument("--store-file", metavar="PATH", type=Path, help="the local store's SQLite file")
     parser.add_argument(
         "--dev-dir",

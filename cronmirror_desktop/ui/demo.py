@@ -366,6 +366,8 @@ async def _requests(store: LocalStore) -> dict[str, timedelta]:
     running = (await store.queue_run(DEMO_PROJECT, "jobs:calendar-sync", "ui")).request
     await store.claim_next(DEMO_PROJECT, OTHER_WORKER, lease_seconds=600, host=DEMO_HOST)
     queued = (await store.queue_run(DEMO_PROJECT, "jobs:standup", "ui")).request
+    # An action waiting for the Mac mini: its row says "Disable requested 5 s ago".
+    disable = (await store.queue_run(DEMO_PROJECT, "jobs:uptime", "ui", action="disable")).request
     await _finish(store, "jobs:plants", "done", {"exitCode": 0, "durationMs": 2_000}, project=SECOND_PROJECT)
     return {
         morning: timedelta(hours=5, minutes=3),
@@ -374,6 +376,7 @@ async def _requests(store: LocalStore) -> dict[str, timedelta]:
         cancelled.id: timedelta(minutes=12),
         running.id: timedelta(seconds=40),
         queued.id: timedelta(seconds=8),
+        disable.id: timedelta(seconds=5),
     }
 
 
