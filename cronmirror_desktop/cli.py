@@ -140,11 +140,15 @@ class Cli:
             if needle in line.job.display_name.casefold()
             and (self.args.enabled is None or line.job.enabled == self.args.enabled)
             and (not self.args.late or line.late.late)
+            and (not self.args.failed or line.job.last_status == "error")
             and (self.args.host is None or line.job.host == self.args.host)
         ]
         self.out.data([line.to_public() for line in shown])
         if not shown:
             other_filters = needle or self.args.enabled is not None or self.args.host is not None
+            if self.args.failed and not other_filters and everything:
+                self.out.line("No job failed its last run.")
+                return 0
             if not everything:
                 self.out.line("No cron jobs mirrored yet. The Mac mini sync worker will publish jobs here.")
             elif self.args.late and not other_filters:
@@ -193,9 +197,40 @@ class Cli:
 
     async def cancel(self) -> int:
         async with self.store() as store:
-            request = await store.cancel_request(self.project, self.args.request_id)
+            request = await store.cancel_request(self.project, self.args.request_id, requester())
         self.out.data(request_json(request))
-        self.out.line(escape_controls(f"Cancelled {request.id} ({request.job_id})."))
+        if request.stopping:
+            self.out.line(
+                escape_controls(
+                    f"Asked the worker to stop {request.id} ({request.job_id}); it ends the job and reports "
+                    "it as cancelled (a gateway run cannot be stopped from here and goes on)."
+                )
+            )
+        else:
+            self.out.line(escape_controls(f"Cancelled {request.id} ({request.job_id})."))
+        return 0
+
+    async def history(self) -> int:
+        async with self.store() as store:
+            entries = await store.run_history(self.project, self.args.job_id, limit=self.args.limit)
+        self.out.data([entry.to_public() for entry in entries])
+        if not entries:
+            self.out.line(
+                escape_controls(
+                    f"No runs of {self.args.job_id} recorded yet. (crontab's and launchd's own scheduled runs "
+                    "are never seen; runs made through CronMirror and the gateway's and jobs.toml's are.)"
+                )
+            )
+            return 0
+        now = now_utc()
+        self.out.table(
+            ["STARTED", "TRIGGER", "STATUS", "DURATION", "RESULT"],
+            [
+                [relative(e.run_at, now), e.trigger, e.status, duration(e.duration_ms), e.first_line]
+                for e in entries
+            ],
+        )
+        self._problems((e.run_key, e.problems) for e in entries)
         return 0
 
     async def run(self) -> int:
@@ -436,6 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--late", action="store_true", help="only jobs whose expected run has not happened (Late)"
     )
     jobs.add_argument("--host", metavar="NAME", help="only jobs of this Mac mini (see the HOST column)")
+    jobs.add_argument("--failed", action="store_true", help="only jobs whose last run failed")
     state = jobs.add_mutually_exclusive_group()
     state.add_argument("--enabled", dest="enabled", action="store_const", const=True, default=None)
     state.add_argument("--disabled", dest="enabled", action="store_const", const=False)
@@ -451,8 +487,14 @@ def build_parser() -> argparse.ArgumentParser:
     requests = sub.add_parser("requests", parents=[common], help="recent run requests")
     requests.add_argument("--limit", "-n", type=int, default=20)
 
-    cancel = sub.add_parser("cancel", parents=[common], help="cancel a queued run request of the project")
+    cancel = sub.add_parser(
+        "cancel", parents=[common], help="withdraw a queued run request, or stop a running one"
+    )
     cancel.add_argument("request_id")
+
+    history = sub.add_parser("history", parents=[common], help="a job's recent runs, newest first")
+    history.add_argument("job_id")
+    history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
 
     config = sub.add_parser("config", parents=[common], help="show or change settings")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
@@ -492,6 +534,7 @@ def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> 
             "run": cli.run,
             "requests": cli.requests,
             "cancel": cli.cancel,
+            "history": cli.history,
             "doctor": cli.doctor,
             "config": config_commands.get(getattr(args, "config_command", ""), cli.config_show),
         }

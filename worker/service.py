@@ -51,16 +51,22 @@ from cronmirror_desktop.core.store import (
 )
 from cronmirror_desktop.core.timeutil import format_timestamp, now_utc, parse_timestamp
 from worker.executor import Executor, Finished
+from worker.history_feed import HistoryFeed
 from worker.orphans import RUNNING_DIR_NAME, RunningRecord, RunningRegistry, watch_survivor
 from worker.outbox import OUTBOX_DIR_NAME, Outbox, OutboxEntry
 from worker.process import ProcessStarted
 from worker.redact import Redactor
-from worker.scheduler import Clock, Scheduler
+from worker.run_recorder import RunRecorder
+from worker.scheduler import Clock, ScheduledRun, Scheduler
 from worker.sources.registry import SourceSet
 from worker.sync import MirrorSync, SyncReport
 
 log = logging.getLogger(__name__)
 
+#: How long after a gateway's event its run log is read again when the run was not in it yet.
+RUN_LOG_LAG_S = 1.0
+#: How long a stopping worker tries to write the last runs' history (the rest waits in the spool).
+STOP_FLUSH_TIMEOUT = 5.0
 #: Rescue this long after the first known lease ran out (clocks of worker and database differ a little).
 RESCUE_MARGIN = 0.5
 
@@ -186,7 +192,12 @@ class WorkerService:
             clock=clock,
             redact=redactor if redactor else None,
             on_changed=self._scheduled_changed,
+            on_run=self._scheduled_run,
         )
+        self.history = HistoryFeed(
+            store, options.project_id, sources, RunRecorder(store, options.project_id, state_dir=state_dir)
+        )
+        self.history.retry_soon = self._sync_soon
         self.status = WorkerStatus(self.worker_id, options.project_id, f"{store.kind}: {store.location}")
         self._wake = asyncio.Event()
         self._sync_now = asyncio.Event()
@@ -219,6 +230,10 @@ class WorkerService:
         log.debug("%s changed: syncing now", source)
         self._sync_now.set()
 
+    def _sync_soon(self) -> None:
+        """Sync again in a moment (the gateway's run log lags its events by a little)."""
+        asyncio.get_running_loop().call_later(RUN_LOG_LAG_S, self._sync_now.set)
+
     def request_sync(self) -> None:
         """Sync now instead of at the next interval (the app's "Sync now"). Call on the service's loop;
         from another thread go through `loop.call_soon_threadsafe` (HostedWorker.sync_now does)."""
@@ -249,6 +264,7 @@ class WorkerService:
             ("executor", self._executor_loop),
             ("rescue", self._rescue_loop),
             ("presence", self._presence_loop),
+            ("history", self.history.recorder.run),
             *((("scheduler", self.scheduler.run),) if self.options.run_schedules else ()),
         ):
             task = asyncio.get_running_loop().create_task(loop(), name=f"worker-{name}")
@@ -270,6 +286,10 @@ class WorkerService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        # The last runs' history, if the store takes it now; otherwise it waits in the spool.
+        with contextlib.suppress(CronMirrorError, TimeoutError):
+            async with asyncio.timeout(STOP_FLUSH_TIMEOUT):
+                await self.history.recorder.flush()
         if self._subscription is not None:
             await self._subscription.close()
         await self.sources.close()  # the gateway's WebSocket
@@ -281,17 +301,26 @@ class WorkerService:
             if event.type is ChangeType.INSERT and event.request and event.request.status == "queued":
                 self._wake.set()
             self._track_lease(event.row_id, event.request)
+            self._maybe_stop(event.request)
         elif isinstance(event, Snapshot):
             self._wake.set()  # after a reconnect: catch up with requests queued meanwhile
             self._leases.clear()
             for request in event.requests:
                 self._track_lease(request.id, request)
+                self._maybe_stop(request)
+            self.history.forget()
             # Someone may have written the mirror while we were away: compare with the store again.
             self.sync.forget()
             self._reconciled_mono = time.monotonic()
             self._sync_now.set()
         elif isinstance(event, StateChange):
+            self.executor.events_live = event.state is LiveState.LIVE
             self._update(live=event.state.value)
+
+    def _maybe_stop(self, request: CronRunRequest | None) -> None:
+        """Someone asked to stop a request this worker runs: end it."""
+        if request is not None and request.stopping and request.worker_id == self.worker_id:
+            self.executor.stop_request(request.id, request.cancel_requested_by)
 
     def _track_lease(self, request_id: str, request: CronRunRequest | None) -> None:
         if request is not None and request.status == "running" and request.lease_until is not None:
@@ -348,6 +377,12 @@ class WorkerService:
     async def _sync_and_record(self) -> None:
         self._record_sync(await self.sync.sync_once())
         self.scheduler.jobs_changed()
+        inventory = self.sources.inventory
+        if inventory is not None:
+            await self.history.after_sync(inventory)
+
+    def _scheduled_run(self, run: ScheduledRun) -> None:
+        self.history.scheduled(run)
 
     def _scheduled_changed(self) -> None:
         """A scheduled run ended (or a job's next run moved): mirror it, and claim with the freed slot."""
@@ -465,12 +500,14 @@ class WorkerService:
         )
 
     def _job_started(self, request: CronRunRequest, info: ProcessStarted) -> None:
+        self.history.request_started(request, info)
         running = tuple(r for r in self.status.running if r.request_id != request.id)
         self._update(running=(*running, RunningJob(request.id, request.job_id, info.started_at, info.pid)))
         if self._on_started_hook is not None:
             self._on_started_hook(request, info)
 
     def _job_finished(self, finished: Finished) -> None:
+        self.history.request_finished(finished, finished.result)
         running = tuple(r for r in self.status.running if r.request_id != finished.request.id)
         self._update(
             running=running,

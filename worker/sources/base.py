@@ -11,7 +11,7 @@ import abc
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from worker.jobs import LocalJob
 from worker.outcome import RunOutcome, judge_process
@@ -55,6 +55,16 @@ class JobSource(abc.ABC):
     @abc.abstractmethod
     async def list_jobs(self) -> SourceListing:
         """The jobs this source sees now. Must not raise for bad data (warnings instead)."""
+
+    #: True when `run_log` is cheap to ask for many jobs at once (no process per call).
+    @property
+    def cheap_run_log(self) -> bool:
+        return False
+
+    async def run_log(self, job: LocalJob, limit: int) -> list[dict[str, Any]]:
+        """The source's own record of `job`'s latest runs (raw entries, newest last), for sources that keep
+        one (the gateway). Others run only what the worker starts, and the worker records that itself."""
+        return []
 
     @abc.abstractmethod
     async def run(self, job: LocalJob, *, timeout: float, on_started: OnStarted | None = None) -> RunOutcome:  # noqa: ASYNC109 - the run's own kill deadline
