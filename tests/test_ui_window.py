@@ -28,6 +28,7 @@ from tests.ui_support import (
     mirror_row,
     started,
     ui_settings,
+    viewer_zone,
     wait_until,
 )
 
@@ -273,15 +274,18 @@ async def test_details_pane_shows_schedule_next_runs_target_and_requests(env: Ui
             request.id, WORKER, "error", {"stderrTail": "error: unknown option '--force'\n"}
         )
         window = await open_window(env)
-        window.select_job("berlin")
+        with viewer_zone("UTC"):  # a viewer in another zone than the job's
+            window.select_job("berlin")
         details = window.details
         assert details.title.text() == "Morning briefing"
-        assert details.schedule.text() == "At 07:00, Monday through Friday"
+        # The schedule is described in the job's zone, named because it is not the viewer's ...
+        assert details.schedule.text() == "At 07:00, Monday through Friday (Europe/Berlin)"
         assert "cron 0 7 * * 1-5" in details.expression.text()
         assert "Europe/Berlin" in details.expression.text()
+        # ... and the runs, instants, are in the viewer's zone (07:00 in Berlin is 06:00 or 05:00 UTC).
         lines = details.next_runs.text().splitlines()
         assert len(lines) == 5
-        assert all(("CET" in line or "CEST" in line) and "07:00" in line for line in lines)
+        assert all("UTC" in line and ("06:00" in line or "05:00" in line) for line in lines)
         assert details.target.isVisible()
         assert details.target.text() == "agent:main:main"
         assert details.instructions.toPlainText() == "Summarise today's calendar."

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
 
 from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.store import LiveState
-from cronmirror_desktop.core.timeutil import now_utc
 from cronmirror_desktop.ui import icons
 from cronmirror_desktop.ui.controller import AppController, ControlApiState
 from cronmirror_desktop.ui.theme import is_dark
@@ -107,10 +106,8 @@ class ConnectionPanel(QWidget):
         )
         controller.controlApiChanged.connect(self._update_control)
         controller.job_model.lastSeenChanged.connect(self._update_worker)
-        self._timer = QTimer(self)
-        self._timer.setInterval(15_000)
-        self._timer.timeout.connect(self._update_worker)
-        self._timer.start()
+        self._worker_due: datetime | None = None
+        controller.clock.ticked.connect(self._clock_ticked)
         self._update_supabase(controller.live_state, controller.live_detail)
         self._update_control(controller.control_state, controller.control_detail)
         self._update_worker()
@@ -150,14 +147,25 @@ class ConnectionPanel(QWidget):
         }[state]
         self.control.set_state(text, color, tooltip)
 
+    def _clock_ticked(self) -> None:
+        due = self._worker_due
+        if due is not None:
+            if due <= self.controller.clock.now:
+                self._update_worker()
+            else:
+                self.controller.clock.wake_at(due)
+
     def _update_worker(self, *_args: object) -> None:
         seen: datetime | None = self.controller.job_model.last_seen
+        self._worker_due = None
         if seen is None:
             self.worker.setText("Worker not seen yet")
             self.worker.setToolTip("No job has been mirrored into this project yet.")
             return
-        now = now_utc()
-        self.worker.setText(f"Worker last seen {timetext.relative(seen, now)}")
+        now = self.controller.clock.now
+        self._worker_due = timetext.changes_at(seen, now, past=True)
+        self.controller.clock.wake_at(self._worker_due)
+        self.worker.setText(f"Worker last seen {timetext.relative(seen, now, past=True)}")
         tip = f"Newest change the Mac mini worker wrote to the mirror: {timetext.absolute(seen)}"
         if now - seen > timedelta(days=1):
             tip += "\nThat is over a day ago: is the worker running?"

@@ -26,13 +26,13 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.aio import TaskSet
@@ -51,6 +51,7 @@ from cronmirror_desktop.core.store import (
     Subscription,
 )
 from cronmirror_desktop.core.timeutil import now_utc
+from cronmirror_desktop.ui.clock import ViewClock
 from cronmirror_desktop.ui.job_model import JobTableModel
 from cronmirror_desktop.ui.request_model import RequestTableModel
 
@@ -123,9 +124,14 @@ class AppController(QObject):
         requested_by: str = "ui",
         supabase_problem: str | None = None,
         demo: bool = False,
+        clock: Callable[[], datetime] = now_utc,
         parent: QObject | None = None,
     ) -> None:
+        """`clock`: where the time comes from (tests pass one they move by hand); every view reads it
+        through `self.clock`."""
         super().__init__(parent)
+        #: The one clock of every view (see clock.py); it ticks before any store event is shown.
+        self.clock = ViewClock(clock, self)
         self.store = store
         self.supabase_configured = supabase_configured
         #: Why Supabase is configured but not in use (the app runs on the local store meanwhile).
@@ -137,9 +143,9 @@ class AppController(QObject):
         self.confirm_interval = CONFIRM_INTERVAL_S
         #: The Control API for direct runs (None: not configured); rebound per project on switching.
         self.control_api = control_api
-        self.job_model = JobTableModel(self)
-        self.request_model = RequestTableModel(self, limit=20)
-        self.job_requests = RequestTableModel(self, limit=JOB_REQUEST_LIMIT)
+        self.job_model = JobTableModel(self, clock=self.clock)
+        self.request_model = RequestTableModel(self, limit=20, clock=self.clock)
+        self.job_requests = RequestTableModel(self, limit=JOB_REQUEST_LIMIT, clock=self.clock)
         names = self._job_name
         self.request_model.set_name_lookup(names)
         self.job_requests.set_name_lookup(names)
@@ -170,17 +176,12 @@ class AppController(QObject):
         self.job_model.countChanged.connect(self._forget_names)
         self.job_model.dataChanged.connect(self._forget_names)
 
-        self._clock = QTimer(self)
-        self._clock.setInterval(30_000)
-        self._clock.timeout.connect(self._tick)
-
     # -- life cycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Load the project list, open the current project and start the health checks."""
         self._loop = asyncio.get_running_loop()
         self._gui_thread = threading.get_ident()
-        self._clock.start()
         await self.reload_projects()
         self.switch_project(self._initial_project())
         if self.control_api is not None:
@@ -191,7 +192,7 @@ class AppController(QObject):
         if self._stopped:
             return
         self._stopped = True
-        self._clock.stop()
+        self.clock.stop()
         self._generation += 1
         await self._tasks.cancel_and_wait()
         await self._close_subscription()
@@ -380,6 +381,7 @@ class AppController(QObject):
             self.dropped_events += 1
             return
         try:
+            self.clock.tick()  # what is shown next is measured from the same "now" as everything else
             self._apply(event)
         except Exception as exc:  # see the module docstring: an error of this project, not of the app
             log.exception("showing a %s of project %r failed", type(event).__name__, project_id)
@@ -428,7 +430,7 @@ class AppController(QObject):
         if state is LiveState.LIVE:
             self.stale_since = None
         elif self.stale_since is None and state is not LiveState.CONNECTING:
-            self.stale_since = now_utc()
+            self.stale_since = self.clock.now
         self.live_state = state
         self.live_detail = detail
         if state in (LiveState.DISCONNECTED, LiveState.AUTH_FAILED, LiveState.CLOSED):
@@ -442,11 +444,6 @@ class AppController(QObject):
         if loading != self.loading:
             self.loading = loading
             self.loadingChanged.emit(loading)
-
-    def _tick(self) -> None:
-        self.job_model.refresh_times()
-        self.request_model.refresh_times()
-        self.job_requests.refresh_times()
 
     # -- names --------------------------------------------------------------------------------
 
@@ -545,7 +542,7 @@ class AppController(QObject):
             self._mine.add(request.id)
             self._notify(Level.INFO, QUEUED_TOAST)
         else:
-            when = timetext.relative(request.requested_at, now_utc())
+            when = timetext.relative(request.requested_at, self.clock.tick(), past=True)
             self._notify(
                 Level.WARNING,
                 f"“{self.job_name(job_id)}” already has a {request.status} run request (requested {when}). "

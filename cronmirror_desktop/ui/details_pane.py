@@ -1,13 +1,19 @@
 """The details pane: everything about the selected job, kept current as live changes arrive.
 
 Instructions, the schedule in words and as stored (with its time zone), the next five run times
-(DST-correct, in the job's zone), the last run, the target agent (ClawdOS rows), problems of an
-unreadable row, and this job's recent run requests.
+(DST-correct), the last run, the target agent (ClawdOS rows), problems of an unreadable row, and this
+job's recent run requests.
+
+Time zones follow one rule everywhere in the app: an instant (a run, a request) is shown in the viewer's
+own zone; the job's zone appears only where its schedule is described, and is named there when it is not
+the viewer's. Relative times ("in 5 min", "20 s ago") are rendered against the app's one clock and
+re-rendered when their words change (clock.py), so "20 s ago" never stays on screen for minutes.
 """
 
 from __future__ import annotations
 
 import html
+from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QResizeEvent
@@ -27,7 +33,6 @@ from PySide6.QtWidgets import (
 
 from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.rows import CronMirrorJob
-from cronmirror_desktop.core.timeutil import now_utc
 from cronmirror_desktop.ui import icons, schedule_info
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.job_model import STATUS_WORDS, row_key
@@ -195,6 +200,9 @@ class DetailsPane(QWidget):
         jr = controller.job_requests
         for signal in (jr.modelReset, jr.rowsInserted, jr.rowsRemoved):
             signal.connect(self._requests_changed)
+        #: When one of the relative times shown next reads differently (None: none shown).
+        self._times_due: datetime | None = None
+        controller.clock.ticked.connect(self._clock_ticked)
         self.show_job(None)
 
     # -- API ----------------------------------------------------------------------------------
@@ -255,12 +263,19 @@ class DetailsPane(QWidget):
         self.requests_empty.setVisible(empty)
         self.requests_empty.resize(self.requests_view.viewport().size())
 
+    def _clock_ticked(self) -> None:
+        if self.job is None or self._times_due is None:
+            return
+        if self._times_due <= self.controller.clock.now:
+            self._fill_times(self.job)
+        else:
+            self.controller.clock.wake_at(self._times_due)
+
     def _run_clicked(self) -> None:
         if self.job is not None:
             self.runRequested.emit(self.job.job_id)
 
     def _fill(self, job: CronMirrorJob) -> None:
-        now = now_utc()
         dark = is_dark(self.palette())
         self.title.setText(job.display_name or "(unnamed)")
         parts = [f"Job id {job.job_id}" if job.job_id else "No job id"]
@@ -282,36 +297,8 @@ class DetailsPane(QWidget):
             self.problems.setVisible(False)
 
         self.schedule.setText(schedule_info.describe(job))
-        zone = job.zone
-        tz_text = job.tz if job.tz else "the Mac mini's local time zone"
-        if job.tz and zone is None:
-            tz_text = f"{job.tz} (unknown time zone)"
-        self.expression.setText(f"{schedule_info.expression(job)}\nTime zone: {tz_text}")
-
-        runs, why = schedule_info.next_runs(job, NEXT_RUN_COUNT)
-        if not job.enabled:
-            self.next_runs.setText(
-                "Disabled: it does not run on its schedule."
-                + (f"\nWould run: {timetext.absolute(runs[0], zone)}" if runs else "")
-            )
-        elif runs:
-            self.next_runs.setText(
-                "\n".join(f"{timetext.absolute(r, zone)}   ({timetext.relative(r, now)})" for r in runs)
-            )
-        else:
-            self.next_runs.setText(why or "No upcoming runs.")
-
-        if job.last_run_at is None:
-            self.last_run.setText("Never run.")
-        else:
-            status = STATUS_WORDS.get(job.last_status, job.last_status or "unknown")
-            took = (
-                f" in {timetext.duration(job.last_duration_ms)}" if job.last_duration_ms is not None else ""
-            )
-            self.last_run.setText(
-                f"{status}{took}, {timetext.relative(job.last_run_at, now)}\n"
-                f"{timetext.absolute(job.last_run_at, zone)}"
-            )
+        self.expression.setText(f"{schedule_info.expression(job)}\nTime zone: {schedule_info.zone_text(job)}")
+        self._fill_times(job)
 
         target = job.target_agent_key
         self.target_title.setVisible(bool(target))
@@ -329,3 +316,39 @@ class DetailsPane(QWidget):
         self.instructions.setPlaceholderText("No instructions (system event or command job).")
         self._fit_instructions(text)
         self._requests_changed()
+
+    def _fill_times(self, job: CronMirrorJob) -> None:
+        """The next runs and the last run: instants in the viewer's zone, relative words at the clock's
+        now (re-rendered by `_clock_ticked` when one of them reads differently)."""
+        clock = self.controller.clock
+        now = clock.now
+        due: list[datetime | None] = []
+
+        def ago(when: datetime, *, past: bool = False) -> str:
+            due.append(timetext.changes_at(when, now, past=past))
+            # No-break spaces: "(in 1 d 23 h)" wraps as a whole or not at all, never leaving "h)" alone.
+            return timetext.relative(when, now, past=past).replace(" ", "\u00a0")
+
+        runs, why = schedule_info.next_runs(job, NEXT_RUN_COUNT, after=now)
+        if not job.enabled:
+            self.next_runs.setText(
+                "Disabled: it does not run on its schedule."
+                + (f"\nWould run: {timetext.absolute(runs[0])}" if runs else "")
+            )
+        elif runs:
+            self.next_runs.setText("\n".join(f"{timetext.absolute(r)}   ({ago(r)})" for r in runs))
+        else:
+            self.next_runs.setText(why or "No upcoming runs.")
+
+        if job.last_run_at is None:
+            self.last_run.setText("Never run.")
+        else:
+            status = STATUS_WORDS.get(job.last_status, job.last_status or "unknown")
+            took = (
+                f" in {timetext.duration(job.last_duration_ms)}" if job.last_duration_ms is not None else ""
+            )
+            self.last_run.setText(
+                f"{status}{took}, {ago(job.last_run_at, past=True)}\n{timetext.absolute(job.last_run_at)}"
+            )
+        self._times_due = min((d for d in due if d is not None), default=None)
+        clock.wake_at(self._times_due)

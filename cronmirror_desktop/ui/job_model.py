@@ -10,6 +10,10 @@ Live changes touch one row: `_by_id` finds the entry in O(1), `bisect` finds its
 and the change is announced with `dataChanged`, `beginInsertRows`/`beginRemoveRows` or `beginMoveRows`
 (which keeps the selection on a job that moves). Only `set_jobs` (a Snapshot) resets the model.
 
+Relative times ("in 5 min", "3 h ago") are rendered against the app's one `ViewClock`. Each one rendered
+notes when its words change next; at that tick only those cells are announced as changed (see clock.py),
+never the whole table.
+
 Long because it is one thing: the job table's rows, their sort keys and their roles.
 """
 
@@ -31,8 +35,8 @@ from PySide6.QtGui import QColor, QFont, QGuiApplication
 from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.rows import CronMirrorJob
 from cronmirror_desktop.core.store import ChangeType, JobChange
-from cronmirror_desktop.core.timeutil import now_utc
 from cronmirror_desktop.ui import icons, schedule_info
+from cronmirror_desktop.ui.clock import DueTimes, ViewClock
 from cronmirror_desktop.ui.table_model import Index, RowTableModel
 from cronmirror_desktop.ui.theme import is_dark, secondary_text, signal_color
 
@@ -63,6 +67,12 @@ _STATUS_RANK = {"error": 0, "skipped": 1, "ok": 2, None: 4}
 STATUS_WORDS = {"ok": "Succeeded", "error": "Failed", "skipped": "Skipped", None: "Never run"}
 
 _MISSING = (1, 0.0)
+#: What a cell whose relative time aged shows differently.
+_TIME_ROLES = [
+    Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.ForegroundRole,
+    Qt.ItemDataRole.AccessibleTextRole,
+]
 
 
 def row_key(job: CronMirrorJob) -> str:
@@ -156,15 +166,22 @@ class JobTableModel(RowTableModel):
     #: Emitted after any change in the number of rows (for empty states and counts).
     countChanged = Signal(int)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, clock: ViewClock | None = None) -> None:
         super().__init__(parent)
         self._entries: list[JobEntry] = []
         self._by_id: dict[str, JobEntry] = {}
         self._sort_column = COL_NAME
         self._descending = False
         self._last_seen: datetime | None = None
-        self._now = now_utc()
         self._italic_font: QFont | None = None
+        self.clock = clock if clock is not None else ViewClock(parent=self)
+        #: (row id, column) of every relative time rendered, by when its words change next.
+        self._due: DueTimes[tuple[str, int]] = DueTimes()
+        self.clock.ticked.connect(self._times_due)
+
+    @property
+    def _now(self) -> datetime:
+        return self.clock.now
 
     # -- Qt model interface -------------------------------------------------------------------
 
@@ -207,9 +224,9 @@ class JobTableModel(RowTableModel):
                 return "—"
             if job.schedule_kind == "at" and entry.next_run is None and job.last_run_at is not None:
                 return "done"
-            return timetext.relative(entry.next_run, self._now)
+            return self._relative(entry, COL_NEXT, entry.next_run)
         if column == COL_LAST:
-            return timetext.relative(job.last_run_at, self._now, empty="never")
+            return self._relative(entry, COL_LAST, job.last_run_at, past=True, empty="never")
         if column == COL_STATUS:
             return STATUS_WORDS.get(entry.status, job.last_status or "")
         if column == COL_DURATION:
@@ -217,6 +234,17 @@ class JobTableModel(RowTableModel):
         if column == COL_ENABLED:
             return "Yes" if entry.enabled else "No"
         return None
+
+    def _relative(
+        self, entry: JobEntry, column: int, when: datetime | None, *, past: bool = False, empty: str = "—"
+    ) -> str:
+        """The words for `when` at the clock's now; notes when they change, so that cell alone is
+        re-rendered then."""
+        now = self.clock.now
+        changes = timetext.changes_at(when, now, past=past)
+        if self._due.note((entry.row_id, column), changes):
+            self.clock.wake_at(changes)
+        return timetext.relative(when, now, empty=empty, past=past)
 
     def _sort_value(self, entry: JobEntry, column: int) -> Any:
         job = entry.job
@@ -254,11 +282,11 @@ class JobTableModel(RowTableModel):
             if entry.next_run is None:
                 return "No next run known."
             source = "" if job.next_run_at is not None else "\n(computed from the schedule)"
-            return f"Next run: {timetext.absolute_with_zone(entry.next_run, job.zone)}{source}"
+            return f"Next run: {timetext.absolute(entry.next_run)}{source}"
         if column == COL_LAST:
             if job.last_run_at is None:
                 return "This job has not run yet."
-            return f"Last run: {timetext.absolute_with_zone(job.last_run_at, job.zone)}"
+            return f"Last run: {timetext.absolute(job.last_run_at)}"
         if column == COL_STATUS:
             if entry.status == "unknown":
                 return f"Unknown status {job.last_status!r}"
@@ -362,7 +390,7 @@ class JobTableModel(RowTableModel):
         self.beginResetModel()
         self._by_id = by_id
         self._entries = sorted(by_id.values(), key=_sort_key)
-        self._now = now_utc()
+        self._due.clear()
         self.endResetModel()
         self.note_seen([e.job.updated_at for e in self._entries])
         self.countChanged.emit(len(self._entries))
@@ -457,17 +485,21 @@ class JobTableModel(RowTableModel):
         )
         self.layoutChanged.emit()
 
-    def refresh_times(self) -> None:
-        """Relative times ("in 5 min") age: repaint those two columns without touching the rows."""
-        self._now = now_utc()
-        if self._entries:
-            roles = [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole]
-            last = len(self._entries) - 1
-            self.dataChanged.emit(self.index(0, COL_NEXT), self.index(last, COL_LAST), roles)
+    def _times_due(self) -> None:
+        """The clock ticked: announce the time cells whose words changed (rows that were painted and
+        whose text aged), and nothing else."""
+        for row_id, column in self._due.due(self.clock.now):
+            entry = self._by_id.get(row_id)
+            if entry is None:
+                continue
+            index = self.index(self._view_row(self._position(entry)), column)
+            self.dataChanged.emit(index, index, _TIME_ROLES)
+        self.clock.wake_at(self._due.next_at)
 
-    def set_now(self, now: datetime) -> None:
-        """For tests and screenshots: the instant relative times are measured from."""
-        self._now = now
+    @property
+    def pending_times(self) -> int:
+        """How many rendered relative times wait for their words to change (tests and the bench)."""
+        return len(self._due)
 
     def note_seen(self, stamps: list[datetime | None]) -> None:
         """A worker was heard of at these instants (job rows, or its presence row): keep the newest."""

@@ -67,15 +67,12 @@ from cronmirror_desktop.ui.job_model import (
 from cronmirror_desktop.ui.request_dock import RequestDock
 from cronmirror_desktop.ui.theme import is_dark
 from cronmirror_desktop.ui.toast import Toast
-from cronmirror_desktop.ui.worker_host import WorkerState
 from cronmirror_desktop.ui.worker_menu import WorkerMenu
 
 EMPTY_TEXT = "No cron jobs mirrored yet. The Mac mini sync worker will publish jobs here."
 LOADING_TEXT = "Loading jobs…"
 SEARCH_DEBOUNCE_MS = 60
 SETTINGS_VERSION = 1
-#: How often the worker's status line is redrawn while it runs ("last sync 12 s ago" keeps counting).
-WORKER_LINE_REFRESH_MS = 5_000
 
 
 class ElidedLabel(QLabel):
@@ -406,9 +403,6 @@ class MainWindow(QMainWindow):
             self.worker_line.setContentsMargins(6, 0, 6, 0)
             bar.addWidget(self.worker_line, 1)
             self.worker_menu.changed.connect(self.update_worker_line)
-            self._worker_timer = QTimer(self)
-            self._worker_timer.setInterval(WORKER_LINE_REFRESH_MS)
-            self._worker_timer.timeout.connect(self.update_worker_line)
             self.update_worker_line()
 
     def update_worker_line(self) -> None:
@@ -424,10 +418,6 @@ class MainWindow(QMainWindow):
         if self.worker_button is not None:
             self.worker_button.setIcon(icons.icon(f"light-{summary.light}", is_dark(self.palette())))
             self.worker_button.setToolTip(summary.line)
-        if summary.state is WorkerState.STOPPED and not summary.problem:
-            self._worker_timer.stop()
-        elif not self._worker_timer.isActive():
-            self._worker_timer.start()
 
     # -- actions ------------------------------------------------------------------------------
 

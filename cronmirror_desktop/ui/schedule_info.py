@@ -7,12 +7,12 @@ expressions, and cron-descriptor is slow enough to matter at that scale).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from cronmirror_desktop.core.rows import CronMirrorJob
+from cronmirror_desktop.core.rows import CronMirrorJob, zone_or_none
 from cronmirror_desktop.core.schedule import Schedule, try_next_runs
-from cronmirror_desktop.core.schedule_text import try_describe
+from cronmirror_desktop.core.schedule_text import expression_text, try_describe
 
 
 def _schedule(job: CronMirrorJob) -> Schedule:
@@ -27,15 +27,53 @@ def _describe(kind: str | None, expr: str | None, tz: str | None) -> str:
 
 
 def describe(job: CronMirrorJob) -> str:
-    """ "Every 30 minutes", "At 07:00, Monday through Friday", "Once, at 2026-12-24 18:00 CET"."""
-    return _describe(job.schedule_kind, job.schedule_expr, job.tz)
+    """ "Every 30 minutes", "At 07:00, Monday through Friday", "Once, at 2026-12-24 18:00 CET". A wall
+    clock schedule in a zone other than the viewer's names it: "At 07:00, Monday through Friday
+    (Europe/Berlin)" (the one place the job's zone is shown; instants are in the viewer's)."""
+    text = _describe(job.schedule_kind, job.schedule_expr, job.tz)
+    if job.tz and job.schedule_kind in _WALL_CLOCK_KINDS and not is_viewers_zone(job.tz):
+        text += f" ({job.tz})"
+    return text
+
+
+#: Schedules read on a wall clock, whose words depend on the zone.
+_WALL_CLOCK_KINDS = frozenset({"cron", "calendar"})
+
+
+def is_viewers_zone(tz: str, *, at: datetime | None = None) -> bool:
+    """Whether the zone called `tz` keeps the viewer's time now (and a day either side, so a DST switch
+    of one of them this week does not count as the same zone). An unknown zone is not."""
+    zone = zone_or_none(tz)
+    if zone is None:
+        return False
+    at = at or datetime.now(UTC)
+    return all(
+        (at + timedelta(days=d)).astimezone(zone).utcoffset()
+        == (at + timedelta(days=d)).astimezone().utcoffset()
+        for d in (-1, 0, 1)
+    )
+
+
+def zone_text(job: CronMirrorJob) -> str:
+    """The zone a job's schedule is read in, for the details pane."""
+    if not job.tz:
+        return "the Mac mini's local time zone"
+    zone = job.zone
+    if zone is None:
+        return f"{job.tz} (unknown time zone)"
+    if is_viewers_zone(job.tz):
+        return f"{job.tz} (this computer's time too)"
+    now = datetime.now(UTC)
+    hours = (now.astimezone(zone).utcoffset() or timedelta()) - (now.astimezone().utcoffset() or timedelta())
+    diff = hours.total_seconds() / 3600
+    side = "ahead of" if diff > 0 else "behind"
+    return f"{job.tz} ({now.astimezone(zone).tzname()}, {abs(diff):g} h {side} this computer)"
 
 
 def expression(job: CronMirrorJob) -> str:
-    """The schedule as the mirror stores it, for people who read cron: "cron 0 7 * * 1-5"."""
-    if job.schedule_kind is None:
-        return "—"
-    return f"{job.schedule_kind} {job.schedule_expr or ''}".strip()
+    """The schedule as the mirror stores it, for people who read cron: "cron 0 7 * * 1-5", "every 30
+    min"."""
+    return expression_text(job.schedule_kind, job.schedule_expr)
 
 
 def next_runs(
