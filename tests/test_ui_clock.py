@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QTableView
 
 from cronmirror_desktop.core.timeutil import now_utc
@@ -31,6 +31,7 @@ from tests.ui_support import (
     mirror_row,
     started,
     ui_settings,
+    viewer_zone,
     wait_until,
 )
 
@@ -211,3 +212,46 @@ def test_a_tick_announces_only_the_time_cells_whose_words_changed(qapp: Any) -> 
     assert COL_NEXT in columns  # "in 5 min" → "in 4 min"
     assert len(changed) <= painted
     view.close()
+
+
+async def test_instants_are_in_the_viewers_zone_everywhere_and_a_schedule_names_its_own(env: UiEnv) -> None:
+    """Point 5: one run read "02:53 UTC" in the dock and "03:53 CET" in the details pane. One rule now:
+    an instant in the viewer's zone; the job's zone only where its schedule is described."""
+    async with env:
+        ran = datetime(2026, 12, 1, 2, 53, tzinfo=UTC)
+        await env.writer.upsert_mirror(
+            PROJECT,
+            [
+                mirror_row(
+                    "brief",
+                    "Morning briefing",
+                    schedule_kind="cron",
+                    schedule_expr="0 7 * * 1-5",
+                    tz="Europe/Berlin",
+                    last_run_at=ran,
+                    last_status="ok",
+                )
+            ],
+        )
+        request = (await env.writer.queue_run(PROJECT, "brief", "ui")).request
+        with viewer_zone("UTC"):
+            window = await window_with_clock(env, ManualClock(datetime.now(UTC)))
+            window.select_job("brief")
+            await wait_until(lambda: window.controller.request_model.row_of(request.id) is not None)
+            last = window.details.last_run.text()
+            assert "02:53 UTC" in last
+            assert "CET" not in last
+            model = window.controller.job_model
+            row = model.row_of_job("brief")
+            assert row is not None
+            tooltip = model.data(model.index(row, COL_LAST), Qt.ItemDataRole.ToolTipRole)
+            assert "02:53 UTC" in tooltip
+            assert "CET" not in tooltip
+            assert window.details.schedule.text() == "At 07:00, Monday through Friday (Europe/Berlin)"
+            assert "1 h ahead of this computer" in window.details.expression.text()
+            window.dock.highlight(request.id)
+            assert "UTC" in window.dock.details.toPlainText()
+        with viewer_zone("Europe/Berlin"):  # the viewer in the job's zone: nothing to name
+            window.details.show_job(window.selected_job())
+            assert "03:53 CET" in window.details.last_run.text()
+            assert window.details.schedule.text() == "At 07:00, Monday through Friday"
