@@ -13,12 +13,17 @@ outlive the worker are found again at the next start (`running/`, see worker.orp
 
 The presence row (`job_id = '__cronmirror_worker__'`, `schedule_kind = 'state'`, never listed as a job)
 is touched every few minutes so the app can say when the worker was last seen even when nothing changes.
+It also says how the worker is doing (state, jobs running, requests queued, sync interval, each source's
+state and warnings: core/worker_report.py) and is rewritten soon after one of those changes, but never
+when nothing did. Beside it, the details row says how each command job runs (argument vector, cwd,
+timeout, names of its environment variables), written only when that changes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -47,6 +52,14 @@ from cronmirror_desktop.core.store import (
     Subscription,
 )
 from cronmirror_desktop.core.timeutil import format_timestamp, now_utc, parse_timestamp
+from cronmirror_desktop.core.worker_report import (
+    DETAILS_PREFIX,
+    JobDetails,
+    SourceReport,
+    bookkeeping_row,
+    details_instructions,
+    presence_fields,
+)
 from worker.executor import Executor, Finished
 from worker.orphans import RUNNING_DIR_NAME, RunningRecord, RunningRegistry, watch_survivor
 from worker.outbox import OUTBOX_DIR_NAME, Outbox, OutboxEntry
@@ -58,6 +71,9 @@ from worker.sync import MirrorSync, SyncReport
 log = logging.getLogger(__name__)
 
 PRESENCE_JOB_ID = "__cronmirror_worker__"
+DETAILS_JOB_ID = DETAILS_PREFIX
+#: The last presence write waits at most this long when the worker stops (the store may be gone).
+FINAL_PRESENCE_TIMEOUT = 2.0
 #: Rescue this long after the first known lease ran out (clocks of worker and database differ a little).
 RESCUE_MARGIN = 0.5
 
@@ -80,6 +96,9 @@ class WorkerOptions:
     #: A safety net: live events normally trigger a rescue right when a lease expires.
     rescue_every: float = 15.0
     presence_every: float = 300.0
+    #: After a change the presence row shows (a run starts, a request is queued), wait this long for more
+    #: before writing, so a burst is one write.
+    presence_debounce: float = 1.0
     #: How often the sync compares with the store again instead of with its own memory.
     reconcile_every: float = 600.0
 
@@ -181,12 +200,19 @@ class WorkerService:
         self._leases: dict[str, datetime] = {}
         self._leases_changed = asyncio.Event()
         self._reconciled_mono = time.monotonic()
+        #: Queued requests of the project as live events tell (for the presence row).
+        self._queued: set[str] = set()
+        self._presence_changed = asyncio.Event()
+        #: What the presence row and the details row hold as far as this worker knows (None: unknown).
+        self._presence_written: dict[str, Any] | None = None
+        self._details_written: str | None = None
 
     # -- one-shot operations (the CLI's sync-once / drain-once) -----------------------------------
 
     async def sync_once(self) -> SyncReport:
         report = await self.sync.sync_once()
         self._record_sync(report)
+        await self._after_sync()
         return report
 
     async def drain_once(self) -> list[Finished]:
@@ -247,6 +273,12 @@ class WorkerService:
         if self._subscription is not None:
             await self._subscription.close()
         self._update(state="stopped", running=())
+        if self._presence_written is not None:  # readers learn it stopped, not only that it went quiet
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._guard("announce presence", lambda: self._presence(heartbeat=False)),
+                    FINAL_PRESENCE_TIMEOUT,
+                )
         log.info("worker stopped")
 
     def _on_event(self, event: StoreEvent) -> None:
@@ -254,11 +286,14 @@ class WorkerService:
             if event.type is ChangeType.INSERT and event.request and event.request.status == "queued":
                 self._wake.set()
             self._track_lease(event.row_id, event.request)
+            self._track_queued(event.row_id, event.request)
         elif isinstance(event, Snapshot):
             self._wake.set()  # after a reconnect: catch up with requests queued meanwhile
             self._leases.clear()
             for request in event.requests:
                 self._track_lease(request.id, request)
+            self._queued = {r.id for r in event.requests if r.status == "queued"}
+            self._presence_may_have_changed()
             # Someone may have written the mirror while we were away: compare with the store again.
             self.sync.forget()
             self._reconciled_mono = time.monotonic()
@@ -273,6 +308,15 @@ class WorkerService:
                 self._leases_changed.set()
         elif self._leases.pop(request_id, None) is not None:
             self._leases_changed.set()
+
+    def _track_queued(self, request_id: str, request: CronRunRequest | None) -> None:
+        queued = request is not None and request.status == "queued"
+        if queued != (request_id in self._queued):
+            if queued:
+                self._queued.add(request_id)
+            else:
+                self._queued.discard(request_id)
+            self._presence_may_have_changed()
 
     async def _executor_loop(self) -> None:
         while True:
@@ -306,9 +350,17 @@ class WorkerService:
         return min(self.options.rescue_every, max(0.0, seconds))
 
     async def _presence_loop(self) -> None:
+        """A sign of life every `presence_every` seconds; sooner (debounced) when what it says changed."""
         while True:
-            await asyncio.sleep(self.options.presence_every)
-            await self._guard("announce presence", self._presence)
+            changed = await wait_event(self._presence_changed, self.options.presence_every)
+            if changed:
+                await asyncio.sleep(self.options.presence_debounce)  # one write for a burst of changes
+            self._presence_changed.clear()
+            await self._guard("announce presence", functools.partial(self._presence, heartbeat=not changed))
+
+    def _presence_may_have_changed(self) -> None:
+        if self._presence_written is not None and self._presence_details() != self._presence_written:
+            self._presence_changed.set()
 
     async def _guard(self, what: str, action: Callable[[], Any]) -> None:
         """Run a step; a store error is recorded and logged, never fatal (the loops retry)."""
@@ -320,6 +372,14 @@ class WorkerService:
 
     async def _sync_and_record(self) -> None:
         self._record_sync(await self.sync.sync_once())
+        await self._after_sync()
+
+    async def _after_sync(self) -> None:
+        stored = self.sync.stored_bookkeeping
+        if stored is not None:  # this pass compared with the store: so do the bookkeeping rows
+            row = stored.get(DETAILS_JOB_ID)
+            self._details_written = _details_text(row.instructions if row is not None else None)
+        await self._publish_details()
 
     async def _rescue(self) -> None:
         """Report what the outbox holds, then end requests whose lease ran out. Skipped while one of our
@@ -400,13 +460,35 @@ class WorkerService:
             )
         )
 
-    async def _presence(self) -> None:
-        details = {
+    def _presence_report(self) -> dict[str, Any]:
+        """What the presence row says about the worker's work (core.worker_report)."""
+        inventory = self.sources.inventory
+        state = self.status.state if self.status.state in ("stopping", "stopped") else "running"
+        return presence_fields(
+            state=state,
+            running=len(self.status.running),
+            queued=len(self._queued),
+            sync_every_s=self.options.sync_interval,
+            sources=[
+                SourceReport.build(lst.source, lst.state, lst.message, len(lst.jobs), lst.warnings)
+                for lst in (inventory.listings if inventory else ())
+            ],
+        )
+
+    def _presence_details(self) -> dict[str, Any]:
+        return {
             "workerId": self.worker_id,
             "host": socket.gethostname(),
             "version": __version__,
             "startedAt": format_timestamp(self.status.started_at),
+            **self._presence_report(),
         }
+
+    async def _presence(self, *, heartbeat: bool = True) -> None:
+        """Write the presence row: always for a heartbeat, else only when what it says changed."""
+        details = self._presence_details()
+        if not heartbeat and details == self._presence_written:
+            return
         await self.store.upsert_mirror(
             self.options.project_id,
             [
@@ -420,6 +502,33 @@ class WorkerService:
                 }
             ],
         )
+        self._presence_written = details
+
+    async def _publish_details(self) -> None:
+        """Write how each command job runs, when that changed since this worker last wrote it."""
+        inventory = self.sources.inventory
+        if inventory is None:
+            return
+        jobs = {
+            job.job_id: JobDetails.build(
+                source=job.source,
+                argv=job.run_spec.argv,
+                cwd=job.run_spec.cwd,
+                timeout_s=job.timeout_s,
+                env=job.run_spec.env,
+            )
+            for job in inventory.jobs
+            if job.run_spec is not None and job.source != "gateway"
+        }
+        host = socket.gethostname()
+        text = details_instructions(jobs, host=host, default_timeout_s=self.options.job_timeout)
+        if text == self._details_written:
+            return
+        await self.store.upsert_mirror(
+            self.options.project_id,
+            [bookkeeping_row(DETAILS_JOB_ID, "CronMirror job details (do not delete)", host, text)],
+        )
+        self._details_written = text
 
     # -- status -------------------------------------------------------------------------------------
 
@@ -461,6 +570,8 @@ class WorkerService:
 
     def _update(self, **changes: Any) -> None:
         self.status = replace(self.status, **changes)
+        if changes.keys() & {"running", "sources", "state"}:
+            self._presence_may_have_changed()
         if self.status_file is not None:
             write_status(self.status_file, self.status)
         if self._on_status is not None:
@@ -468,6 +579,16 @@ class WorkerService:
                 self._on_status(self.status)
             except Exception:
                 log.exception("status callback failed")
+
+
+def _details_text(text: str | None) -> str | None:
+    """A stored details row's JSON as this worker would have written it (so equal means unchanged)."""
+    if not text:
+        return None
+    try:
+        return json.dumps(json.loads(text), sort_keys=True)
+    except ValueError:
+        return None
 
 
 def write_status(path: Path, status: WorkerStatus) -> None:

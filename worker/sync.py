@@ -61,6 +61,9 @@ class MirrorSync:
         #: job_id -> the normal row the mirror holds (as far as this worker knows); None until first pass.
         self._mirrored: dict[str, dict[str, Any]] | None = None
         self._owner: dict[str, str] = {}
+        #: The bookkeeping rows (presence, details) the last pass read from the store, by job id; None
+        #: when it compared with memory only.
+        self.stored_bookkeeping: dict[str, CronMirrorJob] | None = None
 
     def forget(self) -> None:
         """Compare with the store again on the next pass (after a reconnect, someone may have written)."""
@@ -79,8 +82,10 @@ class MirrorSync:
             except Exception as exc:  # one odd job must not stop the mirror of all others
                 skipped.append(f"{job.job_id}: {exc}")
             self._owner[job.job_id] = job.source
+        self.stored_bookkeeping = None
         if self._mirrored is None:
             rows = await self.store.mirror_rows(self.project_id)
+            self.stored_bookkeeping = {row.job_id: row for row in rows if not row.is_job}
             self._mirrored = {row.job_id: comparable(row) for row in rows if row.is_job and row.valid}
             for row in rows:
                 if row.is_job and not row.valid:
