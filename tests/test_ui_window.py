@@ -17,7 +17,7 @@ from cronmirror_desktop.ui.banner import BannerKind
 from cronmirror_desktop.ui.controller import QUEUED_TOAST
 from cronmirror_desktop.ui.job_filter import EnabledFilter, StatusFilter
 from cronmirror_desktop.ui.job_model import COL_NAME, COL_SCHEDULE, ObjectRole
-from cronmirror_desktop.ui.main_window import EMPTY_TEXT, MainWindow
+from cronmirror_desktop.ui.main_window import MainWindow
 from cronmirror_desktop.ui.request_model import STATUS_LABELS
 from tests.ui_support import (
     PROJECT,
@@ -60,15 +60,16 @@ async def some_jobs(env: UiEnv) -> None:
     )
 
 
-async def test_no_jobs_shows_the_seed_empty_state(env: UiEnv) -> None:
+async def test_no_jobs_says_why_and_offers_the_next_steps(env: UiEnv) -> None:
     async with env:
         window = await open_window(env)
         assert window.empty_label.isVisible()
-        assert (
-            window.empty_label.text()
-            == "No cron jobs mirrored yet. The Mac mini sync worker will publish jobs here."
+        assert window.empty_label.text().startswith(
+            f"No cron jobs in {PROJECT} yet: no worker has mirrored this project."
         )
-        assert window.empty_label.text() == EMPTY_TEXT
+        # No in-app worker in this window: the jobs file and the demo are the next steps.
+        shown = [name for name, button in window.empty_buttons.items() if button.isVisible()]
+        assert shown == ["open_jobs_file", "show_demo"]
         await some_jobs(env)
         await wait_until(lambda: window.proxy.rowCount() == 3, what="the worker's jobs")
         assert not window.empty_label.isVisible()

@@ -609,7 +609,7 @@ class LocalStore(Store):
                 job = CronMirrorJob.from_row(dict(current)) if current else None
                 if job is not None and not job.is_job:
                     if job.updated_at is not None:
-                        events.append(MirrorTouched(project_id, job.updated_at))
+                        events.append(MirrorTouched(project_id, job.updated_at, job))
                     continue
                 events.append(JobChange(kind, project_id, row_id, job))
             else:

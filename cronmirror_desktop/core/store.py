@@ -31,7 +31,8 @@ def sort_jobs(jobs: list[CronMirrorJob]) -> list[CronMirrorJob]:
 def make_snapshot(project_id: str, mirror: list[CronMirrorJob], requests: list[CronRunRequest]) -> Snapshot:
     """A Snapshot from every mirror row of the project: the jobs, and when a worker was last heard of."""
     seen = max((row.updated_at for row in mirror if row.updated_at is not None), default=None)
-    return Snapshot(project_id, sort_jobs([row for row in mirror if row.is_job]), requests, seen)
+    jobs = sort_jobs([row for row in mirror if row.is_job])
+    return Snapshot(project_id, jobs, requests, seen, tuple(row for row in mirror if not row.is_job))
 
 
 def check_lease(worker_id: str, lease_seconds: int) -> None:
@@ -88,6 +89,9 @@ class Snapshot:
     requests: list[CronRunRequest]
     #: The newest `updated_at` of any mirror row, bookkeeping rows included: when a worker was last heard of.
     worker_seen_at: datetime | None = None
+    #: The mirror's rows that are not jobs: the workers' presence and details rows (core.worker_report),
+    #: ClawdOS's fingerprint.
+    bookkeeping: tuple[CronMirrorJob, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,8 @@ class MirrorTouched:
 
     project_id: str
     at: datetime
+    #: The row as it is now (what a presence or details row says: core.worker_report).
+    row: CronMirrorJob | None = None
 
 
 @dataclass(frozen=True)

@@ -271,13 +271,20 @@ class SupabaseSubscription(Subscription):
             return None
         if data["table"] == "cron_mirror":
             job = CronMirrorJob.from_row(record) if change is not ChangeType.DELETE else None
-            if job is not None and not job.is_job:
-                return MirrorTouched(self.project_id, job.updated_at) if job.updated_at else None
-            return JobChange(change, self.project_id, row_id, job)
+            return self._mirror_event(change, row_id, job)
         if data["table"] == "cron_run_requests":
             request = CronRunRequest.from_row(record) if change is not ChangeType.DELETE else None
             return RequestChange(change, self.project_id, row_id, request)
         return None
+
+    def _mirror_event(
+        self, change: ChangeType, row_id: str, job: CronMirrorJob | None
+    ) -> JobChange | MirrorTouched | None:
+        """A job's change, or for a bookkeeping row (a worker's presence or details, too large for one
+        Realtime message at times: then it is fetched) the sign of life it is."""
+        if job is not None and not job.is_job:
+            return MirrorTouched(self.project_id, job.updated_at, job) if job.updated_at else None
+        return JobChange(change, self.project_id, row_id, job)
 
     def _refetch(self, table: str, row_id: str, change: ChangeType) -> None:
         async def fetch() -> None:
@@ -285,7 +292,9 @@ class SupabaseSubscription(Subscription):
             if row is None:
                 return
             if table == "cron_mirror":
-                self._emit(JobChange(change, self.project_id, row_id, CronMirrorJob.from_row(row)))
+                event = self._mirror_event(change, row_id, CronMirrorJob.from_row(row))
+                if event is not None:
+                    self._emit(event)
             else:
                 self._emit(RequestChange(change, self.project_id, row_id, CronRunRequest.from_row(row)))
 

@@ -36,7 +36,7 @@ from cronmirror_desktop.core.rows import CronMirrorJob
 from cronmirror_desktop.ui import icons, schedule_info
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.job_model import STATUS_WORDS, row_key
-from cronmirror_desktop.ui.request_dock import configure_request_view
+from cronmirror_desktop.ui.request_dock import configure_request_view, fit_to_viewport
 from cronmirror_desktop.ui.request_model import COL_DURATION, COL_JOB, COL_RESULT
 from cronmirror_desktop.ui.theme import is_dark, signal_color
 
@@ -169,6 +169,8 @@ class DetailsPane(QWidget):
         self.requests_empty = QLabel("No run requests for this job yet.", self.requests_view.viewport())
         self.requests_empty.setEnabled(False)
         self.requests_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.requests_empty.setWordWrap(True)
+        fit_to_viewport(self.requests_empty, self.requests_view)
 
         self.target_title = _section("Target agent", body)
         self.target = _value(body)
@@ -261,7 +263,7 @@ class DetailsPane(QWidget):
         view.setFixedHeight(height + 2 * view.frameWidth() + 2)
         empty = rows == 0
         self.requests_empty.setVisible(empty)
-        self.requests_empty.resize(self.requests_view.viewport().size())
+        self.requests_empty.setGeometry(self.requests_view.viewport().rect())
 
     def _clock_ticked(self) -> None:
         if self.job is None or self._times_due is None:

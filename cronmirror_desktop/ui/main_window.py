@@ -11,28 +11,33 @@ themselves (models, dock, details, panels) live in their own modules.
 
 from __future__ import annotations
 
-import html
+import sys
 from collections.abc import Callable
+from datetime import datetime
 
 from PySide6.QtCore import (
     QByteArray,
     QEvent,
     QItemSelection,
+    QProcess,
     QSettings,
     QSize,
     Qt,
     QTimer,
+    QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
+    QPushButton,
     QSizePolicy,
     QSplitter,
     QTableView,
@@ -44,8 +49,8 @@ from PySide6.QtWidgets import (
 
 from cronmirror_desktop.core.rows import CronMirrorJob, ProjectInfo
 from cronmirror_desktop.core.store import LiveState
-from cronmirror_desktop.ui import icons
-from cronmirror_desktop.ui.banner import Banner, BannerKind, BannerMessage
+from cronmirror_desktop.ui import icons, status_messages
+from cronmirror_desktop.ui.banner import Banner, BannerKind
 from cronmirror_desktop.ui.connection_panel import ConnectionPanel
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.details_pane import DetailsPane
@@ -65,13 +70,38 @@ from cronmirror_desktop.ui.job_model import (
     ObjectRole,
 )
 from cronmirror_desktop.ui.request_dock import RequestDock
+from cronmirror_desktop.ui.status_messages import (
+    LOADING_TEXT,
+    OPEN_JOBS_FILE,
+    SHOW_DEMO,
+    START_WORKER,
+    not_configured_banner,
+)
 from cronmirror_desktop.ui.theme import is_dark
 from cronmirror_desktop.ui.toast import Toast
 from cronmirror_desktop.ui.worker_menu import WorkerMenu
 
-EMPTY_TEXT = "No cron jobs mirrored yet. The Mac mini sync worker will publish jobs here."
-LOADING_TEXT = "Loading jobs…"
+__all__ = ["LOADING_TEXT", "MainWindow", "not_configured_banner"]
+
+#: The empty table's buttons: what each next step is called.
+EMPTY_ACTION_LABELS = {
+    START_WORKER: "Start worker",
+    OPEN_JOBS_FILE: "Open jobs.toml",
+    SHOW_DEMO: "Show the demo",
+}
 SEARCH_DEBOUNCE_MS = 60
+#: What "Open jobs.toml" starts a missing file with: how to write a job (worker/sources/jobs_file.py).
+JOBS_FILE_EXAMPLE = """\
+# CronMirror's own jobs: plain commands the worker mirrors and runs (no gateway needed).
+# One [jobs.<key>] section per job; the job id is "jobs:<key>". For example:
+#
+# [jobs.backup]
+# name = "Nightly backup"
+# cron = "30 2 * * *"            # or: every = "30m", or: at = 2026-12-01T09:00:00Z
+# tz = "Europe/Berlin"           # default: this computer's zone
+# command = ["restic", "backup", "/Users/me"]   # an argument list, never a shell string
+# timeout = "20m"
+"""
 SETTINGS_VERSION = 1
 
 
@@ -99,18 +129,6 @@ class ElidedLabel(QLabel):
         width = self.contentsRect().width()
         shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(width, 0))
         super().setText(shown if width > 0 else self._full)
-
-
-def not_configured_banner() -> BannerMessage:
-    return BannerMessage(
-        BannerKind.NOT_CONFIGURED,
-        "Supabase is not configured",
-        "CronMirror is running on the local store on this computer, so you only see jobs kept here. "
-        "To see and run your Mac mini's jobs from anywhere, add your Supabase project's URL and anon key "
-        "(Settings, or <code>SUPABASE_URL</code> / <code>SUPABASE_ANON_KEY</code>, or import your web "
-        "app's <code>.env</code>).",
-        severity="info",
-    )
 
 
 class MainWindow(QMainWindow):
@@ -146,7 +164,7 @@ class MainWindow(QMainWindow):
         self.requests_action.setChecked(True)
         self.requests_action.toggled.connect(self.dock.setVisible)
         self.dock.visibilityChanged.connect(self._dock_visibility)
-        self.toast = Toast(self)
+        self.toast = Toast(self.central)
         self._build_shortcuts()
         self._build_status_bar()
 
@@ -156,9 +174,15 @@ class MainWindow(QMainWindow):
         controller.loadingChanged.connect(self._update_empty_state)
         controller.liveStateChanged.connect(self._live_changed)
         controller.busyChanged.connect(self._busy_changed)
-        controller.storeChanged.connect(
-            lambda: self._live_changed(controller.live_state, controller.live_detail)
-        )
+        controller.storeChanged.connect(self._update_banner)
+        controller.workersChanged.connect(self._update_banner)
+        controller.request_model.activeCountChanged.connect(self._update_banner)
+        controller.clock.ticked.connect(self._clock_ticked)
+        self._banner_due: datetime | None = None
+        #: How "Show the demo" starts a demo (a second app, detached); tests replace it.
+        self.launch: Callable[[str, list[str]], object] = QProcess.startDetached
+        #: How "Open jobs.toml" opens a file (the desktop's editor); tests replace it.
+        self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl
         model = controller.job_model
         for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved):
             signal.connect(self._update_empty_state)
@@ -173,7 +197,7 @@ class MainWindow(QMainWindow):
             self.proxy.layoutChanged,
         ):
             signal.connect(self._update_empty_state)
-        self.banner.actionClicked.connect(lambda _kind: self.open_settings())
+        self.banner.actionClicked.connect(self._banner_action)
         self.connection_panel.settingsRequested.connect(self.open_settings)
         self.details.runRequested.connect(self.run_job)
 
@@ -182,7 +206,7 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self._projects_changed(controller.projects)
         self._project_changed(controller.project_id)
-        self._live_changed(controller.live_state, controller.live_detail)
+        self._update_banner()
         self._update_empty_state()
 
     # -- construction -------------------------------------------------------------------------
@@ -310,6 +334,7 @@ class MainWindow(QMainWindow):
     def _build_central(self) -> None:
         central = QWidget(self)
         central.setObjectName("central")
+        self.central = central
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -360,12 +385,31 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.installEventFilter(self)
 
-        self.empty_label = QLabel(self.table.viewport())
-        self.empty_label.setObjectName("emptyState")
+        # Over an empty table: why it is empty, and the next steps (buttons) when there are any.
+        self.empty_state = QWidget(self.table.viewport())
+        self.empty_state.setObjectName("emptyState")
+        box = QVBoxLayout(self.empty_state)
+        box.setContentsMargins(24, 24, 24, 24)
+        box.addStretch(1)
+        self.empty_label = QLabel(self.empty_state)
+        self.empty_label.setObjectName("emptyText")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
         self.empty_label.setEnabled(False)
-        self.empty_label.setMargin(24)
+        box.addWidget(self.empty_label)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.empty_buttons: dict[str, QPushButton] = {}
+        for action, label in EMPTY_ACTION_LABELS.items():
+            button = QPushButton(label, self.empty_state)
+            button.setObjectName(f"empty_{action}")
+            button.clicked.connect(lambda _checked=False, a=action: self.empty_action(a))
+            button.hide()
+            buttons.addWidget(button)
+            self.empty_buttons[action] = button
+        buttons.addStretch(1)
+        box.addLayout(buttons)
+        box.addStretch(1)
         self.table.viewport().installEventFilter(self)
 
         self.details = DetailsPane(self.controller, central)
@@ -403,6 +447,9 @@ class MainWindow(QMainWindow):
             self.worker_line.setContentsMargins(6, 0, 6, 0)
             bar.addWidget(self.worker_line, 1)
             self.worker_menu.changed.connect(self.update_worker_line)
+            self.worker_menu.changed.connect(self._update_banner)
+            self.worker_menu.changed.connect(self._update_empty_state)
+            self.connection_panel.own_worker_id = self.worker_menu.worker_id
             self.update_worker_line()
 
     def update_worker_line(self) -> None:
@@ -531,65 +578,73 @@ class MainWindow(QMainWindow):
             self.requests_action.setChecked(self.dock.isVisibleTo(self))
             self.requests_action.blockSignals(False)
 
-    def _live_changed(self, state: LiveState, detail: str) -> None:
+    def _live_changed(self, _state: LiveState, _detail: str) -> None:
+        self._update_banner()
+
+    def _can_start_worker(self) -> bool:
+        menu = self.worker_menu
+        return (
+            menu is not None
+            and menu.summary().can_start
+            and menu.project_id == self.controller.project_id
+            and not self.controller.demo
+        )
+
+    def _update_banner(self, *_args: object) -> None:
+        """The banner's one message (status_messages decides); woken again when "no worker seen" would
+        start to hold."""
         c = self.controller
-        message: BannerMessage | None = None
-        if c.store.kind == "supabase":
-            if state is LiveState.AUTH_FAILED:
-                message = BannerMessage(
-                    BannerKind.AUTH_FAILED,
-                    "Supabase refused the key",
-                    "The anon key was not accepted, so nothing can be read or queued. "
-                    "Copy it again from your Supabase project's API settings."
-                    + (f"<br><small>{html.escape(detail)}</small>" if detail else ""),
-                    severity="error",
-                    dismissible=False,
-                )
-            elif state is LiveState.DISCONNECTED:
-                since = f" since {c.stale_since.astimezone():%H:%M}" if c.stale_since else ""
-                message = BannerMessage(
-                    BannerKind.DISCONNECTED,
-                    f"Connection to Supabase lost{since}",
-                    "Showing the jobs and requests as they were; the app keeps retrying and refreshes "
-                    "everything when it is back."
-                    + (f"<br><small>{html.escape(detail)}</small>" if detail else ""),
-                    action=None,
-                    severity="warning",
-                )
-        elif c.supabase_problem and not c.demo:
-            message = BannerMessage(
-                BannerKind.SUPABASE_UNUSABLE,
-                "Supabase is configured but cannot be used",
-                f"{html.escape(c.supabase_problem)}<br>Meanwhile CronMirror runs on the local store on this "
-                "computer.",
-                severity="warning",
-            )
-        elif not c.supabase_configured and not c.demo:
-            message = not_configured_banner()
-        if message is None and state is LiveState.DISCONNECTED and c.store.kind == "local":
-            message = BannerMessage(
-                BannerKind.STORE_ERROR,
-                "The local store cannot be read",
-                f"{html.escape(detail or 'It failed.')} The app keeps retrying.",
-                action=None,
-                severity="error",
-            )
-        self.banner.show_message(message)
+        self.banner.show_message(status_messages.banner_message(c, can_start_worker=self._can_start_worker()))
+        _, self._banner_due = c.waiting_for_a_worker()
+        c.clock.wake_at(self._banner_due)
         self._update_empty_state()
+
+    def _clock_ticked(self) -> None:
+        if self._banner_due is not None and self._banner_due <= self.controller.clock.now:
+            self._update_banner()
+
+    def _banner_action(self, kind: str) -> None:
+        if kind == BannerKind.NO_WORKER and self.worker_menu is not None:
+            self.worker_menu.start()
+        else:
+            self.open_settings()
+
+    def empty_action(self, action: str) -> None:
+        """A next step offered by the empty table."""
+        if action == START_WORKER and self.worker_menu is not None:
+            self.worker_menu.start()
+        elif action == OPEN_JOBS_FILE:
+            self.open_jobs_file()
+        elif action == SHOW_DEMO:
+            self.launch(sys.executable, ["-m", "cronmirror_desktop", "--demo"])
+
+    def open_jobs_file(self) -> None:
+        """This computer's jobs.toml in the editor the desktop picks; a commented example first if there
+        is none yet (so there is something to edit)."""
+        from cronmirror_desktop.core.config import resolve_config
+        from worker.configured import jobs_file_path
+
+        path = jobs_file_path(resolve_config())
+        try:
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(JOBS_FILE_EXAMPLE, encoding="utf-8")
+        except OSError as exc:
+            self.toast.show_message("error", f"Could not create {path}: {exc}")
+            return
+        self.open_url(QUrl.fromLocalFile(str(path)))
 
     def _update_empty_state(self, *_args: object) -> None:
         total = self.controller.job_model.rowCount()
         shown = self.proxy.rowCount()
-        text = ""
-        if self.controller.loading and total == 0:
-            text = LOADING_TEXT
-        elif total == 0:
-            text = EMPTY_TEXT
-        elif shown == 0:
-            text = "No jobs match the search and filters."
-        self.empty_label.setText(text)
-        self.empty_label.setVisible(bool(text))
-        self.empty_label.resize(self.table.viewport().size())
+        empty = status_messages.empty_text(
+            self.controller, total=total, shown=shown, can_start_worker=self._can_start_worker()
+        )
+        self.empty_label.setText(empty.text if empty is not None else "")
+        for action, button in self.empty_buttons.items():
+            button.setVisible(empty is not None and action in empty.actions)
+        self.empty_state.setVisible(empty is not None)
+        self.empty_state.resize(self.table.viewport().size())
         if total:
             noun = "job" if total == 1 else "jobs"
             text = f"{shown:,} of {total:,} {noun}" if shown != total else f"{total:,} {noun}"
@@ -599,7 +654,7 @@ class MainWindow(QMainWindow):
 
     def eventFilter(self, watched: object, event: QEvent) -> bool:
         if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
-            self.empty_label.resize(self.table.viewport().size())
+            self.empty_state.resize(self.table.viewport().size())
         elif (
             watched is self.table
             and event.type() == QEvent.Type.KeyPress
@@ -635,7 +690,7 @@ class MainWindow(QMainWindow):
             self._refresh_icons()
             self.table.viewport().update()
             self.dock.view.viewport().update()
-            self.banner.show_message(self.banner.message)
+            self._update_banner()
 
     # -- persistence --------------------------------------------------------------------------
 

@@ -199,6 +199,7 @@ class WorkerMenu(QObject):
         controller.request_model.activeCountChanged.connect(lambda _n: self.changed.emit())
         controller.projectChanged.connect(lambda _p: self.changed.emit())
         controller.clock.ticked.connect(self._clock_ticked)
+        controller.in_app_worker_serves = self.serves_current_project
 
     def _action(self, text: str, name: str, *, enabled: bool = True) -> QAction:
         action = QAction(text, self)
@@ -208,6 +209,15 @@ class WorkerMenu(QObject):
         return action
 
     # -- state --------------------------------------------------------------------------------
+
+    def serves_current_project(self) -> bool:
+        """The worker inside this app runs for the project the window shows (it takes its requests)."""
+        return self.host.state is WorkerState.RUNNING and self.controller.project_id == self.project_id
+
+    def worker_id(self) -> str | None:
+        """The id of the worker inside this app while it has one (it is in its presence row, too)."""
+        status = self.host.status
+        return status.worker_id if status is not None and self.host.state in ACTIVE_STATES else None
 
     def queued(self) -> int | None:
         if self.controller.project_id != self.project_id:
