@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, QUrl
+from PySide6.QtWidgets import QLabel
 
 from cronmirror_desktop.core.localstore import LocalStore
 from cronmirror_desktop.core.store import LiveState
@@ -313,3 +314,31 @@ async def test_an_empty_project_says_what_was_checked_and_offers_next_steps(
             await wait_until(lambda: app.host.state is WorkerState.RUNNING, what="the in-app worker")
             await wait_until(lambda: not window.empty_buttons["start_worker"].isVisible())
         await app.host.stop()
+
+
+async def test_a_command_jobs_details_show_how_it_runs_never_a_secret(env: UiEnv) -> None:
+    """The pane said "No instructions (system event or command job)" and "every 1800000"."""
+    secret = "s3cret-restic-password-42"
+    backup = (
+        '[jobs.backup]\nname = "Nightly backup"\nevery = "30m"\n'
+        'command = ["restic", "backup", "/Users/me/My Documents"]\ncwd = "/tmp"\ntimeout = "20m"\n'
+        f'env = {{ RESTIC_PASSWORD = "{secret}", RESTIC_REPOSITORY = "/Volumes/b" }}\n'
+    )
+    async with env:
+        window = await plain_window(env)
+        async with mac_mini_worker(env, [backup, toml_job("plain", ["true"])]):
+            await wait_until(lambda: window.select_job("jobs:backup"), what="the job")
+            details = window.details
+            await wait_until(lambda: details.command.isVisible(), what="the command section")
+            assert details.command.text() == "restic backup '/Users/me/My Documents'"
+            assert "3. /Users/me/My Documents" in details.command.toolTip()
+            info = details.command_info.text()
+            assert info.startswith("from jobs.toml · in /tmp · timeout 20 min")
+            assert "Sets RESTIC_PASSWORD, RESTIC_REPOSITORY (values not shown)" in info
+            assert "every 30 min" in details.expression.text()
+            assert "1800000" not in details.expression.text()
+            assert details.instructions.placeholderText().startswith("No instructions: a command job")
+            shown = " ".join(w.text() for w in details.findChildren(QLabel)) + details.command.toolTip()
+            assert secret not in shown
+            window.select_job("jobs:plain")
+            assert "timeout 15 min (the worker's default)" in details.command_info.text()

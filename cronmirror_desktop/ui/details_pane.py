@@ -1,8 +1,10 @@
 """The details pane: everything about the selected job, kept current as live changes arrive.
 
 Instructions, the schedule in words and as stored (with its time zone), the next five run times
-(DST-correct), the last run, the target agent (ClawdOS rows), problems of an unreadable row, and this
-job's recent run requests.
+(DST-correct), the last run, the target agent (ClawdOS rows), problems of an unreadable row, this job's
+recent run requests, and for a command job (jobs.toml, crontab, launchd) how it runs: its argument vector,
+working directory, timeout and the names of the environment variables it sets (from its worker's details
+row, core/worker_report.py; values are never published).
 
 Time zones follow one rule everywhere in the app: an instant (a run, a request) is shown in the viewer's
 own zone; the job's zone appears only where its schedule is described, and is named there when it is not
@@ -13,6 +15,7 @@ re-rendered when their words change (clock.py), so "20 s ago" never stays on scr
 from __future__ import annotations
 
 import html
+import shlex
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
@@ -33,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.rows import CronMirrorJob
+from cronmirror_desktop.core.worker_report import JobDetails
 from cronmirror_desktop.ui import icons, schedule_info
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.job_model import STATUS_WORDS, row_key
@@ -41,6 +45,13 @@ from cronmirror_desktop.ui.request_model import COL_DURATION, COL_JOB, COL_RESUL
 from cronmirror_desktop.ui.theme import is_dark, signal_color
 
 NEXT_RUN_COUNT = 5
+#: Where a command job comes from, in words.
+SOURCE_WORDS = {
+    "jobs": "from jobs.toml",
+    "crontab": "from the crontab",
+    "launchd": "from a launchd agent",
+    "gateway": "from the gateway",
+}
 
 
 def _section(text: str, parent: QWidget) -> QLabel:
@@ -172,6 +183,17 @@ class DetailsPane(QWidget):
         self.requests_empty.setWordWrap(True)
         fit_to_viewport(self.requests_empty, self.requests_view)
 
+        self.command_title = _section("Command", body)
+        self.command = _value(body)
+        self.command.setObjectName("detailsCommand")
+        self.command.setFont(mono)
+        self.command_info = _value(body)
+        self.command_info.setObjectName("detailsCommandInfo")
+        lay.addSpacing(6)
+        lay.addWidget(self.command_title)
+        lay.addWidget(self.command)
+        lay.addWidget(self.command_info)
+
         self.target_title = _section("Target agent", body)
         self.target = _value(body)
         self.target.setObjectName("detailsTarget")
@@ -205,6 +227,7 @@ class DetailsPane(QWidget):
         #: When one of the relative times shown next reads differently (None: none shown).
         self._times_due: datetime | None = None
         controller.clock.ticked.connect(self._clock_ticked)
+        controller.workersChanged.connect(self.refresh)
         self.show_job(None)
 
     # -- API ----------------------------------------------------------------------------------
@@ -313,11 +336,41 @@ class DetailsPane(QWidget):
             )
             self.target.setText(f"{target}{extra}")
 
+        details = self.controller.job_details.get(job.job_id)
+        self._fill_command(details)
         text = job.instructions or ""
         self.instructions.setPlainText(text)
-        self.instructions.setPlaceholderText("No instructions (system event or command job).")
+        self.instructions.setPlaceholderText(
+            "No instructions: a command job (its command is above)."
+            if details is not None
+            else "No instructions (a system event, or a job whose worker does not say how it runs)."
+        )
         self._fit_instructions(text)
         self._requests_changed()
+
+    def _fill_command(self, details: JobDetails | None) -> None:
+        for widget in (self.command_title, self.command, self.command_info):
+            widget.setVisible(details is not None)
+        if details is None:
+            return
+        self.command.setText(shlex.join(details.command) if details.command else "(no command)")
+        self.command.setToolTip(
+            "Run as an argument vector, never through a shell:\n"
+            + "\n".join(f"{i}. {arg}" for i, arg in enumerate(details.command, 1))
+        )
+        parts = [SOURCE_WORDS.get(details.source or "", f"from {details.source or 'an unknown source'}")]
+        parts.append(f"in {details.cwd}" if details.cwd else "in the worker's home folder")
+        if details.timeout_s is not None:
+            parts.append(f"timeout {timetext.interval(int(details.timeout_s * 1000))}")
+        elif self.controller.default_timeout_s is not None:
+            parts.append(
+                f"timeout {timetext.interval(int(self.controller.default_timeout_s * 1000))} "
+                "(the worker's default)"
+            )
+        lines = [" · ".join(parts)]
+        if details.env:
+            lines.append(f"Sets {', '.join(details.env)} (values not shown)")
+        self.command_info.setText("\n".join(lines))
 
     def _fill_times(self, job: CronMirrorJob) -> None:
         """The next runs and the last run: instants in the viewer's zone, relative words at the clock's
