@@ -39,3 +39,30 @@ def idle_cpu_percent(pid: int, seconds: float) -> float:
     start_cpu, start = cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
     return 100 * (cpu_seconds(pid) - start_cpu) / (time.monotonic() - start)
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time of `root` and every process under it, living or ended (Linux /proc).
+
+    A process's own utime+stime plus cutime+cstime, which hold the children it has waited for: so the
+    gateway CLI's node processes a worker spawned and reaped count, as do the ones still running."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))) is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        fields = _stat_fields(pid)
+        if fields is None:
+            continue
+        total += sum(int(fields[i]) for i in (11, 12, 13, 14)) / _TICKS
+        todo += children.get(pid, [])
+    return total

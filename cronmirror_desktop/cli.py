@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import functools
 import getpass
 import json
 import os
@@ -30,22 +31,27 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from cronmirror_desktop import __version__
 from cronmirror_desktop.core import config as cfg
-from cronmirror_desktop.core import config_write
+from cronmirror_desktop.core import config_write, job_times
 from cronmirror_desktop.core.aio import wait_event
 from cronmirror_desktop.core.config_import import import_dotenv
 from cronmirror_desktop.core.errors import CronMirrorError, NotFound, Unreachable
+from cronmirror_desktop.core.lateness import Lateness
 from cronmirror_desktop.core.paths import set_dev_dir
+from cronmirror_desktop.core.presence import HostZones, WorkerPresence
 from cronmirror_desktop.core.rows import FINAL_STATUSES, CronMirrorJob, CronRunRequest, ProjectInfo
-from cronmirror_desktop.core.store import LiveState, RequestChange, StateChange, Store
+from cronmirror_desktop.core.schedule_text import try_describe
+from cronmirror_desktop.core.store import LiveState, RequestChange, StateChange, Store, sort_jobs
 from cronmirror_desktop.core.stores import open_store
 from cronmirror_desktop.core.text import escape_controls
 from cronmirror_desktop.core.timetext import duration, relative
-from cronmirror_desktop.core.timeutil import now_utc
+from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -205,26 +211,40 @@ class Cli:
 
     async def jobs(self) -> int:
         async with self.store() as store:
-            jobs = await store.list_jobs(self.project)
-            if not jobs:
+            rows = await store.mirror_rows(self.project)
+            if not any(row.is_job for row in rows):
                 await self._require_project(store)
+        now = now_utc()
+        zones = HostZones.from_presences(p for p in map(WorkerPresence.from_job, rows) if p is not None)
+        jobs = sort_jobs([row for row in rows if row.is_job])
+        everything = [JobLine(job, now, zones.for_host(job.host)) for job in jobs]
+        hosts = sorted({line.job.host for line in everything if line.job.host})
         needle = (self.args.search or "").casefold()
-        jobs = [
-            j
-            for j in jobs
-            if needle in j.display_name.casefold()
-            and (self.args.enabled is None or j.enabled == self.args.enabled)
+        shown = [
+            line
+            for line in everything
+            if needle in line.job.display_name.casefold()
+            and (self.args.enabled is None or line.job.enabled == self.args.enabled)
+            and (not self.args.late or line.late.late)
+            and (self.args.host is None or line.job.host == self.args.host)
         ]
-        self.out.data([j.to_public() for j in jobs])
-        if not jobs:
-            self.out.line(
-                "No cron jobs mirrored yet. The Mac mini sync worker will publish jobs here."
-                if not needle and self.args.enabled is None
-                else "No job matches."
-            )
+        self.out.data([line.to_public() for line in shown])
+        if not shown:
+            other_filters = needle or self.args.enabled is not None or self.args.host is not None
+            if not everything:
+                self.out.line("No cron jobs mirrored yet. The Mac mini sync worker will publish jobs here.")
+            elif self.args.late and not other_filters:
+                self.out.line("No job is late.")
+            else:
+                self.out.line("No job matches.")
             return 0
-        self.out.table(["JOB ID", "NAME", "SCHEDULE", "NEXT RUN", "LAST", "ON"], [_job_row(j) for j in jobs])
-        self._problems((j.job_id, j.problems) for j in jobs)
+        with_host = len(hosts) > 1
+        headers = ["JOB ID", "NAME", *(["HOST"] if with_host else []), "SCHEDULE", "NEXT RUN", "STATUS", "ON"]
+        self.out.table(headers, [line.row(with_host) for line in shown])
+        for line in shown:
+            if line.late.late:
+                self.out.line(f"late: {escape_controls(line.job.job_id)}: {line.late.reason}")
+        self._problems((line.job.job_id, line.job.problems) for line in shown)
         return 0
 
     async def requests(self) -> int:
@@ -447,20 +467,47 @@ def _project_row(project: ProjectInfo, current: str) -> list[str]:
     ]
 
 
-def _job_row(job: CronMirrorJob) -> list[str]:
-    from cronmirror_desktop.core.schedule_text import try_describe
+@dataclass(frozen=True)
+class JobLine:
+    """One job as `cronmirror jobs` shows it: its next run and Late judged at `now` (core.job_times), in
+    the zone its Mac mini published for jobs without one."""
 
-    schedule = try_describe(job.schedule) if job.schedule else "—"
-    last = job.last_status or "—"
-    name = job.display_name if job.valid else f"{job.display_name} (!)"
-    return [
-        job.job_id,
-        name,
-        schedule,
-        relative(job.next_run_at, now_utc()),
-        last,
-        "yes" if job.enabled else "no",
-    ]
+    job: CronMirrorJob
+    now: datetime
+    mac_zone: str | None
+
+    @functools.cached_property
+    def late(self) -> Lateness:
+        return job_times.late(self.job, self.now, self.mac_zone)
+
+    @functools.cached_property
+    def next_run(self) -> datetime | None:
+        if not self.job.enabled:
+            return None
+        return job_times.next_run(self.job, after=self.now, mac_zone=self.mac_zone)
+
+    def status(self) -> str:
+        return "late" if self.late.late else (self.job.last_status or "never run")
+
+    def row(self, with_host: bool) -> list[str]:
+        job = self.job
+        schedule = try_describe(job.schedule, default_tz=self.mac_zone) if job.schedule else "—"
+        name = job.display_name if job.valid else f"{job.display_name} (!)"
+        next_text = "by hand" if job_times.by_hand_only(job) else relative(self.next_run, self.now)
+        host = [job.host or "—"] if with_host else []
+        return [job.job_id, name, *host, schedule, next_text, self.status(), "yes" if job.enabled else "no"]
+
+    def to_public(self) -> dict[str, Any]:
+        """The seed's shape, plus what readers compute: the next run (the source's own first, then the
+        schedule's, as its scheduler runs it), whether it is Late, and why."""
+        late = self.late
+        return {
+            **self.job.to_public(),
+            "nextRun": format_timestamp(self.next_run),
+            "late": late.late,
+            "lateReason": late.reason or None,
+            "expectedAt": format_timestamp(late.expected_at) if late.late else None,
+        }
 
 
 # -- argument parsing ------------------------------------------------------------------------------
@@ -500,6 +547,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     jobs = sub.add_parser("jobs", parents=[common], help="the mirrored jobs")
     jobs.add_argument("--search", "-s", help="only jobs whose name contains TEXT")
+    jobs.add_argument(
+        "--late", action="store_true", help="only jobs whose expected run has not happened (Late)"
+    )
+    jobs.add_argument("--host", metavar="NAME", help="only jobs of this Mac mini (see the HOST column)")
     state = jobs.add_mutually_exclusive_group()
     state.add_argument("--enabled", dest="enabled", action="store_const", const=True, default=None)
     state.add_argument("--disabled", dest="enabled", action="store_const", const=False)

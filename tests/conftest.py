@@ -30,8 +30,9 @@ from tests.pgcluster import INSTALL_HINT, TEMPLATE_DB, PgCluster, PgUnavailable,
 
 ASYNC_TEST_TIMEOUT = 60.0
 
-#: Fixtures shared by many modules: the stand-in (`supastack`, `supabase_env`) and `backend` (each store).
-pytest_plugins = ["tests.supastack.fixtures", "tests.store_harness"]
+#: Fixtures shared by many modules: the stand-in (`supastack`, `supabase_env`), `backend` (each store) and
+#: the real gateways (`tests/realgateway`).
+pytest_plugins = ["tests.supastack.fixtures", "tests.store_harness", "tests.realgateway.fixtures"]
 
 
 # -- one asyncio loop (qasync) for the session ----------------------------------------------------
@@ -73,8 +74,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         return None
     loop: asyncio.AbstractEventLoop = pyfuncitem.funcargs["event_loop"]
     kwargs = {name: pyfuncitem.funcargs[name] for name in inspect.signature(func).parameters}
+    marker = pyfuncitem.get_closest_marker("async_timeout")
+    timeout = float(marker.args[0]) if marker else ASYNC_TEST_TIMEOUT
     try:
-        loop.run_until_complete(asyncio.wait_for(func(**kwargs), ASYNC_TEST_TIMEOUT))
+        loop.run_until_complete(asyncio.wait_for(func(**kwargs), timeout))
     finally:
         _cancel_leftover_tasks(loop)
     return True

@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ from cronmirror_desktop import cli
 from cronmirror_desktop.core.config import resolve_config
 from cronmirror_desktop.core.localstore import LocalStore
 from cronmirror_desktop.core.paths import ENV_DEV_DIR
+from cronmirror_desktop.core.presence import presence_row
 from cronmirror_desktop.core.supabasestore import SupabaseStore
 from tests.fake_controlapi import FakeControlApi, FakeJob
 from tests.pgcluster import free_port
@@ -92,6 +94,65 @@ async def test_jobs_table_filters_and_json(worker: WorkerService) -> None:
     assert {"jobId", "name", "scheduleKind", "scheduleExpr", "nextRunAt", "enabled"} <= set(jobs[0])
     code, out = await run_cli("jobs", "--json", "--disabled")
     assert [j["jobId"] for j in json.loads(out)] == ["jobs:old"]
+
+
+async def test_jobs_shows_late_jobs_and_late_filters_them(local_file: Path) -> None:
+    """Two gateway jobs every 30 min: one ran on time, the other's expected run passed 20 min ago."""
+    now = datetime.now(UTC)
+    async with LocalStore(local_file) as store:
+        await store.upsert_mirror(
+            PROJECT,
+            [
+                {"job_id": "gw-late", "name": "Inbox triage", "schedule_kind": "every",
+                 "schedule_expr": "1800000", "next_run_at": now - timedelta(minutes=20),
+                 "last_run_at": now - timedelta(minutes=50), "last_status": "ok"},
+                {"job_id": "gw-fine", "name": "Calendar sync", "schedule_kind": "every",
+                 "schedule_expr": "1800000", "next_run_at": now + timedelta(minutes=10),
+                 "last_run_at": now - timedelta(minutes=20), "last_status": "ok"},
+            ],
+        )  # fmt: skip
+    code, out = await run_cli("jobs")
+    assert code == 0
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("gw-")}
+    assert lines["gw-late"].split()[-2:] == ["late", "yes"]
+    assert lines["gw-fine"].split()[-2:] == ["ok", "yes"]
+    assert "late: gw-late: expected at " in out
+    assert "20 min ago" in out
+    code, out = await run_cli("jobs", "--late")
+    assert code == 0
+    assert "gw-late" in out
+    assert "gw-fine" not in out
+    code, out = await run_cli("jobs", "--late", "--json")
+    (late,) = json.loads(out)
+    assert (late["jobId"], late["late"]) == ("gw-late", True)
+    assert late["lateReason"].startswith("expected at ")
+    assert late["expectedAt"] is not None
+    code, out = await run_cli("jobs", "--late", "--search", "calendar")
+    assert (code, out.strip()) == (0, "No job matches.")
+
+
+async def test_jobs_on_two_hosts_show_a_host_column_and_use_each_hosts_zone(local_file: Path) -> None:
+    async with LocalStore(local_file) as store:
+        await store.upsert_mirror(
+            PROJECT,
+            [
+                presence_row(host="mini-1", worker_id="w1", version="t", started_at=None,
+                             time_zone="Asia/Tokyo"),
+                {"job_id": "crontab:abc", "name": "Morning report", "schedule_kind": "cron",
+                 "schedule_expr": "0 7 * * *", "source": "crontab", "host": "mini-1"},
+                {"job_id": "jobs:backup@mini-2", "name": "Backup", "schedule_kind": "cron",
+                 "schedule_expr": "0 3 * * *", "tz": "UTC", "source": "jobs", "host": "mini-2"},
+            ],
+        )  # fmt: skip
+    code, out = await run_cli("jobs")
+    assert code == 0
+    header = out.splitlines()[0].split()
+    assert header[:4] == ["JOB", "ID", "NAME", "HOST"]
+    code, out = await run_cli("jobs", "--json", "--host", "mini-1")
+    (report,) = json.loads(out)
+    assert (report["jobId"], report["host"], report["source"]) == ("crontab:abc", "mini-1", "crontab")
+    next_run = datetime.fromisoformat(report["nextRun"])
+    assert (next_run.hour, next_run.minute) == (22, 0)  # 07:00 in Tokyo, whatever zone this machine is in
 
 
 async def test_run_queue_and_wait_follows_the_request_to_done(worker: WorkerService) -> None:

@@ -25,6 +25,7 @@ from cronmirror_desktop.core.config_import import import_dotenv
 from cronmirror_desktop.core.config_write import set_value, unset_value
 from cronmirror_desktop.core.errors import CronMirrorError, InvalidValue, NotConfigured, SecretStoreError
 from cronmirror_desktop.core.paths import AppPaths, app_paths
+from cronmirror_desktop.core.presence import default_host
 from cronmirror_desktop.core.secrets import KEYRING_SERVICE, SecretName, SecretStore
 from cronmirror_desktop.core.settings import Settings, load_settings, save_settings
 from tests.keyring_memory import MemoryKeyring
@@ -372,6 +373,16 @@ def test_set_routes_secrets_to_the_keychain_and_plain_values_to_the_file(
     assert config.project.value == "lab"
 
 
+def test_the_workers_host_name_can_be_pinned(paths: AppPaths) -> None:
+    from worker.configured import build_sources
+
+    assert build_sources(resolve_config(env={}, paths=paths)).host == default_host()
+    set_value("worker.host", " mini-studio ", paths=paths, env={})
+    assert build_sources(resolve_config(env={}, paths=paths)).host == "mini-studio"
+    set_value("worker.host", "", paths=paths, env={})
+    assert load_settings(paths.settings_file).settings.worker.host is None
+
+
 def test_set_reports_an_environment_variable_that_still_wins(paths: AppPaths) -> None:
     result = set_value(
         "control_api_url", "http://mac-mini.local:3737", paths=paths, env={"VITE_API_BASE_URL": "x"}
@@ -385,6 +396,7 @@ def test_set_reports_an_environment_variable_that_still_wins(paths: AppPaths) ->
         ("control_api_url", "mac-mini.local:3737", "needs a scheme"),
         ("supabase_url", "ftp://abc", "must start with http"),
         ("worker.concurrency", "lots", "Invalid value for worker.concurrency"),
+        ("worker.host", "mini\x1b]0;x", "no control characters"),
         ("store", "cloud", "Invalid value for store"),
         ("colour", "blue", "Unknown setting 'colour'"),
         ("worker.sources", "x", "Unknown setting"),

@@ -12,14 +12,19 @@ from worker.history import LastRun, RunHistory
 from worker.jobs import MIRROR_COLUMNS, LocalJob
 from worker.outcome import RunOutcome
 
-MIGRATION = Path(__file__).parent.parent / "migrations" / "20261129000100_create_cron_mirror.sql"
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
+MIGRATION = MIGRATIONS / "20261129000100_create_cron_mirror.sql"
+SOURCE_AND_HOST = MIGRATIONS / "20261214000100_mirror_source_and_host.sql"
 
 
 def test_mirror_columns_are_exactly_the_tables_job_columns() -> None:
+    """The seed's job columns, plus the two our worker added (ClawdOS's columns are not ours to write)."""
     sql = MIGRATION.read_text()
     body = sql[sql.index("CREATE TABLE public.cron_mirror (") :].split(");", 1)[0]
     columns = [m.group(1) for m in re.finditer(r"^\s+([a-z_]+)\s+[a-z]", body, re.MULTILINE)]
-    assert set(columns) - {"id", "project_id", "updated_at"} == set(MIRROR_COLUMNS)
+    added = re.findall(r"ADD COLUMN IF NOT EXISTS ([a-z_]+) text", SOURCE_AND_HOST.read_text())
+    assert added == ["source", "host"]
+    assert set(columns) - {"id", "project_id", "updated_at"} | set(added) == set(MIRROR_COLUMNS)
     job = LocalJob("j", "n", "jobs", "cron", "0 7 * * *")
     assert list(job.mirror_fields()) == list(MIRROR_COLUMNS)
 
@@ -108,3 +113,20 @@ def test_run_history_overlays_and_persists(tmp_path: Path) -> None:
     assert reloaded.overlay(newer) is newer  # what the source knows and is newer wins
     path.write_text("{not json")
     assert RunHistory(path).get("crontab:abc") is None  # unreadable history: start afresh, don't crash
+
+
+def test_two_processes_sharing_the_history_file_keep_each_others_newest_runs(tmp_path: Path) -> None:
+    """The daemon and the app's hosted worker on one Mac write the same run-history file: each takes in
+    what the other recorded (newest wins), so neither overwrites the other's run with an older one."""
+    path = tmp_path / "run-history.json"
+    t0 = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    daemon, hosted = RunHistory(path), RunHistory(path)
+    daemon.record("jobs:a", LastRun(t0, "ok", 10))
+    hosted.record("jobs:b", LastRun(t0, "error", 20))  # saves a and b: it took in the daemon's a
+    assert RunHistory(path).get("jobs:a") == LastRun(t0, "ok", 10)
+    daemon.record("jobs:a", LastRun(t0 + timedelta(minutes=5), "ok", 11))
+    hosted.refresh()
+    assert hosted.get("jobs:a") == LastRun(t0 + timedelta(minutes=5), "ok", 11)
+    assert hosted.get("jobs:b") == LastRun(t0, "error", 20)
+    hosted.record("jobs:a", LastRun(t0, "skipped", 0))  # older than what the daemon ran: kept out
+    assert RunHistory(path).get("jobs:a") == LastRun(t0 + timedelta(minutes=5), "ok", 11)

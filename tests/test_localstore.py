@@ -106,6 +106,35 @@ async def test_a_file_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     await store.close()
 
 
+def schema_1() -> str:
+    """The file as CronMirror wrote it before `source` and `host` (schema 1), with one job in it."""
+    lines = [
+        line
+        for line in localstore._SCHEMA.splitlines()
+        if not line.strip().startswith(("source TEXT", "host TEXT"))
+    ]
+    schema = "\n".join(lines).replace("ui_label TEXT,", "ui_label TEXT")
+    return schema + (
+        "INSERT INTO cron_mirror (id, project_id, job_id, name, updated_at) "
+        "VALUES ('r1', 'p', 'jobs:a', 'A', '2026-11-29T00:00:00.000000+00:00'); PRAGMA user_version = 1;"
+    )
+
+
+async def test_a_file_of_schema_1_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(schema_1())
+        assert "host" not in {row[1] for row in conn.execute("PRAGMA table_info(cron_mirror)")}
+    async with LocalStore(path) as store:
+        (old,) = await store.list_jobs("p")
+        assert (old.job_id, old.source, old.host) == ("jobs:a", None, None)
+        await store.upsert_mirror("p", [{"job_id": "jobs:a", "name": "A", "source": "jobs", "host": "m"}])
+        (new,) = await store.list_jobs("p")
+        assert (new.source, new.host) == ("jobs", "m")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == localstore.SCHEMA_VERSION == 2
+
+
 async def test_the_file_uses_wal(tmp_path: Path) -> None:
     path = tmp_path / "wal.sqlite3"
     store = LocalStore(path)

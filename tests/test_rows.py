@@ -245,6 +245,40 @@ def test_the_reason_is_the_error_line_not_the_last_line() -> None:
     assert request.reason == "error: unknown option '--force'"
 
 
+# -- source and host: which rules a row's schedule follows, and where it lives -------------------------
+
+
+def test_the_source_picks_the_rules_a_row_is_validated_and_evaluated_by() -> None:
+    """A step larger than its field only warns in cron(8) and is refused by the gateway (croner); `L` is
+    croner syntax cron(8) refuses."""
+    croner_only = {**GOOD_JOB, "schedule_expr": "0 0 L * *"}
+    cron_only = {**GOOD_JOB, "schedule_expr": "*/90 * * * *"}
+    assert CronMirrorJob.from_row(croner_only).valid
+    assert not CronMirrorJob.from_row({**croner_only, "source": "crontab"}).valid
+    assert not CronMirrorJob.from_row(cron_only).valid
+    assert CronMirrorJob.from_row({**cron_only, "source": "jobs"}).valid
+    gateway = CronMirrorJob.from_row(GOOD_JOB).schedule
+    crontab = CronMirrorJob.from_row({**GOOD_JOB, "source": "crontab"}).schedule
+    assert gateway is not None
+    assert crontab is not None
+    assert (gateway.dialect, crontab.dialect) == ("gateway", "cron")
+
+
+def test_an_unknown_source_is_a_problem_and_read_as_a_gateway_job() -> None:
+    job = CronMirrorJob.from_row({**GOOD_JOB, "source": "systemd"})
+    assert job.source is None
+    assert job.problems == ("unknown source 'systemd'; read as a gateway job",)
+
+
+def test_host_and_the_id_in_its_hosts_own_terms() -> None:
+    second = CronMirrorJob.from_row({**GOOD_JOB, "job_id": "jobs:backup@mini-2", "host": "mini-2"})
+    assert (second.host, second.source_job_id) == ("mini-2", "jobs:backup")
+    first = CronMirrorJob.from_row({**GOOD_JOB, "job_id": "jobs:backup", "host": "mini-1"})
+    assert first.source_job_id == "jobs:backup"
+    assert CronMirrorJob.from_row({**GOOD_JOB, "host": ""}).host is None
+    assert CronMirrorJob.from_row({**GOOD_JOB, "host": "h" * 300}).problems
+
+
 # -- values PostgreSQL accepts that no reader can use (issue 13) ---------------------------------
 
 #: What PostgREST and Realtime send for timestamptz values outside Python's range or the app's.

@@ -553,12 +553,125 @@ def test_anon_worker_mode_script_restores_the_seed_rights(pg_db: PgDatabase) -> 
 def test_clawdos_columns_are_there_nullable_with_one_default(pg_db: PgDatabase) -> None:
     with pg_db.connect() as conn:
         extra = columns(conn, "cron_mirror")[len(SEED_MIRROR_COLUMNS) :]
-    assert extra == [
+    assert extra[:4] == [
         ("target_agent_key", "text", "YES", None),
         ("job_intent", "text", "YES", None),
         ("context_policy", "text", "YES", "'default'::text"),
         ("ui_label", "text", "YES", None),
     ]
+
+
+# -- source and host (…_mirror_source_and_host.sql, …_claim_requests_by_host.sql) ----------------------
+
+
+def upsert_as_worker(conn: psycopg.Connection, job_id: str, name: str, host: str | None) -> None:
+    """What a worker's upsert does (PostgREST: INSERT … ON CONFLICT (project_id, job_id) DO UPDATE)."""
+    conn.execute(
+        "insert into cron_mirror (project_id, job_id, name, source, host) values (%s, %s, %s, 'jobs', %s) "
+        "on conflict (project_id, job_id) do update set name = excluded.name, host = excluded.host, "
+        "source = excluded.source",
+        (PROJECT, job_id, name, host),
+    )
+
+
+def mirror_row(db: PgDatabase, job_id: str) -> tuple:
+    with db.connect() as conn:
+        row = conn.execute(
+            "select name, host from cron_mirror where project_id = %s and job_id = %s", (PROJECT, job_id)
+        ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_source_and_host_are_nullable_after_the_clawdos_columns(pg_db: PgDatabase) -> None:
+    with pg_db.connect() as conn:
+        extra = columns(conn, "cron_mirror")[len(SEED_MIRROR_COLUMNS) + 4 :]
+    assert extra == [("source", "text", "YES", None), ("host", "text", "YES", None)]
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("source", "cron"), ("source", "Gateway"), ("host", ""), ("host", "x" * 256), ("host", "mini\x1b]0;x")],
+)
+def test_source_and_host_refuse_what_no_worker_writes(pg_db: PgDatabase, column: str, value: str) -> None:
+    with pg_db.connect_as("service_role") as svc, pytest.raises(psycopg.errors.CheckViolation):
+        svc.execute(
+            f"insert into cron_mirror (project_id, job_id, name, {column}) values (%s, 'j', 'n', %s)",
+            (PROJECT, value),
+        )
+
+
+def test_a_hosts_row_is_never_taken_over_by_another_host(pg_db: PgDatabase) -> None:
+    with pg_db.connect_as("service_role") as svc:
+        upsert_as_worker(svc, "jobs:backup", "on mini-1", "mini-1")
+        upsert_as_worker(svc, "jobs:backup", "on mini-2", "mini-2")  # skipped, not an error
+        assert mirror_row(pg_db, "jobs:backup") == ("on mini-1", "mini-1")
+        upsert_as_worker(svc, "jobs:backup", "renamed on mini-1", "mini-1")
+        assert mirror_row(pg_db, "jobs:backup") == ("renamed on mini-1", "mini-1")
+        # A row without a host (ClawdOS's, or written before the column) is taken over; a release is allowed.
+        upsert_as_worker(svc, "legacy", "old row", None)
+        upsert_as_worker(svc, "legacy", "adopted", "mini-2")
+        assert mirror_row(pg_db, "legacy") == ("adopted", "mini-2")
+        svc.execute("update cron_mirror set host = null where job_id = 'legacy'")
+        assert mirror_row(pg_db, "legacy") == ("adopted", None)
+        # A writer that does not name the column (ClawdOS's worker) changes the row and keeps its host.
+        svc.execute("update cron_mirror set name = 'by clawdos' where job_id = 'jobs:backup'")
+        assert mirror_row(pg_db, "jobs:backup") == ("by clawdos", "mini-1")
+
+
+def test_claim_hands_a_worker_only_requests_for_its_host_or_no_host(pg_db: PgDatabase) -> None:
+    with pg_db.connect_as("service_role") as svc:
+        for job_id, host in (("a1", "mini-1"), ("b1", "mini-2"), ("n1", None)):
+            upsert_as_worker(svc, job_id, job_id, host)
+        b1, a1, n1, unknown = (queue(svc, j) for j in ("b1", "a1", "n1", "not-mirrored"))
+
+        def claim_as(worker: str, host: str | None) -> uuid.UUID | None:
+            row = svc.execute(
+                "select id from claim_run_request(%s, %s, 60, %s)", (PROJECT, worker, host)
+            ).fetchone()
+            return row[0] if row else None
+
+        assert claim_as("w1", "mini-1") == a1  # b1 is older, but mini-2's
+        assert claim_as("w0", None) == n1  # a worker without a host: jobs without one only
+        assert claim_as("w0", None) == unknown
+        assert claim_as("w0", None) is None
+        assert claim_as("w1", "mini-1") is None
+        assert claim_as("w2", "mini-2") == b1
+
+
+def test_claim_by_host_keeps_the_hardened_rights(pg_db: PgDatabase) -> None:
+    with pg_db.connect() as conn:
+        overloads = conn.execute(
+            "select pg_get_function_identity_arguments(oid) from pg_proc where proname = 'claim_run_request'"
+        ).fetchall()
+        rights = {
+            role: conn.execute(
+                "select has_function_privilege(%s, 'public.claim_run_request(text, text, integer, text)', "
+                "'EXECUTE')",
+                (role,),
+            ).fetchone()[0]  # type: ignore[index]
+            for role in ("anon", "authenticated", "service_role")
+        }
+    assert overloads == [("p_project_id text, p_worker_id text, p_lease_seconds integer, p_host text",)]
+    assert rights == {"anon": False, "authenticated": False, "service_role": True}
+
+
+def test_claim_by_host_keeps_the_anon_only_modes_rights(pg_cluster: PgCluster) -> None:
+    """A project in the seed's anon-only mode (hardening never applied) keeps a claim its anon worker can
+    call; the old function's rights move to the new one."""
+    name = "anon_only_mode"
+    files = [path for path in migration_files() if not path.name.endswith("_harden_policies.sql")]
+    pg_cluster.prepare_database(name, migrations=files)
+    try:
+        with pg_cluster.connect(name) as conn:
+            conn.execute("set role anon")
+            conn.execute("insert into cron_run_requests (project_id, job_id) values (%s, 'j')", (PROJECT,))
+            row = conn.execute(
+                "select job_id, worker_id from claim_run_request(%s, 'anon-worker', 60, null)", (PROJECT,)
+            ).fetchone()
+    finally:
+        pg_cluster.drop_database(name)
+    assert row == ("j", "anon-worker")
 
 
 # -- what a client holding the public key may put into a request (…_client_request_rules.sql) ----

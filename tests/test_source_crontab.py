@@ -54,9 +54,9 @@ def test_parse_entries_env_comments_and_bad_lines() -> None:
     assert parsed.entries[0].zone is None
     assert parsed.warnings == (
         "crontab line 15: invalid cron expression 'this is not a cron': "
-        "[this is not a cron] is not acceptable: 'this is not a cron line'",
+        "minute 'this' is not a number: 'this is not a cron line'",
         "crontab line 16: invalid cron expression '61 * * * *': "
-        "[61 * * * *] is not acceptable, out of range: '61 * * * * echo bad minute'",
+        "minute 61 is out of range (0-59): '61 * * * * echo bad minute'",
         "crontab line 17: unknown cron macro '@fortnightly': '@fortnightly echo nope'",
         "crontab line 18: a macro needs a command after it: '@hourly'",
     )

@@ -1,7 +1,13 @@
-"""The gateway source against the fake ClawdBot / OpenClaw CLI (real subprocesses, real files)."""
+"""The gateway source's CLI path against the fake ClawdBot / OpenClaw CLI (real subprocesses, real files).
+
+The fake prints what the real CLIs printed (tests/fakes/gateway_captures): multi-line errors with their
+trailer lines, OpenClaw's JSON answers on stdout even when it exits 1. The native WebSocket path is tested
+against the real gateways (tests/test_gateway_real.py); here the source is told to use the CLI.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from datetime import UTC, datetime
@@ -17,12 +23,12 @@ from worker.sources.gateway import GatewaySource
 MORNING = "3f1c2a9e-6b7d-4e21-9a0c-5d8e7f6a1b23"
 INBOX = "9b0d4c1e-2f3a-4b5c-8d6e-7f8091a2b3c4"
 REMINDER = "c2e7a1f0-5d4b-4c3a-9e8f-0a1b2c3d4e5f"
-VARIANTS = ["clawdbot-2026.1.24", "openclaw-2026.2.6", "openclaw-enqueue"]
+VARIANTS = ["clawdbot-2026.1.24", "openclaw-2026.9.6"]
 
 
 def source_for(gw: FakeGateway, **kwargs: object) -> GatewaySource:
     env = {**gw.env(), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    return GatewaySource(search_dirs=[gw.bin_dir], env=env, poll_interval=0.05, **kwargs)  # type: ignore[arg-type]
+    return GatewaySource(search_dirs=[gw.bin_dir], env=env, poll_interval=0.05, native=False, **kwargs)  # type: ignore[arg-type]
 
 
 def by_id(jobs: tuple[LocalJob, ...]) -> dict[str, LocalJob]:
@@ -71,6 +77,8 @@ async def test_lists_every_job_mapped_per_the_mirror_contract(gw: FakeGateway) -
         "last_status": "ok",
         "last_duration_ms": 48213,
         "instructions": "Summarize inbox + calendar for today.",
+        "source": "gateway",
+        "host": None,  # a SourceSet stamps its host; the source alone does not know it
     }
     inbox = jobs[INBOX]
     assert (inbox.schedule_kind, inbox.schedule_expr, inbox.tz) == ("every", "1800000", None)
@@ -87,7 +95,7 @@ async def test_lists_every_job_mapped_per_the_mirror_contract(gw: FakeGateway) -
 
 
 async def test_prefers_last_run_status_and_accepts_iso_at(tmp_path: Path) -> None:
-    gw = install_fake_gateway(tmp_path, "openclaw-2026.2.6")
+    gw = install_fake_gateway(tmp_path, "openclaw-2026.9.6")
     jobs = sample_jobs(legacy_at=False)
     jobs[0]["state"].update({"lastStatus": "ok", "lastRunStatus": "error"})
     jobs[1]["state"].update({"lastStatus": "skipped"})
@@ -109,7 +117,7 @@ async def test_tolerates_noise_before_the_json(tmp_path: Path) -> None:
 
 
 async def test_bad_jobs_are_warnings_and_the_rest_still_list(tmp_path: Path) -> None:
-    gw = install_fake_gateway(tmp_path, "openclaw-2026.2.6")
+    gw = install_fake_gateway(tmp_path, "openclaw-2026.9.6")
     good = sample_jobs()
     bad: list[object] = [
         {
@@ -167,66 +175,109 @@ async def test_garbage_from_the_cli_falls_back_to_the_store_read_only(tmp_path: 
     assert len(listing.jobs) == 3
 
 
-async def test_paginated_listing_is_followed_when_the_cli_can(tmp_path: Path) -> None:
-    gw = install_fake_gateway(tmp_path, "openclaw-2026.2.6")
+async def test_a_listing_with_more_pages_than_the_cli_printed_says_so(tmp_path: Path) -> None:
+    gw = install_fake_gateway(tmp_path, "openclaw-2026.9.6")
     gw.write_jobs(sample_jobs())
     gw.configure(page_size=2)
-    cannot = await source_for(gw).list_jobs()
-    assert len(cannot.jobs) == 2
-    assert "the gateway listed 2 of 3 jobs and this CLI cannot page" in cannot.warnings[0]
-    gw.configure(list_paging_flags=True)
-    can = await source_for(gw).list_jobs()
-    assert len(can.jobs) == 3
-    assert can.warnings == ()
-    assert [
-        "cron",
-        "list",
-        "--all",
-        "--json",
-        "--timeout",
-        "60000",
-        "--limit",
-        "200",
-        "--offset",
-        "2",
-    ] in gw.calls()
+    listing = await source_for(gw).list_jobs()
+    assert len(listing.jobs) == 2
+    assert (
+        "the gateway listed 2 of 3 jobs and its CLI cannot page; the rest are not shown" in listing.warnings
+    )
+
+
+async def test_openclaw_command_jobs_show_their_command(tmp_path: Path) -> None:
+    """Issue 15, point 5: `payload: {kind: command, argv: [...]}` (OpenClaw 2026.9.6) had no instructions."""
+    gw = install_fake_gateway(tmp_path, "openclaw-2026.9.6")
+    jobs = sample_jobs()
+    jobs[1]["payload"] = {"kind": "command", "argv": ["sh", "-lc", "echo hello-quiet; df -h / | tail -1"]}
+    jobs[2]["payload"] = {"kind": "heartbeat"}
+    gw.write_jobs(jobs)
+    listed = by_id((await source_for(gw).list_jobs()).jobs)
+    assert listed[INBOX].instructions == "sh -lc 'echo hello-quiet; df -h / | tail -1'"
+    assert listed[REMINDER].instructions is None
 
 
 # -- gateway down / no CLI: read-only fallback ----------------------------------------------------------
 
 
 async def test_gateway_down_lists_jobs_json_read_only_and_never_writes_it(gw: FakeGateway) -> None:
+    """The real CLIs print the error first, then 4-5 trailer lines ending in `Bind: loopback`."""
     gw.configure(down=True)
     before = fingerprint(gw.state_dir)
     source = source_for(gw)
     listing = await source.list_jobs()
     assert listing.state == "degraded"
-    assert listing.message.startswith("gateway is down (gateway connect failed: Error: connect ECONNREFUSED")
-    assert listing.message.endswith(f"— showing {gw.jobs_json} read-only")
+    if gw.variant.startswith("clawdbot"):
+        line = "Error: gateway closed (1006 abnormal closure (no close frame)): no close reason"
+    else:
+        line = "Gateway not reachable at ws://127.0.0.1:18789 (ECONNREFUSED)."
+    assert listing.message == f"gateway is down ({line}) — showing {gw.jobs_json} read-only"
     jobs = by_id(listing.jobs)
     assert set(jobs) == {MORNING, INBOX, REMINDER}
     assert jobs[MORNING].last_duration_ms == 48213
     outcome = await source.run(jobs[INBOX], timeout=10)
     assert (outcome.verdict, outcome.ran) == ("error", False)
-    assert outcome.reason.startswith("gateway is down: gateway connect failed")
+    assert outcome.reason == f"gateway is down: {line}"
     assert fingerprint(gw.state_dir) == before  # not a byte, not an mtime, no .tmp or .bak files
 
 
+async def test_a_listing_timeout_says_so(gw: FakeGateway) -> None:
+    gw.configure(timeout_ms_floor=120_000)
+    listing = await source_for(gw).list_jobs()
+    assert listing.state == "degraded"
+    prefix = "Error: " if gw.variant.startswith("clawdbot") else ""
+    assert listing.message.startswith(
+        f"the gateway did not answer in time ({prefix}gateway timeout after 60000ms)"
+    )
+
+
+async def test_a_refused_token_is_not_a_gateway_that_is_down(tmp_path: Path) -> None:
+    """ClawdBot's CLI says `gateway connect failed: … unauthorized …` and then `gateway closed (1008)`."""
+    gw = install_fake_gateway(tmp_path, "clawdbot-2026.1.24")
+    gw.write_jobs(sample_jobs())
+    gw.configure(wrong_token=True)
+    listing = await source_for(gw).list_jobs()
+    assert listing.state == "degraded"
+    assert listing.message.startswith(
+        "the gateway CLI failed (gateway connect failed: Error: unauthorized: gateway token mismatch"
+    )
+
+
+async def test_a_cli_that_cannot_start_shows_the_cause_not_a_stack_frame(tmp_path: Path) -> None:
+    gw = install_fake_gateway(tmp_path, "clawdbot-2026.1.24")
+    gw.write_jobs(sample_jobs())
+    gw.configure(start_failure=True)
+    source = source_for(gw)
+    cause = "[clawdbot] Failed to start CLI: Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'strip-ansi'"
+    listing = await source.list_jobs()
+    assert listing.state == "degraded"
+    assert listing.message.startswith(f"the gateway CLI cannot start ({cause}")
+    outcome = await source.run(listing.jobs[0], timeout=10)
+    assert (outcome.verdict, outcome.ran) == ("error", False)
+    assert outcome.reason.startswith(f"the gateway CLI cannot start: {cause}")
+    assert " at " not in outcome.reason
+
+
 async def test_no_cli_at_all(tmp_path: Path) -> None:
-    gw = install_fake_gateway(tmp_path, "openclaw-2026.2.6")
+    gw = install_fake_gateway(tmp_path, "openclaw-2026.9.6")
     gw.write_jobs(sample_jobs())
     empty = tmp_path / "empty-bin"
     empty.mkdir()
-    source = GatewaySource(search_dirs=[empty], env=gw.env())
+    source = GatewaySource(search_dirs=[empty], env=gw.env(), native=False)
     listing = await source.list_jobs()
     assert listing.state == "degraded"
     assert listing.message.startswith("no openclaw / clawdbot / moltbot CLI found — showing")
     outcome = await source.run(listing.jobs[0], timeout=5)
     assert (outcome.verdict, outcome.ran) == ("error", False)
     assert "CLI found; cannot run" in outcome.reason
-    nothing = await GatewaySource(search_dirs=[empty], env={"HOME": str(tmp_path / "nohome")}).list_jobs()
+    nothing = await GatewaySource(
+        search_dirs=[empty], env={"HOME": str(tmp_path / "nohome")}, native=False
+    ).list_jobs()
     assert nothing.state == "unavailable"
-    configured = await GatewaySource(binary=tmp_path / "nope" / "openclaw", env=gw.env()).list_jobs()
+    configured = await GatewaySource(
+        binary=tmp_path / "nope" / "openclaw", env=gw.env(), native=False
+    ).list_jobs()
     assert "the configured gateway CLI" in configured.message
 
 
@@ -258,51 +309,73 @@ async def test_run_now_runs_and_confirms_from_the_run_log(gw: FakeGateway) -> No
 
 
 async def test_a_failed_job_is_an_error_even_though_the_cli_said_ok(gw: FakeGateway) -> None:
-    gw.configure(job_fail={MORNING: "model overloaded"})
+    gw.configure(job_fail={MORNING: "command exited with code 3"})
     source = source_for(gw)
     outcome = await source.run(by_id((await source.list_jobs()).jobs)[MORNING], timeout=20)
     assert outcome.verdict == "error"
-    assert outcome.reason == "the gateway ran it and it failed: model overloaded"
-    assert "model overloaded" in outcome.stderr_tail
+    assert outcome.reason == "the gateway ran it and it failed: command exited with code 3"
+    assert "command exited with code 3" in outcome.stderr_tail
 
 
-async def test_cli_errors_on_stderr_are_errors(gw: FakeGateway) -> None:
-    gw.configure(cli_fail={MORNING: "scope operator.admin required"})
+async def test_a_run_whose_delivery_failed_is_a_failed_run(tmp_path: Path) -> None:
+    """Issue 15, point 4: OpenClaw logs `status: ok` with `completionStatus: failed` when the job ran but its
+    result could not be delivered; `openclaw cron run --wait` calls that a failure, so do we."""
+    gw = install_fake_gateway(tmp_path, "openclaw-2026.9.6")
+    gw.write_jobs(sample_jobs())
+    gw.configure(delivery_fail=[MORNING])
+    source = source_for(gw)
+    outcome = await source.run(by_id((await source.list_jobs()).jobs)[MORNING], timeout=20)
+    (entry,) = gw.runs(MORNING)
+    assert (entry["status"], entry["completionStatus"]) == ("ok", "failed")
+    assert outcome.verdict == "error"
+    assert outcome.reason.startswith(
+        "the job ran, but the gateway counts the run as failed (not-delivered): Channel is required"
+    )
+
+
+async def test_unknown_jobs_are_recognised_in_both_wordings(gw: FakeGateway) -> None:
+    """ClawdBot: `Error: Error: unknown cron job id: <id>`; OpenClaw: `Automation not found: <id>. …`."""
     source = source_for(gw)
     jobs = by_id((await source.list_jobs()).jobs)
-    outcome = await source.run(jobs[MORNING], timeout=20)
-    assert (outcome.verdict, outcome.exit_code) == ("error", 1)
-    assert outcome.reason == "the gateway CLI failed (exit code 1): Error: scope operator.admin required"
     gw.write_jobs([j for j in gw.jobs() if j["id"] != INBOX])  # deleted in the gateway since the last sync
     gone = await source.run(jobs[INBOX], timeout=20)
-    assert gone.verdict == "error"
-    assert gone.reason == f"the gateway does not know this job any more: Error: unknown cron job id: {INBOX}"
+    assert (gone.verdict, gone.ran, gone.exit_code) == ("error", False, 1)
+    if gw.variant.startswith("clawdbot"):
+        said = f"Error: unknown cron job id: {INBOX}"
+    else:
+        said = f"Automation not found: {INBOX}. Run `openclaw cron list` to see recent automation ids."
+    assert gone.reason == f"the gateway does not know this job any more: {said}"
 
 
-async def test_ran_false_is_not_a_success(tmp_path: Path) -> None:
-    gw = install_fake_gateway(tmp_path, "clawdbot-2026.1.24")
+async def test_already_running_is_not_a_success_even_with_exit_1(tmp_path: Path) -> None:
+    """Issue 15, point 2: OpenClaw prints `{"ok":true,"ran":false,"reason":"already-running"}` and exits 1."""
+    gw = install_fake_gateway(tmp_path, "openclaw-2026.9.6")
     jobs = sample_jobs()
     jobs[0]["state"]["runningAtMs"] = jobs[0]["state"]["lastRunAtMs"]
     gw.write_jobs(jobs)
     source = source_for(gw)
-    listed = by_id((await source.list_jobs()).jobs)
-    busy = await source.run(listed[MORNING], timeout=20)
-    assert (busy.verdict, busy.ran) == ("error", False)
+    busy = await source.run(by_id((await source.list_jobs()).jobs)[MORNING], timeout=20)
+    assert (busy.verdict, busy.ran, busy.exit_code) == ("error", False, 1)
     assert busy.reason == "the gateway did not run it (already-running)"
-    # A CLI whose help names neither flag, installed as `openclaw`: no --force, so only due jobs run.
-    gw2 = install_fake_gateway(tmp_path / "other", "clawdbot-2026.1.24", names=("openclaw",))
-    gw2.write_jobs(sample_jobs())
-    gw2.configure(help_without_flags=True)
-    source2 = source_for(gw2)
-    job = by_id((await source2.list_jobs()).jobs)[INBOX]
-    not_due = await source2.run(job, timeout=20)
+    assert gw.runs(MORNING) == []
+
+
+async def test_a_cli_that_names_neither_flag_runs_only_due_jobs(tmp_path: Path) -> None:
+    # ClawdBot's CLI, installed as `openclaw`, whose help names neither flag: no --force, so not due.
+    gw = install_fake_gateway(tmp_path, "clawdbot-2026.1.24", names=("openclaw",))
+    gw.write_jobs(sample_jobs())
+    gw.configure(help_without_flags=True)
+    source = source_for(gw)
+    job = by_id((await source.list_jobs()).jobs)[INBOX]
+    not_due = await source.run(job, timeout=20)
     assert (not_due.verdict, not_due.ran) == ("error", False)
     assert not_due.reason == "the gateway did not run it (not-due)"
     assert not_due.exit_code == 0
-    assert gw2.runs(INBOX) == []
+    assert gw.runs(INBOX) == []
 
 
 async def test_cli_timeout_is_confirmed_from_the_run_log(tmp_path: Path) -> None:
+    """Issue 15, point 1: `Error: gateway timeout after Nms` is the *first* stderr line, then the trailer."""
     gw = install_fake_gateway(tmp_path, "clawdbot-2026.1.24")
     gw.write_jobs(sample_jobs())
     gw.configure(slow_ms={MORNING: 1500})
@@ -310,14 +383,27 @@ async def test_cli_timeout_is_confirmed_from_the_run_log(tmp_path: Path) -> None
     job = by_id((await source.list_jobs()).jobs)[MORNING]
     outcome = await source.run(job, timeout=4.0)
     assert outcome.exit_code == 1
-    assert "gateway timeout after 1000ms" in outcome.stderr_tail
+    assert "Error: gateway timeout after 1000ms\nGateway target: ws://127.0.0.1:18789" in outcome.stderr_tail
+    assert outcome.stderr_tail.splitlines()[4] == "Bind: loopback"
     assert outcome.verdict == "done", outcome.reason
     assert outcome.reason.startswith("the gateway ran it: ok")
     assert outcome.duration_ms >= 1500  # the job's own duration, from the run log
 
 
+async def test_a_second_clawdbot_run_waits_for_the_first_and_runs_again(tmp_path: Path) -> None:
+    """ClawdBot runs one job at a time under its cron lock: no `already-running`, the second run queues."""
+    gw = install_fake_gateway(tmp_path, "clawdbot-2026.1.24")
+    gw.write_jobs(sample_jobs())
+    gw.configure(slow_ms={MORNING: 600})
+    source = source_for(gw)
+    job = by_id((await source.list_jobs()).jobs)[MORNING]
+    first, second = await asyncio.gather(source.run(job, timeout=20), source.run(job, timeout=20))
+    assert (first.verdict, second.verdict) == ("done", "done"), (first.reason, second.reason)
+    assert len(gw.runs(MORNING)) == 2
+
+
 async def test_enqueued_runs_are_followed_up(tmp_path: Path) -> None:
-    gw = install_fake_gateway(tmp_path, "openclaw-enqueue")
+    gw = install_fake_gateway(tmp_path, "openclaw-2026.9.6")
     gw.write_jobs(sample_jobs())
     gw.configure(slow_ms={MORNING: 300, INBOX: 3000})
     source = source_for(gw)
@@ -332,11 +418,13 @@ async def test_enqueued_runs_are_followed_up(tmp_path: Path) -> None:
 
 
 async def test_an_upgrade_that_drops_force_is_detected_and_retried(tmp_path: Path) -> None:
+    """Issue 15, point 3: OpenClaw says `OpenClaw does not recognize option "--force".`, not commander's
+    `unknown option '--force'`, so re-detection never triggered and the cached variant kept failing."""
     gw = install_fake_gateway(tmp_path, "clawdbot-2026.1.24", names=("openclaw",))
     gw.write_jobs(sample_jobs())
     source = source_for(gw)
     job = by_id((await source.list_jobs()).jobs)[INBOX]  # detected: needs --force
-    gw.configure(variant="openclaw-2026.2.6")  # `npm i -g openclaw@latest` in the meantime
+    gw.configure(variant="openclaw-2026.9.6")  # `npm i -g openclaw@latest` in the meantime
     started: list[ProcessStarted] = []
     outcome = await source.run(job, timeout=20, on_started=started.append)
     assert len(started) == 1
@@ -347,7 +435,7 @@ async def test_an_upgrade_that_drops_force_is_detected_and_retried(tmp_path: Pat
 
 
 async def test_refuses_foreign_and_option_like_ids(tmp_path: Path) -> None:
-    gw = install_fake_gateway(tmp_path, "openclaw-2026.2.6")
+    gw = install_fake_gateway(tmp_path, "openclaw-2026.9.6")
     source = source_for(gw)
     foreign = LocalJob("jobs:x", "x", "jobs", None, None, native_id="x")
     assert (await source.run(foreign, timeout=5)).ran is False

@@ -6,6 +6,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from worker.jobs import LocalJob
 from worker.process import ProcessStarted
 from worker.sources.jobs_file import JobsFileSource, parse_jobs_file
@@ -61,6 +63,8 @@ def test_parses_every_kind_of_job() -> None:
         "last_status": None,
         "last_duration_ms": None,
         "instructions": "Back up the home directory",
+        "source": "jobs",
+        "host": None,
     }
     assert backup.timeout_s == 1200
     assert backup.run_spec is not None
@@ -130,6 +134,28 @@ colour = "blue"
     assert "jobs.toml:26 [jobs.bad key!] key:" in w
     assert "jobs.toml:29 [jobs.typo] command:" in w
     assert "jobs.toml:32 [jobs.extra] unknown key 'colour' (ignored)" in w
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [(None, None), ('"none"', 0.0), ('"30m"', 1800.0), ('"2h"', 7200.0), ("600", 600.0), ('"NONE"', 0.0)],
+)
+def test_catch_up_is_a_duration_or_none(value: str | None, seconds: float | None) -> None:
+    line = f"catch_up = {value}\n" if value is not None else ""
+    parsed = parse_jobs_file(f'[jobs.a]\ncron = "0 3 * * *"\ncommand = ["true"]\n{line}')
+    assert parsed.warnings == ()
+    (job,) = parsed.jobs
+    assert job.catch_up_s == seconds
+
+
+def test_a_bad_catch_up_leaves_the_job_out_and_says_why() -> None:
+    parsed = parse_jobs_file('[jobs.a]\ncron = "0 3 * * *"\ncommand = ["true"]\ncatch_up = "soonish"\n')
+    assert parsed.jobs == ()
+    (warning,) = parsed.warnings
+    assert warning == (
+        'jobs.toml:1 [jobs.a] catch_up: must be a duration like "1h", or "none", got \'soonish\'; '
+        "job left out"
+    )
 
 
 def test_a_file_that_is_not_toml_is_one_clear_error() -> None:

@@ -132,6 +132,8 @@ def test_parse_agents_dir_lists_good_plists_and_reports_bad_ones(tmp_path: Path)
         "last_status": None,
         "last_duration_ms": None,
         "instructions": "/usr/local/bin/restic backup '/Users/me/My Files'",
+        "source": "launchd",
+        "host": None,
     }
     assert jobs["launchd:com.example.twice"].schedule_expr == "0 7,19 * * *"
     odd = jobs["launchd:com.example.odd"]

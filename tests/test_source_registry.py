@@ -63,7 +63,7 @@ timeout = 0.3
     )
     crontab = tmp / "crontab.txt"
     crontab.write_text(f"# Touch marker\n*/5 * * * * touch {marker_dir / 'cron'}\n")
-    gw = install_fake_gateway(tmp / "gw", "openclaw-2026.2.6")
+    gw = install_fake_gateway(tmp / "gw", "openclaw-2026.9.6")
     gw.write_jobs(sample_jobs())
     return jobs_toml, crontab, marker_dir, gw
 

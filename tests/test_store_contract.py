@@ -80,6 +80,58 @@ async def test_upsert_normalises_and_refuses_unwritable_rows(backend: Backend) -
             await backend.worker.upsert_mirror(PROJECT, [bad])
 
 
+async def test_source_and_host_are_written_and_read_back(backend: Backend) -> None:
+    await backend.worker.upsert_mirror(
+        PROJECT, [job("jobs:a", source="jobs", host="mini-1"), job("g", source="gateway"), job("plain")]
+    )
+    jobs = {j.job_id: j for j in await backend.app.list_jobs(PROJECT)}
+    assert (jobs["jobs:a"].source, jobs["jobs:a"].host) == ("jobs", "mini-1")
+    assert (jobs["g"].source, jobs["g"].host) == ("gateway", None)
+    assert (jobs["plain"].source, jobs["plain"].host) == (None, None)
+    assert all(j.valid for j in jobs.values())
+    for bad in ({"source": "cron"}, {"host": "mini\n2"}, {"host": "x" * 256}):
+        with pytest.raises(InvalidRow):
+            await backend.worker.upsert_mirror(PROJECT, [job("bad", **bad)])
+
+
+async def test_a_host_never_overwrites_or_deletes_another_hosts_row(backend: Backend) -> None:
+    await backend.worker.upsert_mirror(PROJECT, [job("jobs:backup", "mini-1's", host="mini-1")])
+    other = await backend.new_worker_store()
+    await other.upsert_mirror(
+        PROJECT, [job("jobs:backup", "mini-2's", host="mini-2"), job("b", host="mini-2")]
+    )
+    rows = {j.job_id: j for j in await backend.app.list_jobs(PROJECT)}
+    assert (rows["jobs:backup"].name, rows["jobs:backup"].host) == ("mini-1's", "mini-1")
+    assert rows["b"].host == "mini-2"
+    assert await other.delete_mirror(PROJECT, ["jobs:backup", "b"], host="mini-2") == 1
+    assert [j.job_id for j in await backend.app.list_jobs(PROJECT)] == ["jobs:backup"]
+    # A row without a host is taken over by the first host that writes it.
+    backend.raw_insert("cron_mirror", {"project_id": PROJECT, "job_id": "legacy", "name": "old"})
+    await other.upsert_mirror(PROJECT, [job("legacy", "adopted", host="mini-2")])
+    rows = {j.job_id: j for j in await backend.app.list_jobs(PROJECT)}
+    assert (rows["legacy"].name, rows["legacy"].host) == ("adopted", "mini-2")
+
+
+async def test_claims_go_to_the_worker_of_the_jobs_host(backend: Backend) -> None:
+    await backend.worker.upsert_mirror(
+        PROJECT, [job("a1", host="mini-1"), job("b1", host="mini-2"), job("n1")]
+    )
+    b1 = (await backend.app.queue_run(PROJECT, "b1", "ui")).request
+    a1 = (await backend.app.queue_run(PROJECT, "a1", "ui")).request
+    n1 = (await backend.app.queue_run(PROJECT, "n1", "ui")).request
+    first = await backend.worker.claim_next(PROJECT, "w1", host="mini-1")
+    assert first is not None
+    assert first.id == a1.id
+    second = await backend.worker.claim_next(PROJECT, "w1", host="mini-1")
+    assert second is not None
+    assert second.id == n1.id
+    assert await backend.worker.claim_next(PROJECT, "w1", host="mini-1") is None
+    assert await backend.worker.claim_next(PROJECT, "w0") is None  # no host: jobs without one only
+    third = await backend.worker.claim_next(PROJECT, "w2", host="mini-2")
+    assert third is not None
+    assert third.id == b1.id
+
+
 async def test_fingerprint_rows_are_hidden_from_jobs_but_kept(backend: Backend) -> None:
     backend.raw_insert(
         "cron_mirror",

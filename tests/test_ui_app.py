@@ -23,6 +23,7 @@ from cronmirror_desktop.ui.app import run_app
 from cronmirror_desktop.ui.cli_args import build_parser
 from cronmirror_desktop.ui.crash_reporter import CrashReporter
 from cronmirror_desktop.ui.demo import DEMO_PROJECT, seed_demo
+from cronmirror_desktop.ui.main_window import SETTINGS_VERSION
 from cronmirror_desktop.ui.presence import AppWindow
 from cronmirror_desktop.ui.startup import open_context
 from cronmirror_desktop.ui.worker_host import WorkerHost
@@ -142,7 +143,7 @@ async def test_run_app_starts_on_the_local_store_and_quits_when_the_window_close
         window.close()
         assert await asyncio.wait_for(running, 10) == 0
         assert (tmp_path / "mine.sqlite3").exists()
-        assert ui_settings.value("layout/version") == 1  # the layout was saved on the way out
+        assert ui_settings.value("layout/version") == SETTINGS_VERSION  # the layout was saved on the way out
     finally:
         QApplication.setQuitOnLastWindowClosed(True)
 
@@ -159,7 +160,7 @@ async def test_a_quit_request_ends_the_app_through_its_tear_down(
         )
         QApplication.postEvent(qapp, QEvent(QEvent.Type.Quit))  # what ⌘Q or a tray's Quit sends
         assert await asyncio.wait_for(running, 10) == 0
-        assert ui_settings.value("layout/version") == 1  # tear-down ran: the layout was saved
+        assert ui_settings.value("layout/version") == SETTINGS_VERSION  # tear-down ran: the layout was saved
         await asyncio.sleep(0.05)  # and the loop is still ours: it did not stop under us
     finally:
         QApplication.setQuitOnLastWindowClosed(True)
@@ -193,6 +194,12 @@ async def test_demo_runs_end_to_end_through_the_hosted_worker(env: UiEnv, tmp_pa
         assert kinds >= {"cron", "every", "at"}
         assert any(j.problems for j in controller.job_model.jobs())  # one unreadable row, shown
         assert any(j.target_agent_key for j in controller.job_model.jobs())  # a ClawdOS agent job
+        model = controller.job_model
+        late = [
+            model.entry_at(r).job.display_name for r in range(model.rowCount()) if model.entry_at(r).is_late
+        ]
+        assert late == ["Website uptime check"]  # whatever the time of day: one job is Late on purpose
+        assert model.host_zones.for_host("mac-mini") == "Europe/Berlin"  # the demo Mac mini published it
         host = WorkerHost(demo.worker_parts)
         host.start()
         try:

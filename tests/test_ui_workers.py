@@ -8,7 +8,6 @@ same file; time moves with a `ManualClock`."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -49,7 +48,8 @@ __all__ = ["env", "ui_settings"]  # fixtures, used by name
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
-HOST = socket.gethostname()
+#: The host the Mac mini's worker says it is (tests.worker_harness.sources_for); the app's is "laptop".
+HOST = "mac-mini"
 TYPO = '\n[jobs.typo]\nname = "Typo"\ncron = "0 3 * * *"\ncommand = "echo not a list"\n'
 
 
@@ -79,7 +79,8 @@ class InApp:
 
         def factory() -> WorkerParts:
             opts = WorkerOptions(project_id=PROJECT, poll_every=0.2, presence_debounce=0.0)
-            return WorkerParts(LocalStore(env.path, poll_interval=0.05), sources_for(jobs_file), opts)
+            sources = sources_for(jobs_file, host="laptop")
+            return WorkerParts(LocalStore(env.path, poll_interval=0.05), sources, opts)
 
         self.host = WorkerHost(factory)
         self.menu = WorkerMenu(self.host, window_controller, project_id=PROJECT, remember_choice=False)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cronmirror_desktop.core.presence import presence_job_id
 from cronmirror_desktop.core.rows import CronMirrorJob
 from cronmirror_desktop.core.worker_report import DetailsReport, JobDetails, SourceReport, WorkerReport
 from tests.store_harness import Backend
@@ -26,7 +26,6 @@ from tests.worker_harness import (
     wait_for_request,
     write_jobs,
 )
-from worker.service import DETAILS_JOB_ID, PRESENCE_JOB_ID
 
 TYPO = """
 [jobs.typo]
@@ -38,6 +37,12 @@ command = "echo this is a string, not a list"
 
 async def rows_by_id(backend: Backend) -> dict[str, CronMirrorJob]:
     return {row.job_id: row for row in await backend.worker.mirror_rows(PROJECT)}
+
+
+#: The host the test workers say they are (tests.worker_harness.sources_for).
+HOST = "mac-mini"
+PRESENCE_JOB_ID = presence_job_id(HOST)
+DETAILS_JOB_ID = f"__cronmirror_details__@{HOST}"
 
 
 async def presence(backend: Backend) -> WorkerReport:
@@ -58,7 +63,7 @@ async def test_the_presence_row_says_what_the_sources_found(backend: Backend, tm
         await eventually(lambda: worker.status.state == "running")
         report = await presence(backend)
         assert report.worker_id == worker.worker_id
-        assert report.host == socket.gethostname()
+        assert report.host == HOST
         assert report.state == "running"
         assert (report.running, report.queued, report.sync_every_s) == (0, 0, 45.0)
         [jobs] = report.sources

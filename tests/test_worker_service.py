@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cronmirror_desktop.core.errors import InvalidRow
+from cronmirror_desktop.core.presence import presence_job_id
 from tests.store_harness import Backend
 from tests.worker_harness import (
     PROJECT,
@@ -26,7 +27,6 @@ from tests.worker_harness import (
     wait_for_request,
     write_jobs,
 )
-from worker.service import PRESENCE_JOB_ID
 
 
 async def mirror_versions(backend: Backend) -> dict[str, object]:
@@ -234,9 +234,10 @@ async def test_the_daemon_wakes_on_a_new_request_and_stops_cleanly(backend: Back
         request = (await backend.app.queue_run(PROJECT, "jobs:touch", "test")).request
         await wait_for_request(backend, request.id, {"done"}, within=10)
         assert marker.exists()
-        presence = {r.job_id: r for r in await backend.worker.mirror_rows(PROJECT)}[PRESENCE_JOB_ID]
+        presence_id = presence_job_id(worker.sources.host)
+        presence = {r.job_id: r for r in await backend.worker.mirror_rows(PROJECT)}[presence_id]
         assert not presence.is_job
-        assert PRESENCE_JOB_ID not in {j.job_id for j in await backend.app.list_jobs(PROJECT)}
+        assert presence_id not in {j.job_id for j in await backend.app.list_jobs(PROJECT)}
     finally:
         stop.set()
         await asyncio.wait_for(daemon, 10)

@@ -223,13 +223,13 @@ class WrappingStore(Store):
     async def upsert_mirror(self, project_id: str, rows: Sequence[Any]) -> int:
         return await self.inner.upsert_mirror(project_id, rows)
 
-    async def delete_mirror(self, project_id: str, job_ids: Sequence[str]) -> int:
-        return await self.inner.delete_mirror(project_id, job_ids)
+    async def delete_mirror(self, project_id: str, job_ids: Sequence[str], *, host: str | None = None) -> int:
+        return await self.inner.delete_mirror(project_id, job_ids, host=host)
 
     async def claim_next(
-        self, project_id: str, worker_id: str, lease_seconds: int = 60
+        self, project_id: str, worker_id: str, lease_seconds: int = 60, *, host: str | None = None
     ) -> CronRunRequest | None:
-        return await self.inner.claim_next(project_id, worker_id, lease_seconds)
+        return await self.inner.claim_next(project_id, worker_id, lease_seconds, host=host)
 
     async def heartbeat(self, request_id: str, worker_id: str, lease_seconds: int = 60) -> bool:
         return await self.inner.heartbeat(request_id, worker_id, lease_seconds)

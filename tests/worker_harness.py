@@ -12,6 +12,7 @@ from typing import Any
 
 from cronmirror_desktop.core.rows import CronRunRequest
 from cronmirror_desktop.core.store import Store
+from worker.scheduler import Clock
 from worker.service import WorkerOptions, WorkerService
 from worker.sources.gateway import GatewaySource
 from worker.sources.jobs_file import JobsFileSource
@@ -54,11 +55,18 @@ def marker_job(key: str, marker: Path, **extra: object) -> str:
     return toml_job(key, python_job(code), **extra)
 
 
-def sources_for(jobs_file: Path, *, gateway: GatewaySource | None = None) -> SourceSet:
+def sources_for(
+    jobs_file: Path,
+    *,
+    gateway: GatewaySource | None = None,
+    host: str = "mac-mini",
+    default_tz: str = "UTC",
+) -> SourceSet:
+    """The jobs file (and a gateway) as the sources of one host (named `host`, in zone `default_tz`)."""
     sources = [JobsFileSource(jobs_file)]
     if gateway is not None:
         sources.insert(0, gateway)
-    return SourceSet(sources, default_tz="UTC", refresh_cooldown=0.0)
+    return SourceSet(sources, default_tz=default_tz, refresh_cooldown=0.0, host=host)
 
 
 def service(
@@ -67,14 +75,20 @@ def service(
     *,
     state_dir: Path | None = None,
     secrets: tuple[str, ...] = (),
+    clock: Clock | None = None,
+    run_schedules: bool = False,
     **options: object,
 ) -> WorkerService:
+    """A worker service for one test. Its scheduler is off unless asked for (`run_schedules=True`, tests of
+    worker.scheduler): a test about requests must not see `0 7 * * 1-5` fire because the wall clock
+    happened to pass 07:00 while it ran."""
     return WorkerService(
         store,
         sources,
-        WorkerOptions(project_id=PROJECT, **options),  # type: ignore[arg-type]
+        WorkerOptions(project_id=PROJECT, run_schedules=run_schedules, **options),  # type: ignore[arg-type]
         state_dir=state_dir,
         secrets=secrets,
+        clock=clock,
     )
 
 

@@ -28,7 +28,7 @@ from cronmirror_desktop.core.text import escape_controls
 from worker import launchagent
 from worker.configured import STATUS_FILE_NAME, WorkerParts, build_sources, worker_store
 from worker.service import WorkerService, read_status
-from worker.sources.registry import Inventory
+from worker.sources.registry import Inventory, SourceSet
 
 log = logging.getLogger("cronmirror.worker")
 
@@ -39,6 +39,20 @@ class WorkerCli:
         self.out = out
         self.config = resolve_config()
         self.status_file = self.config.paths.state_dir / STATUS_FILE_NAME
+        self._built: list[SourceSet] = []
+
+    def sources(self) -> SourceSet:
+        """The configured sources; `closing` closes them (the gateway's connection) when a command ends."""
+        sources = build_sources(self.config)
+        self._built.append(sources)
+        return sources
+
+    async def closing(self, command: Any) -> int:
+        try:
+            return int(await command)
+        finally:
+            for sources in self._built:
+                await sources.close()
 
     def print(self, text: str = "") -> None:
         """Text for people: control characters escaped but line ends (ids from rows and job sources are
@@ -51,7 +65,8 @@ class WorkerCli:
             print(json.dumps(value, indent=2, sort_keys=True, default=str), file=self.out)
 
     def service(self, store: Store, *, status_file: Path | None = None) -> WorkerService:
-        return WorkerParts.from_config(self.config, store, self.args.project).service(status_file=status_file)
+        parts = WorkerParts.from_config(self.config, store, self.args.project, sources=self.sources())
+        return parts.service(status_file=status_file)
 
     async def run(self) -> int:
         log_file = configure_logging(self.config.paths.log_dir, "worker", console=True)
@@ -121,7 +136,7 @@ class WorkerCli:
         return 0 if all(f.outcome.ok for f in finished) else 1
 
     async def list_jobs(self) -> int:
-        sources = build_sources(self.config)
+        sources = self.sources()
         inventory = await sources.list_jobs()
         self.dump(
             {
@@ -261,7 +276,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             "install-launchd": cli.install_launchd,
             "uninstall-launchd": cli.uninstall_launchd,
         }[args.command]
-        return asyncio.run(command())
+        return asyncio.run(cli.closing(command()))
     except CronMirrorError as exc:
         print(f"cronmirror-worker: {exc.message}", file=sys.stderr)
         if exc.hint:

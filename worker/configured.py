@@ -37,6 +37,7 @@ def build_sources(config: EffectiveConfig) -> SourceSet:
         history_file=config.paths.state_dir / HISTORY_FILE_NAME,
         enabled=enabled,
         gateway_binary=config.gateway_bin.value,
+        host=worker.host,
     )
 
 
@@ -70,10 +71,17 @@ class WorkerParts:
     secrets: tuple[str, ...] = ()
 
     @classmethod
-    def from_config(cls, config: EffectiveConfig, store: Store, project: str | None = None) -> WorkerParts:
+    def from_config(
+        cls,
+        config: EffectiveConfig,
+        store: Store,
+        project: str | None = None,
+        *,
+        sources: SourceSet | None = None,
+    ) -> WorkerParts:
         return cls(
             store,
-            build_sources(config),
+            sources if sources is not None else build_sources(config),
             worker_options(config, project),
             state_dir=config.paths.state_dir,
             secrets=config.secret_values(),

@@ -12,6 +12,9 @@
   reported by the next start. Output is made storable and free of the secrets the worker holds first.
 - Stopping: no new claims; running jobs get `grace` seconds; then their process groups are killed and the
   requests end as `error` saying why.
+- Slots are shared with the jobs.toml jobs the worker runs on their schedule (`run_scheduled`, called by
+  worker.scheduler): `concurrency` runs at a time in all, and a job never runs twice at once, whatever
+  started it (a request, its schedule, or a previous life of the worker).
 """
 
 from __future__ import annotations
@@ -24,17 +27,18 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from cronmirror_desktop.core.errors import CronMirrorError, InvalidRow
 from cronmirror_desktop.core.rows import CronRunRequest
 from cronmirror_desktop.core.store import Store
 from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
+from worker.jobs import LocalJob
 from worker.orphans import RunningRecord, RunningRegistry, own_marker, process_start_marker
 from worker.outbox import Outbox, OutboxEntry
 from worker.outcome import RunOutcome
-from worker.process import KILL_GRACE_SECONDS, ProcessStarted
+from worker.process import KILL_GRACE_SECONDS, OnStarted, ProcessStarted
 from worker.sources.registry import SourceSet
 
 log = logging.getLogger(__name__)
@@ -97,6 +101,10 @@ class Executor:
         self._delivering: set[str] = set()
         self._stopping = False
         self._stop_reason = ""
+        #: Scheduled runs holding a slot, and those waiting for one: local job id -> (job, when it started).
+        self._scheduled: dict[str, tuple[LocalJob, datetime | None]] = {}
+        self._scheduled_waiting: dict[str, LocalJob] = {}
+        self._slot_freed = asyncio.Event()
 
     @property
     def running(self) -> list[CronRunRequest]:
@@ -127,8 +135,10 @@ class Executor:
     async def claim_available(self) -> list[asyncio.Task[Finished]]:
         """Claim and start as many queued requests as free slots allow; returns the started runs."""
         started: list[asyncio.Task[Finished]] = []
-        while not self._stopping and len(self._running) < self.concurrency:
-            request = await self.store.claim_next(self.project_id, self.worker_id, self.lease_seconds)
+        while not self._stopping and self._slots_in_use() < self.concurrency:
+            request = await self.store.claim_next(
+                self.project_id, self.worker_id, self.lease_seconds, host=self.sources.host
+            )
             if request is None:
                 break
             task = asyncio.get_running_loop().create_task(
@@ -164,6 +174,7 @@ class Executor:
         """Stop claiming; give running jobs `grace` seconds; then kill them and report why."""
         self._stopping = True
         self._stop_reason = reason
+        self._slot_freed.set()  # scheduled runs still waiting for a slot give up
         tasks = [task for _, task in self._running.values()]
         if not tasks:
             return
@@ -190,6 +201,7 @@ class Executor:
                 await heartbeat
             self.registry.remove(request.id)
             self._running.pop(request.id, None)  # the slot is free before anyone hears of the end
+            self._slot_freed.set()
         if self._on_finished is not None:
             try:
                 self._on_finished(finished)
@@ -203,6 +215,16 @@ class Executor:
             return RunOutcome.refused(
                 f"not started: {request.job_id} is still running from before the worker restarted "
                 f"(process group {survivor.pgid}, started {survivor.started_at}); CronMirror never runs "
+                "two copies of one job at once",
+                source="worker",
+                job_id=request.job_id,
+            )
+        job = self.sources.find(request.job_id)
+        scheduled = self._scheduled.get(job.job_id) if job is not None else None
+        if scheduled is not None:
+            since = f", started {format_timestamp(scheduled[1])}" if scheduled[1] is not None else ""
+            return RunOutcome.refused(
+                f"not started: {request.job_id} is running on its schedule{since}; CronMirror never runs "
                 "two copies of one job at once",
                 source="worker",
                 job_id=request.job_id,
@@ -246,6 +268,87 @@ class Executor:
                 marker=process_start_marker(info.pid),
                 worker_pid=os.getpid(),
                 worker_marker=own_marker(),
+            )
+        )
+
+    # -- scheduled runs (worker.scheduler) ---------------------------------------------------------
+
+    def _slots_in_use(self) -> int:
+        """Requests running, plus scheduled runs running or waiting for a slot (they go first)."""
+        return len(self._running) + len(self._scheduled) + len(self._scheduled_waiting)
+
+    def running_copy(self, job: LocalJob) -> str | None:
+        """Why `job` counts as running now (a request, a scheduled run, a survivor of a previous life of
+        the worker), in words; None when it does not."""
+        for request, _ in self._running.values():
+            if request.job_id in (job.mirror_id, job.job_id):
+                return f"run request {request.id} is still running it"
+        scheduled = self._scheduled.get(job.job_id)
+        if scheduled is not None:
+            since = f" (started {format_timestamp(scheduled[1])})" if scheduled[1] is not None else ""
+            return f"its previous scheduled run is still running{since}"
+        if job.job_id in self._scheduled_waiting:
+            return "its previous scheduled run is still waiting for a free slot"
+        survivor = self._survivors.get(job.mirror_id) or self._survivors.get(job.job_id)
+        if survivor is not None:
+            return (
+                f"it is still running from before the worker restarted (process group {survivor.pgid}, "
+                f"started {survivor.started_at})"
+            )
+        return None
+
+    async def run_scheduled(
+        self, job: LocalJob, *, run_id: str, trigger: str, on_started: OnStarted | None = None
+    ) -> RunOutcome:
+        """Run a listed job because its schedule says so, in one of the executor's slots (waiting for one;
+        a waiting scheduled run goes before the next claim). Recorded in the registry like a request's run,
+        so a survivor is recognised after a crash. Never raises for a failed run; refuses (nothing run)
+        when the job already runs or the worker is stopping. The caller checks `running_copy` first."""
+        if self._stopping:
+            return RunOutcome.refused("the worker was stopping", source="worker", job_id=job.mirror_id)
+        if (why := self.running_copy(job)) is not None:
+            return RunOutcome.refused(f"not started: {why}", source="worker", job_id=job.mirror_id)
+        self._scheduled_waiting[job.job_id] = job
+        try:
+            while len(self._running) + len(self._scheduled) >= self.concurrency:
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+                if self._stopping:
+                    return RunOutcome.refused(
+                        "the worker was stopped before a slot was free", source="worker", job_id=job.mirror_id
+                    )
+        finally:
+            self._scheduled_waiting.pop(job.job_id, None)
+        self._scheduled[job.job_id] = (job, None)
+
+        def started(info: ProcessStarted) -> None:
+            self._scheduled[job.job_id] = (job, info.started_at)
+            self._record_scheduled(job, run_id, trigger, info)
+            if on_started is not None:
+                on_started(info)
+
+        try:
+            return await self.sources.run_listed(job, timeout=self.job_timeout, on_started=started)
+        finally:
+            self.registry.remove(run_id)
+            self._scheduled.pop(job.job_id, None)
+            self._slot_freed.set()
+
+    def _record_scheduled(self, job: LocalJob, run_id: str, trigger: str, info: ProcessStarted) -> None:
+        timeout = job.timeout_s or self.job_timeout
+        deadline = info.started_at + timedelta(seconds=timeout + KILL_GRACE_SECONDS)
+        self.registry.add(
+            RunningRecord(
+                request_id=run_id,
+                job_id=job.mirror_id,
+                worker_id=self.worker_id,
+                pgid=info.pid,
+                started_at=format_timestamp(info.started_at) or "",
+                deadline=format_timestamp(deadline) or "",
+                marker=process_start_marker(info.pid),
+                worker_pid=os.getpid(),
+                worker_marker=own_marker(),
+                trigger=trigger,
             )
         )
 

@@ -32,10 +32,29 @@ class RunHistory:
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
         self._runs: dict[str, LastRun] = {}
+        self._seen: tuple[int, int] | None = None
         if path is not None:
             self._load(path)
 
+    def refresh(self) -> None:
+        """Take in what another worker process on this Mac recorded since (the app's hosted worker beside
+        the daemon share the file): newer runs win. Cheap when the file did not change (one stat)."""
+        if self._path is None:
+            return
+        try:
+            stat = self._path.stat()
+        except OSError:
+            return
+        if (stat.st_mtime_ns, stat.st_size) != self._seen:
+            self._load(self._path)
+
     def record(self, job_id: str, run: LastRun) -> None:
+        """Keep `run` as the job's last run unless a newer one is known (a run that started before a
+        skipped scheduled time and ends after it leaves the skip as the last run)."""
+        self.refresh()  # another process's newer runs are kept when this one saves
+        current = self._runs.get(job_id)
+        if current is not None and current.started_at > run.started_at:
+            return
         self._runs[job_id] = run
         if self._path is not None:
             self._save(self._path)
@@ -52,6 +71,8 @@ class RunHistory:
 
     def _load(self, path: Path) -> None:
         try:
+            stat = path.stat()
+            self._seen = (stat.st_mtime_ns, stat.st_size)
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return
@@ -63,7 +84,10 @@ class RunHistory:
                 status = item["status"]
                 if status not in LAST_STATUSES:
                     continue
-                self._runs[job_id] = LastRun(parse_iso(item["started_at"]), status, int(item["duration_ms"]))
+                run = LastRun(parse_iso(item["started_at"]), status, int(item["duration_ms"]))
+                known = self._runs.get(job_id)
+                if known is None or run.started_at > known.started_at:
+                    self._runs[job_id] = run
             except (KeyError, TypeError, ValueError):
                 continue
 
@@ -78,5 +102,7 @@ class RunHistory:
         }
         try:
             atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True))
+            stat = path.stat()
+            self._seen = (stat.st_mtime_ns, stat.st_size)
         except OSError as exc:  # losing the history is not worth failing a run over
             log.warning("could not save run history to %s: %s", path, exc)

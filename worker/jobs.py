@@ -12,7 +12,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Literal
 
 from cronmirror_desktop.core.rows import LAST_STATUSES, MIRROR_COLUMNS
-from cronmirror_desktop.core.schedule import Schedule, try_next_runs
+from cronmirror_desktop.core.schedule import Schedule, schedule_for, try_next_runs
 from cronmirror_desktop.core.schedule_text import try_describe
 from cronmirror_desktop.core.timeutil import as_utc, iso_z
 
@@ -61,8 +61,16 @@ class LocalJob:
     timeout_s: float | None = None
     #: Where an `every` schedule counts from (None: from the last run, if known).
     anchor_at: datetime | None = None
+    #: For jobs our own scheduler runs (jobs.toml): how far back a run missed while the worker was down
+    #: or the Mac asleep is still made up for at start, in seconds; 0 = never; None = the default (1 h).
+    catch_up_s: float | None = None
     #: Things a person should know about this job ("unknown schedule kind", "invalid time zone").
     problems: tuple[str, ...] = ()
+    #: The machine the job lives on (the worker's host name); None before a SourceSet stamped it.
+    host: str | None = None
+    #: The id its mirror row has when it differs from `job_id`: `<job_id>@<host>` while another host's row
+    #: holds `job_id` (docs/worker.md, "Several Mac minis on one project"). Requests name this id.
+    qualified_id: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.job_id, str) or not self.job_id:
@@ -75,14 +83,28 @@ class LocalJob:
             object.__setattr__(self, "last_duration_ms", min(max(0, int(self.last_duration_ms)), _INT4_MAX))
 
     @property
+    def mirror_id(self) -> str:
+        """The id of its mirror row, which run requests name."""
+        return self.qualified_id or self.job_id
+
+    @property
     def schedule(self) -> Schedule | None:
+        """Read in the dialect of the scheduler that runs it (gateway; cron(8) for crontab/launchd/jobs)."""
         if self.schedule_kind is None:
             return None
-        return Schedule(self.schedule_kind, self.schedule_expr, self.tz, self.anchor_at)
+        return schedule_for(
+            self.schedule_kind,
+            self.schedule_expr,
+            self.tz,
+            source=self.source,
+            job_id=self.native_id or self.job_id,
+            anchor=self.anchor_at,
+        )
 
     def mirror_fields(self, *, iso: bool = False) -> dict[str, Any]:
         """Exactly the `cron_mirror` columns. Timestamps are aware UTC datetimes, or `…Z` text with `iso`."""
         row = {name: getattr(self, name) for name in MIRROR_COLUMNS}
+        row["job_id"] = self.mirror_id
         if iso:
             for name in ("next_run_at", "last_run_at"):
                 row[name] = iso_z(row[name]) if row[name] is not None else None

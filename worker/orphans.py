@@ -77,6 +77,13 @@ class RunningRecord:
     #: app's hosted worker beside a `cronmirror-worker run`, say) is that worker's, never a survivor.
     worker_pid: int | None = None
     worker_marker: str | None = None
+    #: What started the job: "request" (then `request_id` is a run request's id), or "schedule" /
+    #: "catch-up" for a jobs.toml job the worker ran on its schedule (then it is the run's own id).
+    trigger: str = "request"
+
+    @property
+    def scheduled(self) -> bool:
+        return self.trigger != "request"
 
     @property
     def deadline_at(self) -> datetime:
@@ -98,6 +105,7 @@ class RunningRecord:
                 marker=_text_or_none(data.get("marker")),
                 worker_pid=int(data["worker_pid"]) if data.get("worker_pid") is not None else None,
                 worker_marker=_text_or_none(data.get("worker_marker")),
+                trigger=_text_or_none(data.get("trigger")) or "request",
             )
             parse_timestamp(record.deadline)
         except (KeyError, TypeError, ValueError):

@@ -2,7 +2,8 @@
 
 Wake-ups: a Realtime INSERT into `cron_run_requests` (or the local store's change feed) wakes the executor
 within milliseconds, and so does a slot that frees up; a poll every `poll_every` seconds is the fallback
-when live events are down. A sync runs every `sync_interval` seconds and right after each run; it compares
+when live events are down. A sync runs every `sync_interval` seconds, right after each run, and at once
+when a source hears its jobs change (`SourceSet.subscribe_changes`: the gateway's events); it compares
 with the store itself again (reconciles) after every (re)connect and every `reconcile_every` seconds, so
 rows deleted or edited behind the worker's back are repaired. Expired leases are rescued the moment the
 lease that expires first runs out (known from live events), and every `rescue_every` seconds regardless.
@@ -11,12 +12,13 @@ The service never dies of a store error: it records it in its status, waits, and
 With a `state_dir`, results not yet reported survive a crash (`outbox/`, see worker.outbox) and jobs that
 outlive the worker are found again at the next start (`running/`, see worker.orphans).
 
-The presence row (`job_id = '__cronmirror_worker__'`, `schedule_kind = 'state'`, never listed as a job)
-is touched every few minutes so the app can say when the worker was last seen even when nothing changes.
-It also says how the worker is doing (state, jobs running, requests queued, sync interval, each source's
-state and warnings: core/worker_report.py) and is rewritten soon after one of those changes, but never
-when nothing did. Beside it, the details row says how each command job runs (argument vector, cwd,
-timeout, names of its environment variables), written only when that changes.
+The presence row (`job_id = '__cronmirror_worker__@<host>'`, `schedule_kind = 'state'`, never listed as a
+job; core.presence) is touched every few minutes so the app can say when the worker was last seen even when
+nothing changes; it also publishes the host's time zone, which readers use for jobs without one. It also
+says how the worker is doing (state, jobs running, requests queued, sync interval, each source's state and
+warnings: core/worker_report.py) and is rewritten soon after one of those changes, but never when nothing
+did. Beside it, the details row (`__cronmirror_details__@<host>`) says how each command job runs (argument
+vector, cwd, timeout, names of its environment variables), written only when that changes.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from cronmirror_desktop import __version__
 from cronmirror_desktop.core.aio import wait_event
 from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.fileio import atomic_write_text
+from cronmirror_desktop.core.presence import presence_row
 from cronmirror_desktop.core.rows import CronRunRequest
 from cronmirror_desktop.core.store import (
     ChangeType,
@@ -65,13 +68,12 @@ from worker.orphans import RUNNING_DIR_NAME, RunningRecord, RunningRegistry, wat
 from worker.outbox import OUTBOX_DIR_NAME, Outbox, OutboxEntry
 from worker.process import ProcessStarted
 from worker.redact import Redactor
+from worker.scheduler import Clock, Scheduler
 from worker.sources.registry import SourceSet
 from worker.sync import MirrorSync, SyncReport
 
 log = logging.getLogger(__name__)
 
-PRESENCE_JOB_ID = "__cronmirror_worker__"
-DETAILS_JOB_ID = DETAILS_PREFIX
 #: The last presence write waits at most this long when the worker stops (the store may be gone).
 FINAL_PRESENCE_TIMEOUT = 2.0
 #: Rescue this long after the first known lease ran out (clocks of worker and database differ a little).
@@ -101,6 +103,8 @@ class WorkerOptions:
     presence_debounce: float = 1.0
     #: How often the sync compares with the store again instead of with its own memory.
     reconcile_every: float = 600.0
+    #: Run jobs.toml jobs on their schedule (worker.scheduler) while the daemon runs.
+    run_schedules: bool = True
 
 
 @dataclass(frozen=True)
@@ -164,9 +168,11 @@ class WorkerService:
         secrets: Sequence[str] = (),
         on_status: Callable[[WorkerStatus], None] | None = None,
         on_started: Callable[[CronRunRequest, ProcessStarted], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        """`state_dir`: where the outbox and the record of running jobs live (None: memory only).
-        `secrets`: values redacted from every job's output before it is reported."""
+        """`state_dir`: where the outbox, the record of running jobs and the scheduler's state live (None:
+        memory only). `secrets`: values redacted from every job's output before it is reported.
+        `clock`: the scheduler's time (tests pass a fake one)."""
         self.store = store
         self.sources = sources
         self.options = options
@@ -191,6 +197,14 @@ class WorkerService:
             on_started=self._job_started,
             on_finished=self._job_finished,
         )
+        self.scheduler = Scheduler(
+            sources,
+            self.executor,
+            state_dir=state_dir,
+            clock=clock,
+            redact=redactor if redactor else None,
+            on_changed=self._scheduled_changed,
+        )
         self.status = WorkerStatus(self.worker_id, options.project_id, f"{store.kind}: {store.location}")
         self._wake = asyncio.Event()
         self._sync_now = asyncio.Event()
@@ -206,6 +220,7 @@ class WorkerService:
         #: What the presence row and the details row hold as far as this worker knows (None: unknown).
         self._presence_written: dict[str, Any] | None = None
         self._details_written: str | None = None
+        self.sources.subscribe_changes(self._inventory_changed)
 
     # -- one-shot operations (the CLI's sync-once / drain-once) -----------------------------------
 
@@ -222,6 +237,12 @@ class WorkerService:
         if finished:
             self._record_sync(await self.sync.sync_once())
         return finished
+
+    def _inventory_changed(self, source: str) -> None:
+        """A source heard its jobs change (the gateway's `cron` events): mirror now, not at the next
+        interval. Several changes during one sync cost one more sync, not one each."""
+        log.debug("%s changed: syncing now", source)
+        self._sync_now.set()
 
     def request_sync(self) -> None:
         """Sync now instead of at the next interval (the app's "Sync now"). Call on the service's loop;
@@ -253,6 +274,7 @@ class WorkerService:
             ("executor", self._executor_loop),
             ("rescue", self._rescue_loop),
             ("presence", self._presence_loop),
+            *((("scheduler", self.scheduler.run),) if self.options.run_schedules else ()),
         ):
             task = asyncio.get_running_loop().create_task(loop(), name=f"worker-{name}")
             self._tasks.add(task)
@@ -265,13 +287,17 @@ class WorkerService:
     async def _shutdown(self) -> None:
         self._update(state="stopping")
         log.info("worker stopping: no new claims; %d job(s) running", len(self.executor.running))
-        await self.executor.stop(self.options.grace, reason="the worker was stopped")
+        await asyncio.gather(
+            self.executor.stop(self.options.grace, reason="the worker was stopped"),
+            self.scheduler.stop(self.options.grace),
+        )
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         if self._subscription is not None:
             await self._subscription.close()
+        await self.sources.close()  # the gateway's WebSocket
         self._update(state="stopped", running=())
         if self._presence_written is not None:  # readers learn it stopped, not only that it went quiet
             with contextlib.suppress(TimeoutError):
@@ -372,14 +398,20 @@ class WorkerService:
 
     async def _sync_and_record(self) -> None:
         self._record_sync(await self.sync.sync_once())
+        self.scheduler.jobs_changed()
         await self._after_sync()
 
     async def _after_sync(self) -> None:
         stored = self.sync.stored_bookkeeping
         if stored is not None:  # this pass compared with the store: so do the bookkeeping rows
-            row = stored.get(DETAILS_JOB_ID)
+            row = stored.get(self.details_job_id)
             self._details_written = _details_text(row.instructions if row is not None else None)
         await self._publish_details()
+
+    def _scheduled_changed(self) -> None:
+        """A scheduled run ended (or a job's next run moved): mirror it, and claim with the freed slot."""
+        self._sync_now.set()
+        self._wake.set()
 
     async def _rescue(self) -> None:
         """Report what the outbox holds, then end requests whose lease ran out. Skipped while one of our
@@ -407,9 +439,8 @@ class WorkerService:
                 record.worker_id,
             )
             self.executor.adopt(record)
-            task = asyncio.get_running_loop().create_task(
-                self._see_survivor_out(record), name=f"survivor:{record.job_id}"
-            )
+            watch = self.scheduler.see_survivor_out if record.scheduled else self._see_survivor_out
+            task = asyncio.get_running_loop().create_task(watch(record), name=f"survivor:{record.job_id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         self._update_survivors()
@@ -476,33 +507,26 @@ class WorkerService:
         )
 
     def _presence_details(self) -> dict[str, Any]:
-        return {
-            "workerId": self.worker_id,
-            "host": socket.gethostname(),
-            "version": __version__,
-            "startedAt": format_timestamp(self.status.started_at),
-            **self._presence_report(),
-        }
+        return presence_row(
+            host=self.sources.host,
+            worker_id=self.worker_id,
+            version=__version__,
+            started_at=format_timestamp(self.status.started_at),
+            time_zone=self.sources.zone_name,
+            report=self._presence_report(),
+        )
 
     async def _presence(self, *, heartbeat: bool = True) -> None:
         """Write the presence row: always for a heartbeat, else only when what it says changed."""
-        details = self._presence_details()
-        if not heartbeat and details == self._presence_written:
+        row = self._presence_details()
+        if not heartbeat and row == self._presence_written:
             return
-        await self.store.upsert_mirror(
-            self.options.project_id,
-            [
-                {
-                    "job_id": PRESENCE_JOB_ID,
-                    "name": "CronMirror worker (do not delete)",
-                    "schedule_kind": "state",
-                    "schedule_expr": self.worker_id,
-                    "enabled": False,
-                    "instructions": json.dumps(details),
-                }
-            ],
-        )
-        self._presence_written = details
+        await self.store.upsert_mirror(self.options.project_id, [row])
+        self._presence_written = row
+
+    @property
+    def details_job_id(self) -> str:
+        return f"{DETAILS_PREFIX}@{self.sources.host}"
 
     async def _publish_details(self) -> None:
         """Write how each command job runs, when that changed since this worker last wrote it."""
@@ -510,7 +534,7 @@ class WorkerService:
         if inventory is None:
             return
         jobs = {
-            job.job_id: JobDetails.build(
+            job.mirror_id: JobDetails.build(
                 source=job.source,
                 argv=job.run_spec.argv,
                 cwd=job.run_spec.cwd,
@@ -520,14 +544,12 @@ class WorkerService:
             for job in inventory.jobs
             if job.run_spec is not None and job.source != "gateway"
         }
-        host = socket.gethostname()
+        host = self.sources.host
         text = details_instructions(jobs, host=host, default_timeout_s=self.options.job_timeout)
         if text == self._details_written:
             return
-        await self.store.upsert_mirror(
-            self.options.project_id,
-            [bookkeeping_row(DETAILS_JOB_ID, "CronMirror job details (do not delete)", host, text)],
-        )
+        row = bookkeeping_row(self.details_job_id, "CronMirror job details (do not delete)", host, text)
+        await self.store.upsert_mirror(self.options.project_id, [{**row, "host": host}])
         self._details_written = text
 
     # -- status -------------------------------------------------------------------------------------

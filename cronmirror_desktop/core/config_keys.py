@@ -97,6 +97,7 @@ PLAIN_SETTING_KEYS: tuple[str, ...] = (
     "worker.job_timeout_s",
     "worker.grace_period_s",
     "worker.jobs_file",
+    "worker.host",
     "worker.sources.<name>",
 )
 

@@ -131,6 +131,7 @@ _WORKER_PLAIN = (
     "job_timeout_s",
     "grace_period_s",
     "jobs_file",
+    "host",
     "gateway_bin",
 )
 _SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -158,7 +159,7 @@ def assign_setting(data: dict[str, Any], dotted: str, value: Any, *, remove_if_m
         container = container.setdefault(part, {})
     if value is _MISSING and remove_if_missing:
         container.pop(parts[-1], None)
-    elif value == "" and parts[-1] in {"gateway_bin", "jobs_file"}:
+    elif value == "" and parts[-1] in {"gateway_bin", "jobs_file", "host"}:
         container[parts[-1]] = None
     else:
         container[parts[-1]] = value

@@ -57,6 +57,7 @@ from cronmirror_desktop.core.store import (
     Subscription,
     check_lease,
     make_snapshot,
+    mirror_touched,
     sort_jobs,
 )
 from cronmirror_desktop.core.text import has_control_characters
@@ -66,7 +67,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+#: 1: the seed's tables (+ ClawdOS's columns); 2: cron_mirror.source and .host, a host keeps its rows.
+SCHEMA_VERSION = 2
 #: How many change-log entries survive pruning; a subscriber further behind gets a Snapshot.
 CHANGE_LOG_KEEP = 20_000
 #: How long opening waits for another connection that is switching a new file to WAL at the same moment.
@@ -92,7 +94,9 @@ CREATE TABLE IF NOT EXISTS cron_mirror (
   target_agent_key TEXT,
   job_intent TEXT,
   context_policy TEXT DEFAULT 'default',
-  ui_label TEXT
+  ui_label TEXT,
+  source TEXT CHECK (source IS NULL OR source IN ('gateway', 'crontab', 'launchd', 'jobs')),
+  host TEXT CHECK (host IS NULL OR length(host) BETWEEN 1 AND 255)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS cron_mirror_project_job_idx ON cron_mirror (project_id, job_id);
 
@@ -132,6 +136,12 @@ END;"""
     for table in ("cron_mirror", "cron_run_requests")
     for op, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
 )
+
+#: Version 1 -> 2 (migration …_mirror_source_and_host.sql): the two columns; SQLite cannot add a CHECK to
+#: an existing table, so an upgraded file relies on `normalize_mirror_row`, which refuses the same values.
+_UPGRADES: dict[int, str] = {
+    2: "ALTER TABLE cron_mirror ADD COLUMN source TEXT; ALTER TABLE cron_mirror ADD COLUMN host TEXT;",
+}
 
 _JOB_FILTER = f"job_id != '{MIRROR_STATE_JOB_ID}' AND coalesce(schedule_kind, '') != '{MIRROR_STATE_KIND}'"
 
@@ -175,6 +185,23 @@ def _enter_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.01)
 
 
+def _upgrade(conn: sqlite3.Connection, version: int) -> None:
+    """Bring a file at `version` to SCHEMA_VERSION in one write transaction: a new file gets the whole
+    schema, an older one the upgrades it lacks. Another connection may upgrade the same file at the same
+    moment; then ours fails on its duplicate column, and the version it left is checked instead."""
+    if version == 0:
+        script = _SCHEMA
+    else:
+        script = " ".join(_UPGRADES[v] for v in range(version + 1, SCHEMA_VERSION + 1))
+    try:
+        conn.executescript(f"BEGIN IMMEDIATE; {script} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+    except sqlite3.OperationalError:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            raise
+
+
 class LocalStore(Store):
     """The embedded SQLite store. Safe to open the same file from several stores and processes."""
 
@@ -215,9 +242,7 @@ class LocalStore(Store):
                     hint="Update CronMirror, or point it at another file.",
                 )
             if version < SCHEMA_VERSION:
-                conn.executescript(
-                    f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-                )
+                _upgrade(conn, version)
             self._conn = conn
         return self._conn
 
@@ -414,9 +439,11 @@ class LocalStore(Store):
             return 0
         columns = ("id", "project_id", *MIRROR_COLUMNS, "updated_at")
         updates = ", ".join(f"{c} = excluded.{c}" for c in (*MIRROR_COLUMNS, "updated_at"))
+        # A row of one host is never taken over by another (the migration's trigger does the same).
         sql = (
             f"INSERT INTO cron_mirror ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-            f"ON CONFLICT (project_id, job_id) DO UPDATE SET {updates}"
+            f"ON CONFLICT (project_id, job_id) DO UPDATE SET {updates} "
+            "WHERE cron_mirror.host IS NULL OR excluded.host IS NULL OR cron_mirror.host = excluded.host"
         )
 
         def upsert(conn: sqlite3.Connection) -> int:
@@ -424,15 +451,17 @@ class LocalStore(Store):
             params = [
                 (str(uuid.uuid4()), project_id, *(row[c] for c in MIRROR_COLUMNS), now) for row in normal
             ]
-            self._transaction(conn, lambda: conn.executemany(sql, params))
-            return len(params)
+            cursor = self._transaction(conn, lambda: conn.executemany(sql, params))
+            return max(0, cursor.rowcount)  # rows written (not the change log's), skipped ones left out
 
         return await self._run(upsert, writes=True)
 
-    async def delete_mirror(self, project_id: str, job_ids: Sequence[str]) -> int:
+    async def delete_mirror(self, project_id: str, job_ids: Sequence[str], *, host: str | None = None) -> int:
         ids = list(dict.fromkeys(job_ids))
         if not ids:
             return 0
+        only_host = "" if host is None else " AND host = ?"
+        host_param = () if host is None else (host,)
 
         def delete(conn: sqlite3.Connection) -> int:
             def body() -> int:
@@ -441,8 +470,8 @@ class LocalStore(Store):
                     chunk = ids[start : start + _IN_CHUNK]
                     marks = ",".join("?" * len(chunk))
                     cur = conn.execute(
-                        f"DELETE FROM cron_mirror WHERE project_id = ? AND job_id IN ({marks})",
-                        (project_id, *chunk),
+                        f"DELETE FROM cron_mirror WHERE project_id = ? AND job_id IN ({marks}){only_host}",
+                        (project_id, *chunk, *host_param),
                     )
                     deleted += cur.rowcount
                 return deleted
@@ -452,23 +481,34 @@ class LocalStore(Store):
         return await self._run(delete, writes=True)
 
     async def claim_next(
-        self, project_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
+        self,
+        project_id: str,
+        worker_id: str,
+        lease_seconds: int = DEFAULT_LEASE_SECONDS,
+        *,
+        host: str | None = None,
     ) -> CronRunRequest | None:
         check_lease(worker_id, lease_seconds)
 
         def claim(conn: sqlite3.Connection) -> CronRunRequest | None:
             now = now_utc()
+            # Requests for a job of another host are that host's worker's (migration
+            # …_claim_requests_by_host.sql does the same).
             row = conn.execute(
                 "UPDATE cron_run_requests SET status = 'running', picked_up_at = :now, worker_id = :worker, "
                 "lease_until = :lease, heartbeat_at = :now, attempts = attempts + 1 "
-                "WHERE status = 'queued' AND id = (SELECT id FROM cron_run_requests "
-                "  WHERE project_id = :project AND status = 'queued' ORDER BY requested_at, id LIMIT 1) "
+                "WHERE status = 'queued' AND id = (SELECT q.id FROM cron_run_requests AS q "
+                "  WHERE q.project_id = :project AND q.status = 'queued' AND NOT EXISTS ("
+                "    SELECT 1 FROM cron_mirror AS m WHERE m.project_id = q.project_id "
+                "    AND m.job_id = q.job_id AND m.host IS NOT NULL AND m.host IS NOT :host) "
+                "  ORDER BY q.requested_at, q.id LIMIT 1) "
                 "RETURNING *",
                 {
                     "now": format_timestamp(now),
                     "worker": worker_id,
                     "lease": format_timestamp(now + timedelta(seconds=lease_seconds)),
                     "project": project_id,
+                    "host": host,
                 },
             ).fetchone()
             return CronRunRequest.from_row(dict(row)) if row else None
@@ -608,8 +648,8 @@ class LocalStore(Store):
             if table == "cron_mirror":
                 job = CronMirrorJob.from_row(dict(current)) if current else None
                 if job is not None and not job.is_job:
-                    if job.updated_at is not None:
-                        events.append(MirrorTouched(project_id, job.updated_at, job))
+                    if (touched := mirror_touched(project_id, job)) is not None:
+                        events.append(touched)
                     continue
                 events.append(JobChange(kind, project_id, row_id, job))
             else:

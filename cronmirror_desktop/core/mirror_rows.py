@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from cronmirror_desktop.core.errors import InvalidRow
-from cronmirror_desktop.core.rows import MAX_SHORT_TEXT, MAX_TEXT, MIRROR_COLUMNS, short
+from cronmirror_desktop.core.rows import (
+    MAX_HOST,
+    MAX_SHORT_TEXT,
+    MAX_TEXT,
+    MIRROR_COLUMNS,
+    MIRROR_SOURCES,
+    short,
+)
 from cronmirror_desktop.core.timeutil import format_timestamp, parse_timestamp
 
 _TIMESTAMP_COLUMNS = frozenset({"next_run_at", "last_run_at"})
 _DEFAULTS: dict[str, Any] = {"enabled": True}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def normalize_mirror_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -37,6 +46,15 @@ def normalize_mirror_row(row: Mapping[str, Any]) -> dict[str, Any]:
                 raise InvalidRow(f"{column} of job {short(job_id)} is not a time: {short(value)}") from exc
         elif column == "enabled":
             value = bool(value)
+        elif column == "source":
+            if value is not None and value not in MIRROR_SOURCES:
+                raise InvalidRow(f"source of job {short(job_id)} is not one of {', '.join(MIRROR_SOURCES)}")
+        elif column == "host":
+            value = value or None
+            if value is not None and (
+                not isinstance(value, str) or len(value) > MAX_HOST or _CONTROL.search(value)
+            ):
+                raise InvalidRow(f"host of job {short(job_id)} is not a host name: {short(value)}")
         elif isinstance(value, str):
             # The same caps readers apply (rows.py), so what is written reads back identical.
             value = value[: MAX_TEXT if column == "instructions" else MAX_SHORT_TEXT]

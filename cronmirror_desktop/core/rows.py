@@ -28,7 +28,14 @@ from cronmirror_desktop.core.fields import MAX_TAIL as MAX_TAIL
 from cronmirror_desktop.core.fields import MAX_TEXT as MAX_TEXT
 from cronmirror_desktop.core.fields import FieldReader, result_number
 from cronmirror_desktop.core.fields import short as short
-from cronmirror_desktop.core.schedule import InvalidSchedule, Schedule, validate
+from cronmirror_desktop.core.schedule import (
+    GATEWAY_DIALECT,
+    InvalidSchedule,
+    Schedule,
+    dialect_for_source,
+    schedule_for,
+    validate,
+)
 
 LAST_STATUSES = ("ok", "error", "skipped")
 REQUEST_STATUSES = ("queued", "running", "done", "error", "cancelled")
@@ -55,7 +62,13 @@ MIRROR_COLUMNS = (
     "last_status",
     "last_duration_ms",
     "instructions",
+    "source",
+    "host",
 )
+#: The worker sources a row's `source` may name (migration …_mirror_source_and_host.sql checks the same).
+MIRROR_SOURCES = ("gateway", "crontab", "launchd", "jobs")
+#: The longest host name a row may carry (the migration's check).
+MAX_HOST = 255
 
 
 @lru_cache(maxsize=512)
@@ -100,6 +113,11 @@ class CronMirrorJob(Row):
     last_status: str | None = None
     last_duration_ms: int | None = None
     instructions: str | None = None
+    #: Which worker source the job comes from (gateway, crontab, launchd, jobs); None = a gateway job
+    #: (ClawdOS's worker, rows written before the column existed).
+    source: str | None = None
+    #: The machine the job lives on; None = not said (ClawdOS's worker, older rows).
+    host: str | None = None
     updated_at: datetime | None = None
     # Columns the ClawdOS web project added later (migration 20261129001000); NULL for our worker's rows.
     target_agent_key: str | None = None
@@ -118,6 +136,10 @@ class CronMirrorJob(Row):
         kind = f.text("schedule_kind")
         expr = f.text("schedule_expr")
         tz = f.text("tz")
+        source = f.text("source")
+        if source is not None and source not in MIRROR_SOURCES:
+            f.problems.append(f"unknown source {short(source)}; read as a gateway job")
+            source = None
         job: dict[str, Any] = {
             "id": f.text("id"),
             "project_id": f.text("project_id", required=True, plain=True) or "",
@@ -132,6 +154,8 @@ class CronMirrorJob(Row):
             "last_status": f.text("last_status"),
             "last_duration_ms": f.integer("last_duration_ms", minimum=0),
             "instructions": f.text("instructions", limit=MAX_TEXT),
+            "source": source,
+            "host": f.text("host", limit=MAX_HOST, plain=True) or None,
             "updated_at": f.timestamp("updated_at"),
             "target_agent_key": f.text("target_agent_key"),
             "job_intent": f.text("job_intent"),
@@ -140,7 +164,7 @@ class CronMirrorJob(Row):
         }
         is_fingerprint = job_id == MIRROR_STATE_JOB_ID or kind == MIRROR_STATE_KIND
         if not is_fingerprint:
-            f.problems.extend(schedule_problems(kind, expr, tz))
+            f.problems.extend(schedule_problems(kind, expr, tz, dialect_for_source(source)))
             status = job["last_status"]
             if status is not None and status not in LAST_STATUSES:
                 f.problems.append(f"unknown last status {short(status)}")
@@ -161,14 +185,30 @@ class CronMirrorJob(Row):
 
     @property
     def schedule(self) -> Schedule | None:
-        """The schedule for core.schedule / core.schedule_text (None when the row has no kind)."""
+        """The schedule for core.schedule / core.schedule_text (None when the row has no kind), read in the
+        dialect of the scheduler that runs it (from `source`) and, for a gateway cron job, with the stagger
+        the gateway derives from its id."""
         if self.schedule_kind is None:
             return None
-        return Schedule(self.schedule_kind, self.schedule_expr, self.tz)
+        return schedule_for(
+            self.schedule_kind, self.schedule_expr, self.tz, source=self.source, job_id=self.source_job_id
+        )
+
+    @property
+    def source_job_id(self) -> str:
+        """The id in its host's own terms: `job_id` without the `@<host>` a second host's row carries
+        (docs/worker.md, "Several Mac minis on one project")."""
+        suffix = f"@{self.host}" if self.host else ""
+        if suffix and self.job_id.endswith(suffix) and len(self.job_id) > len(suffix):
+            return self.job_id[: -len(suffix)]
+        return self.job_id
 
 
-def schedule_problems(kind: str | None, expr: str | None, tz: str | None) -> list[str]:
-    """What is wrong with a schedule as the mirror gives it (empty when it is usable)."""
+def schedule_problems(
+    kind: str | None, expr: str | None, tz: str | None, dialect: str = GATEWAY_DIALECT
+) -> list[str]:
+    """What is wrong with a schedule as the mirror gives it (empty when it is usable), judged by the rules of
+    the scheduler that runs it (`core.schedule.dialect_for_source`; rows that do not say are gateway jobs)."""
     problems: list[str] = []
     if tz and zone_or_none(tz) is None:
         problems.append(f"unknown time zone {short(tz)}")
@@ -176,7 +216,7 @@ def schedule_problems(kind: str | None, expr: str | None, tz: str | None) -> lis
         return problems  # ClawdOS's worker writes at-jobs without an expression; next_run_at says when
     if kind is not None:
         try:
-            validate(Schedule(kind, expr, None if problems else tz), default_tz=UTC)
+            validate(Schedule(kind, expr, None if problems else tz, dialect=dialect), default_tz=UTC)
         except InvalidSchedule as exc:
             problems.append(exc.message)
         except Exception as exc:  # a library's own failure on text it was never meant to see

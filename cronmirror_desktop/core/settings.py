@@ -73,6 +73,10 @@ class WorkerSettings(BaseModel):
     gateway_bin: str | None = None
     #: Our own jobs file for plain command jobs; None = the default under the config dir.
     jobs_file: str | None = None
+    #: This machine's name in the mirror (its rows' `host`); None = the host name up to the first dot.
+    #: Pin it when the host name changes (a Mac renamed on another network), or the worker would leave
+    #: its old rows to a host that no longer exists.
+    host: str | None = None
 
     @field_validator("sync_interval_s")
     @classmethod
@@ -94,10 +98,17 @@ class WorkerSettings(BaseModel):
     def _grace(cls, value: int, info: ValidationInfo) -> int:
         return _clamp(value, 0, GRACE_PERIOD_MAX_S, "worker.grace_period_s", info)
 
-    @field_validator("gateway_bin", "jobs_file")
+    @field_validator("gateway_bin", "jobs_file", "host")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("host")
+    @classmethod
+    def _host_name(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 255 or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value)):
+            raise ValueError("a host name has at most 255 characters and no control characters")
+        return value
 
     def source_enabled(self, name: str) -> bool:
         return self.sources.get(name, DEFAULT_SOURCES.get(name, False))

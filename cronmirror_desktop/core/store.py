@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
+from cronmirror_desktop.core.presence import WorkerPresence
 from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest, ProjectInfo
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,17 @@ def sort_jobs(jobs: list[CronMirrorJob]) -> list[CronMirrorJob]:
 def make_snapshot(project_id: str, mirror: list[CronMirrorJob], requests: list[CronRunRequest]) -> Snapshot:
     """A Snapshot from every mirror row of the project: the jobs, and when a worker was last heard of."""
     seen = max((row.updated_at for row in mirror if row.updated_at is not None), default=None)
+    presences = tuple(p for p in map(WorkerPresence.from_job, mirror) if p is not None)
     jobs = sort_jobs([row for row in mirror if row.is_job])
-    return Snapshot(project_id, jobs, requests, seen, tuple(row for row in mirror if not row.is_job))
+    bookkeeping = tuple(row for row in mirror if not row.is_job)
+    return Snapshot(project_id, jobs, requests, seen, presences, bookkeeping)
+
+
+def mirror_touched(project_id: str, row: CronMirrorJob) -> MirrorTouched | None:
+    """The event for a changed bookkeeping row (None when it carries no time)."""
+    if row.updated_at is None:
+        return None
+    return MirrorTouched(project_id, row.updated_at, WorkerPresence.from_job(row), row)
 
 
 def check_lease(worker_id: str, lease_seconds: int) -> None:
@@ -89,8 +99,10 @@ class Snapshot:
     requests: list[CronRunRequest]
     #: The newest `updated_at` of any mirror row, bookkeeping rows included: when a worker was last heard of.
     worker_seen_at: datetime | None = None
-    #: The mirror's rows that are not jobs: the workers' presence and details rows (core.worker_report),
-    #: ClawdOS's fingerprint.
+    #: What the workers' presence rows say (their hosts and time zones; core.presence).
+    presences: tuple[WorkerPresence, ...] = ()
+    #: The mirror's rows that are not jobs: the workers' presence and details rows (what they say about
+    #: their work and sources: core.worker_report), ClawdOS's fingerprint.
     bookkeeping: tuple[CronMirrorJob, ...] = ()
 
 
@@ -101,7 +113,10 @@ class MirrorTouched:
 
     project_id: str
     at: datetime
-    #: The row as it is now (what a presence or details row says: core.worker_report).
+    #: When the row is a worker's presence row: what it says now.
+    presence: WorkerPresence | None = None
+    #: The row as it is now (what a presence or details row says about the worker's work:
+    #: core.worker_report).
     row: CronMirrorJob | None = None
 
 
@@ -208,17 +223,27 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def upsert_mirror(self, project_id: str, rows: Sequence[Mapping[str, Any]]) -> int:
         """Insert or update rows by `(project_id, job_id)`; each row holds MIRROR_COLUMNS.
-        Sets `updated_at`. Returns the number of rows written."""
+        Sets `updated_at`. A stored row whose `host` is another (non-empty) host than the new row's is
+        left as it is: a host never takes over another host's row. Returns the number of rows written
+        (Supabase: the number sent)."""
 
     @abc.abstractmethod
-    async def delete_mirror(self, project_id: str, job_ids: Sequence[str]) -> int:
-        """Delete the project's rows with these job ids. Returns the number deleted."""
+    async def delete_mirror(self, project_id: str, job_ids: Sequence[str], *, host: str | None = None) -> int:
+        """Delete the project's rows with these job ids (with `host`: only that host's rows). Returns
+        the number deleted."""
 
     @abc.abstractmethod
     async def claim_next(
-        self, project_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
+        self,
+        project_id: str,
+        worker_id: str,
+        lease_seconds: int = DEFAULT_LEASE_SECONDS,
+        *,
+        host: str | None = None,
     ) -> CronRunRequest | None:
-        """Atomically take the oldest queued request (queued -> running) with a lease, or None."""
+        """Atomically take the oldest queued request (queued -> running) with a lease, or None. Only
+        requests for jobs of `host`, or of no host (a mirror row without one, or none at all), are taken:
+        a job of another host is run by that host's worker."""
 
     @abc.abstractmethod
     async def heartbeat(

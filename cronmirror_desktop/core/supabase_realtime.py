@@ -38,6 +38,7 @@ from cronmirror_desktop.core.store import (
     StateChange,
     StoreEvent,
     Subscription,
+    mirror_touched,
 )
 
 if TYPE_CHECKING:
@@ -283,7 +284,7 @@ class SupabaseSubscription(Subscription):
         """A job's change, or for a bookkeeping row (a worker's presence or details, too large for one
         Realtime message at times: then it is fetched) the sign of life it is."""
         if job is not None and not job.is_job:
-            return MirrorTouched(self.project_id, job.updated_at, job) if job.updated_at else None
+            return mirror_touched(self.project_id, job)
         return JobChange(change, self.project_id, row_id, job)
 
     def _refetch(self, table: str, row_id: str, change: ChangeType) -> None:

@@ -109,9 +109,9 @@ def translate_error(exc: BaseException, what: str) -> CronMirrorError:
             return NotFound(f"Could not {what}: not found.")
         if code.startswith("22"):  # data exceptions: NUL in text, out-of-range numbers...
             return InvalidRow(f"Supabase refused the data while trying to {what}: {message}.")
-        if code in {"PGRST202", "PGRST205", "42P01", "42883", "42703"}:
+        if code in {"PGRST202", "PGRST204", "PGRST205", "42P01", "42703", "42883"}:
             return NotConfigured(
-                f"The Supabase project lacks CronMirror's tables or functions ({message}).",
+                f"The Supabase project lacks CronMirror's tables, columns or functions ({message}).",
                 hint=_MIGRATIONS_HINT,
             )
         if code.isdigit() and len(code) == 3:  # a non-JSON answer: not PostgREST at all
@@ -349,12 +349,15 @@ class SupabaseStore(Store):
             await self._call("write the mirror", partial(write, payload[start : start + WRITE_CHUNK]))
         return len(payload)
 
-    async def delete_mirror(self, project_id: str, job_ids: Sequence[str]) -> int:
+    async def delete_mirror(self, project_id: str, job_ids: Sequence[str], *, host: str | None = None) -> int:
         ids = list(dict.fromkeys(job_ids))
         deleted = 0
 
         def delete(chunk: list[str], c: AsyncClient) -> Awaitable[APIResponse]:
-            return c.table("cron_mirror").delete().eq("project_id", project_id).in_("job_id", chunk).execute()
+            query = c.table("cron_mirror").delete().eq("project_id", project_id).in_("job_id", chunk)
+            if host is not None:
+                query = query.eq("host", host)
+            return query.execute()
 
         for start in range(0, len(ids), WRITE_CHUNK):
             deleted += len(
@@ -363,10 +366,20 @@ class SupabaseStore(Store):
         return deleted
 
     async def claim_next(
-        self, project_id: str, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
+        self,
+        project_id: str,
+        worker_id: str,
+        lease_seconds: int = DEFAULT_LEASE_SECONDS,
+        *,
+        host: str | None = None,
     ) -> CronRunRequest | None:
         check_lease(worker_id, lease_seconds)
-        params = {"p_project_id": project_id, "p_worker_id": worker_id, "p_lease_seconds": lease_seconds}
+        params = {
+            "p_project_id": project_id,
+            "p_worker_id": worker_id,
+            "p_lease_seconds": lease_seconds,
+            "p_host": host,
+        }
         claimed = await self._rows(
             "claim a run request",
             lambda c: c.rpc("claim_run_request", params).select(*REQUEST_COLUMNS).execute(),

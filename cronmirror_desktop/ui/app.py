@@ -135,7 +135,11 @@ async def run_app(
             if start_worker:
                 await wait_for_worker(host, SCREENSHOT_TIMEOUT_S)
             ok = await take_screenshot(
-                window, controller, args.screenshot, worker_menu=args.screenshot_worker_menu
+                window,
+                controller,
+                args.screenshot,
+                worker_menu=args.screenshot_worker_menu,
+                job_id=args.screenshot_job,
             )
             exit_code = 0 if ok else 1
             window.close()

@@ -1,4 +1,5 @@
-"""Status chips for run requests: a rounded, tinted label; "running" pulses while any row runs.
+"""Status chips: run requests' (a rounded, tinted label; "running" pulses while any row runs) and the job
+table's "Late" chip.
 
 The pulse costs nothing when idle: its timer only runs while a visible view shows a running request, and
 each tick repaints just the status column, not the whole table.
@@ -10,9 +11,11 @@ import math
 import time
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPainterPath
+from PySide6.QtGui import QColor, QFontMetrics, QIcon, QPainter, QPainterPath
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView
 
+from cronmirror_desktop.ui.job_model import COL_STATUS as JOB_COL_STATUS
+from cronmirror_desktop.ui.job_model import LATE_WORD, LateRole
 from cronmirror_desktop.ui.request_model import (
     COL_STATUS,
     STATUS_LABELS,
@@ -108,6 +111,25 @@ class RequestDelegate(QStyledItemDelegate):
             size.setWidth(max(size.width(), fm.horizontalAdvance("Cancelled") + 36))
         size.setHeight(max(size.height(), QFontMetrics(option.font).height() + 10))
         return size
+
+
+class JobStatusDelegate(QStyledItemDelegate):
+    """The job table's Status cell: a "Late" chip for a job whose expected run did not happen
+    (core.lateness, via the model's LateRole); any other status as the model draws it (icon and word)."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        lateness = index.data(LateRole) if index.column() == JOB_COL_STATUS else None
+        if not getattr(lateness, "late", False):
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        opt.icon = QIcon()
+        style = opt.widget.style() if opt.widget is not None else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        paint_chip(painter, option.rect, "late", LATE_WORD, is_dark(option.palette), None)
 
 
 class PulseDriver(QObject):

@@ -42,6 +42,7 @@ from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.aio import TaskSet
 from cronmirror_desktop.core.controlapi import CONFIRM_INTERVAL_S, ControlApiClient, RunRequested
 from cronmirror_desktop.core.errors import CronMirrorError, Unreachable
+from cronmirror_desktop.core.presence import HostZones
 from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest, ProjectInfo
 from cronmirror_desktop.core.store import (
     JobChange,
@@ -336,6 +337,7 @@ class AppController(QObject):
         self.project_error = None
         if changed:
             self.job_model.clear()
+            self.job_model.set_host_zones(HostZones())  # another project: other Mac minis
             self.request_model.clear()
             self.job_requests.job_id = None
             self.job_requests.clear()
@@ -450,10 +452,13 @@ class AppController(QObject):
                 self._set_live(event.state, event.detail)
         elif isinstance(event, MirrorTouched):
             self.job_model.note_seen([event.at])
+            if event.presence is not None:
+                self.job_model.set_host_zones(self.job_model.host_zones.with_presence(event.presence))
             if event.row is not None and self._read_bookkeeping(event.row):
                 self.workersChanged.emit()
 
     def _apply_snapshot(self, snapshot: Snapshot) -> None:
+        self.job_model.set_host_zones(HostZones.from_presences(snapshot.presences))
         self._forget_workers(emit=False)
         for row in snapshot.bookkeeping:
             self._read_bookkeeping(row)
@@ -491,9 +496,12 @@ class AppController(QObject):
         """Keep what a presence or details row says; True when it was one."""
         report = WorkerReport.from_row(row)
         if report is not None:
-            self.workers[report.key] = report
             if row.id:
+                earlier = self._bookkeeping.get(row.id)
+                if earlier is not None and earlier != f"worker:{report.key}":
+                    self.workers.pop(earlier.removeprefix("worker:"), None)  # that host's worker restarted
                 self._bookkeeping[row.id] = f"worker:{report.key}"
+            self.workers[report.key] = report
             return True
         details = DetailsReport.from_row(row)
         if details is not None:

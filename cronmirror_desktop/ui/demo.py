@@ -19,7 +19,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cronmirror_desktop import __version__
 from cronmirror_desktop.core.localstore import LocalStore
+from cronmirror_desktop.core.presence import presence_row
+from cronmirror_desktop.core.schedule import CRON_DIALECT, Schedule, next_runs
 from cronmirror_desktop.core.timeutil import format_timestamp, iso_z
 from worker.configured import WorkerParts
 from worker.history import RunHistory
@@ -32,6 +35,9 @@ DEMO_PROJECT = "front-office"
 SECOND_PROJECT = "home-lab"
 #: The worker that "is busy" with the running demo request (not ours: ours would finish it).
 OTHER_WORKER = "mac-mini:4242:demo"
+#: The demo's Mac mini (its jobs' `host`) and its time zone, the same on every machine that shows the demo.
+DEMO_HOST = "mac-mini"
+DEMO_ZONE = "Europe/Berlin"
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,9 @@ class DemoJob:
     tz: str | None = None
     enabled: bool = True
     instructions: str | None = None
-    last: tuple[timedelta, str, int] | None = None  # (how long ago, status, duration ms)
+    #: (how long ago, status, duration ms); None as the age: at its latest scheduled time, so that only
+    #: the job meant to be Late is Late whenever the demo runs.
+    last: tuple[timedelta | None, str, int] | None = None
 
     @property
     def job_id(self) -> str:
@@ -71,7 +79,7 @@ def demo_jobs(now: datetime) -> list[DemoJob]:
             tz="Europe/Berlin",
             instructions="Summarise today's calendar, the weather in Berlin and overnight messages.\n"
             "Post the summary to the #daily channel.",
-            last=(timedelta(hours=5, minutes=2), "ok", 38_900),
+            last=(None, "ok", 38_900),
         ),
         DemoJob(
             "weekly-review",
@@ -81,7 +89,7 @@ def demo_jobs(now: datetime) -> list[DemoJob]:
             "echo \"error: unknown option '--force'\" >&2; exit 1",
             tz="America/New_York",
             instructions="Collect the week's merged pull requests and draft the review note.",
-            last=(timedelta(days=2, hours=3), "error", 2_140),
+            last=(None, "error", 2_140),
         ),
         DemoJob(
             "nightly-backup",
@@ -90,7 +98,7 @@ def demo_jobs(now: datetime) -> list[DemoJob]:
             "echo 'snapshot 5f1c2a9e saved'; sleep 4; echo 'Added to the repository: 1.204 GiB'",
             tz="Europe/Berlin",
             instructions="restic backup ~/Documents ~/Projects --tag nightly",
-            last=(timedelta(hours=9), "ok", 184_000),
+            last=(None, "ok", 184_000),
         ),
         DemoJob(
             "calendar-sync",
@@ -98,7 +106,7 @@ def demo_jobs(now: datetime) -> list[DemoJob]:
             ("cron", "*/15 * * * *"),
             "sleep 1; echo 'Synced 3 calendars (214 events).'",
             instructions="Pull shared calendars into the local cache.",
-            last=(timedelta(minutes=7), "ok", 1_250),
+            last=(None, "ok", 1_250),
         ),
         DemoJob(
             "dentist",
@@ -114,7 +122,7 @@ def demo_jobs(now: datetime) -> list[DemoJob]:
             "echo 'Drafted Q4 numbers.'",
             tz="Europe/London",
             instructions="Draft the quarterly numbers from the finance sheet.",
-            last=(timedelta(days=40), "skipped", 0),
+            last=(None, "skipped", 0),
         ),
         DemoJob(
             "log-rotation",
@@ -149,7 +157,16 @@ def demo_jobs(now: datetime) -> list[DemoJob]:
             "echo 'fatal: not a git repository' >&2; exit 128",
             tz="Asia/Tokyo",
             instructions="Prepare stand-up notes from yesterday's commits.",
-            last=(timedelta(hours=27), "error", 4_900),
+            last=(None, "error", 4_900),
+        ),
+        DemoJob(
+            "uptime",
+            "Website uptime check",
+            ("every", "15m"),
+            "echo 'https://example.org: 200 OK in 212 ms'",
+            instructions="Check that the website answers; alert on anything but 200.",
+            # Its last run was 52 minutes ago: the run due 37 minutes ago never happened. Late.
+            last=(timedelta(minutes=52), "ok", 640),
         ),
     ]
 
@@ -176,19 +193,35 @@ def jobs_toml(jobs: list[DemoJob]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+def last_started(job: DemoJob, now: datetime) -> datetime | None:
+    """When the demo job last ran: its age ago, or (no age) at its latest scheduled time before `now`."""
+    if job.last is None:
+        return None
+    age = job.last[0]
+    if age is not None:
+        return now - age
+    if job.schedule is None or job.schedule[0] != "cron":
+        raise ValueError(f"demo job {job.key}: only a cron job's last run can follow its schedule")
+    schedule = Schedule.cron(job.schedule[1], job.tz, CRON_DIALECT)
+    for span in (timedelta(days=1), timedelta(days=8), timedelta(days=100)):
+        due = [t for t in next_runs(schedule, after=now - span, count=100, default_tz=DEMO_ZONE) if t <= now]
+        if due:
+            return due[-1] + timedelta(seconds=2)
+    raise ValueError(f"demo job {job.key} has not been due for 100 days")
+
+
 def history_json(jobs: list[DemoJob], now: datetime) -> str:
-    return json.dumps(
-        {
-            job.job_id: {
-                "started_at": iso_z(now - job.last[0]),
-                "status": job.last[1],
-                "duration_ms": job.last[2],
-            }
-            for job in jobs
-            if job.last is not None
-        },
-        indent=2,
-    )
+    history: dict[str, dict[str, object]] = {}
+    for job in jobs:
+        started = last_started(job, now)
+        if job.last is None or started is None:
+            continue
+        history[job.job_id] = {
+            "started_at": iso_z(started),
+            "status": job.last[1],
+            "duration_ms": job.last[2],
+        }
+    return json.dumps(history, indent=2)
 
 
 def clawdos_rows(now: datetime) -> list[dict[str, Any]]:
@@ -265,7 +298,12 @@ class Demo:
     project_id: str = DEMO_PROJECT
 
     def sources(self) -> SourceSet:
-        return SourceSet([JobsFileSource(self.jobs_file)], history=RunHistory(self.history_file))
+        return SourceSet(
+            [JobsFileSource(self.jobs_file)],
+            history=RunHistory(self.history_file),
+            host=DEMO_HOST,
+            default_tz=DEMO_ZONE,
+        )
 
     def worker_parts(self) -> WorkerParts:
         """For `HostedWorker`: called on the worker's own thread, so the store is made there."""
@@ -293,6 +331,15 @@ async def seed_demo(directory: Path, *, now: datetime | None = None) -> Demo:
         if report.warnings:
             raise RuntimeError(f"the demo jobs file is broken: {report.warnings}")
         await store.upsert_mirror(DEMO_PROJECT, clawdos_rows(now))
+        # What the Mac mini's worker says about itself: readers compute jobs without a zone in its zone.
+        presence = presence_row(
+            host=DEMO_HOST,
+            worker_id=OTHER_WORKER,
+            version=__version__,
+            started_at=iso_z(now - timedelta(days=2)),
+            time_zone=DEMO_ZONE,
+        )
+        await store.upsert_mirror(DEMO_PROJECT, [presence])
         await store.upsert_mirror(SECOND_PROJECT, home_lab_rows(now))
         ages = await _requests(store)
     await asyncio.to_thread(_backdate, demo.store_file, ages, now)
@@ -317,7 +364,7 @@ async def _requests(store: LocalStore) -> dict[str, timedelta]:
     cancelled = (await store.queue_run(DEMO_PROJECT, "jobs:nightly-backup", "ui")).request
     await store.cancel_request(DEMO_PROJECT, cancelled.id)
     running = (await store.queue_run(DEMO_PROJECT, "jobs:calendar-sync", "ui")).request
-    await store.claim_next(DEMO_PROJECT, OTHER_WORKER, lease_seconds=600)
+    await store.claim_next(DEMO_PROJECT, OTHER_WORKER, lease_seconds=600, host=DEMO_HOST)
     queued = (await store.queue_run(DEMO_PROJECT, "jobs:standup", "ui")).request
     await _finish(store, "jobs:plants", "done", {"exitCode": 0, "durationMs": 2_000}, project=SECOND_PROJECT)
     return {
@@ -334,7 +381,7 @@ async def _finish(
     store: LocalStore, job_id: str, status: str, result: dict[str, Any], *, project: str = DEMO_PROJECT
 ) -> str:
     request = (await store.queue_run(project, job_id, "ui")).request
-    claimed = await store.claim_next(project, OTHER_WORKER, lease_seconds=600)
+    claimed = await store.claim_next(project, OTHER_WORKER, lease_seconds=600, host=DEMO_HOST)
     if claimed is None or claimed.id != request.id:
         raise RuntimeError("the demo store was not empty")
     await store.complete(request.id, OTHER_WORKER, status, {"jobId": job_id, **result})  # type: ignore[arg-type]

@@ -1,22 +1,25 @@
 """The details pane: everything about the selected job, kept current as live changes arrive.
 
-Instructions, the schedule in words and as stored (with its time zone), the next five run times
-(DST-correct), the last run, the target agent (ClawdOS rows), problems of an unreadable row, this job's
+Instructions, the schedule in words and as stored (with its time zone), whether it is Late, the next five
+run times (the source's own first, then the schedule's, as its scheduler runs them, in the job's zone or
+its Mac mini's), the last run, the target agent (ClawdOS rows), problems of an unreadable row, this job's
 recent run requests, and for a command job (jobs.toml, crontab, launchd) how it runs: its argument vector,
 working directory, timeout and the names of the environment variables it sets (from its worker's details
 row, core/worker_report.py; values are never published).
 
-Time zones follow one rule everywhere in the app: an instant (a run, a request) is shown in the viewer's
-own zone; the job's zone appears only where its schedule is described, and is named there when it is not
-the viewer's. Relative times ("in 5 min", "20 s ago") are rendered against the app's one clock and
-re-rendered when their words change (clock.py), so "20 s ago" never stays on screen for minutes.
+Times and Late are judged at the app's one clock (clock.py), the job table's too, so the pane and the
+table never disagree; the time-dependent parts (Late, next runs, last run) are re-rendered when one of
+their words changes, so "20 s ago" never stays on screen for minutes. Time zones follow one rule
+everywhere in the app: an instant (a run, a request) is shown in the viewer's own zone; the job's zone
+(or its Mac mini's) appears only where its schedule is described, named there when it is not the
+viewer's.
 """
 
 from __future__ import annotations
 
 import html
 import shlex
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QResizeEvent
@@ -35,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from cronmirror_desktop.core import timetext
+from cronmirror_desktop.core.presence import HostZones
 from cronmirror_desktop.core.rows import CronMirrorJob
 from cronmirror_desktop.core.worker_report import JobDetails
 from cronmirror_desktop.ui import icons, schedule_info
@@ -86,6 +90,8 @@ class DetailsPane(QWidget):
         self.controller = controller
         self._row_id: str | None = None
         self.job: CronMirrorJob | None = None
+        #: The hosts' zones the pane was filled with (a new zone changes the schedule's words).
+        self._filled_zones: HostZones | None = None
 
         self.stack = QStackedWidget(self)
         outer = QVBoxLayout(self)
@@ -141,6 +147,12 @@ class DetailsPane(QWidget):
         self.problems.setWordWrap(True)
         self.problems.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(self.problems)
+
+        self.late = QLabel(body)
+        self.late.setObjectName("detailsLate")
+        self.late.setWordWrap(True)
+        self.late.setTextFormat(Qt.TextFormat.RichText)
+        lay.addWidget(self.late)
 
         lay.addSpacing(6)
         lay.addWidget(_section("Schedule", body))
@@ -257,7 +269,7 @@ class DetailsPane(QWidget):
             self.show_job(None)  # deleted, or the project changed
             return
         job = model.job_at(row)
-        if job is not self.job:
+        if job is not self.job or model.host_zones != self._filled_zones:
             self.job = job
             self._fill(job)
 
@@ -301,9 +313,14 @@ class DetailsPane(QWidget):
             self.runRequested.emit(self.job.job_id)
 
     def _fill(self, job: CronMirrorJob) -> None:
+        model = self.controller.job_model
+        self._filled_zones = model.host_zones
+        mac_zone = model.host_zones.for_host(job.host)
         dark = is_dark(self.palette())
         self.title.setText(job.display_name or "(unnamed)")
         parts = [f"Job id {job.job_id}" if job.job_id else "No job id"]
+        if job.host:
+            parts.append(f"on {job.host}")
         parts.append("enabled" if job.enabled else "disabled")
         if job.job_intent:
             parts.append(job.job_intent)
@@ -321,8 +338,10 @@ class DetailsPane(QWidget):
         else:
             self.problems.setVisible(False)
 
-        self.schedule.setText(schedule_info.describe(job))
-        self.expression.setText(f"{schedule_info.expression(job)}\nTime zone: {schedule_info.zone_text(job)}")
+        self.schedule.setText(schedule_info.describe(job, mac_zone))
+        self.expression.setText(
+            f"{schedule_info.expression(job)}\nTime zone: {schedule_info.zone_text(job, mac_zone)}"
+        )
         self._fill_times(job)
 
         target = job.target_agent_key
@@ -377,6 +396,7 @@ class DetailsPane(QWidget):
         now (re-rendered by `_clock_ticked` when one of them reads differently)."""
         clock = self.controller.clock
         now = clock.now
+        mac_zone = self.controller.job_model.host_zones.for_host(job.host)
         due: list[datetime | None] = []
 
         def ago(when: datetime, *, past: bool = False) -> str:
@@ -384,7 +404,20 @@ class DetailsPane(QWidget):
             # No-break spaces: "(in 1 d 23 h)" wraps as a whole or not at all, never leaving "h)" alone.
             return timetext.relative(when, now, past=past).replace(" ", "\u00a0")
 
-        runs, why = schedule_info.next_runs(job, NEXT_RUN_COUNT, after=now)
+        late = schedule_info.late(job, now, mac_zone)
+        if late.late:
+            color = signal_color("warning", is_dark(self.palette())).name()
+            self.late.setText(
+                f"<span style='color:{color}'><b>Late:</b> {html.escape(late.reason)}, and it has not run "
+                "since.</span>"
+            )
+        self.late.setVisible(late.late)
+        if late.late and late.expected_at is not None:  # "expected at 03:10, 12 min ago" ages
+            due.append(timetext.changes_at(late.expected_at, now, past=True))
+        elif late.expected_at is not None:  # when it would become Late
+            due.append(late.expected_at + (late.grace or timedelta(minutes=2)))
+
+        runs, why = schedule_info.next_runs(job, NEXT_RUN_COUNT, after=now, mac_zone=mac_zone)
         if not job.enabled:
             self.next_runs.setText(
                 "Disabled: it does not run on its schedule."

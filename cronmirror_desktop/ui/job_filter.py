@@ -1,4 +1,5 @@
-"""The job table's filter: search by name as you type, enabled/disabled/all, and last status.
+"""The job table's filter: search by name as you type, enabled/disabled/all, status (Late, or the last run's),
+and the host when a project has jobs on several.
 
 Qt calls `filterAcceptsRow` once per row on every change of the filter: 10,000 calls into Python per
 keystroke. So a filter change first decides every row in one list comprehension over keys the model
@@ -26,6 +27,7 @@ class EnabledFilter(StrEnum):
 
 class StatusFilter(StrEnum):
     ALL = "all"
+    LATE = "late"
     FAILED = "error"
     OK = "ok"
     SKIPPED = "skipped"
@@ -35,6 +37,7 @@ class StatusFilter(StrEnum):
 
 STATUS_FILTER_LABELS = {
     StatusFilter.ALL: "Any status",
+    StatusFilter.LATE: "Late",
     StatusFilter.FAILED: "Failed",
     StatusFilter.OK: "Succeeded",
     StatusFilter.SKIPPED: "Skipped",
@@ -57,6 +60,8 @@ class JobFilterProxy(QSortFilterProxyModel):
         self._text = ""
         self._enabled = EnabledFilter.ALL
         self._status = StatusFilter.ALL
+        #: Only jobs of this host (None: every host).
+        self._host: str | None = None
         self._model: JobTableModel | None = None
         #: Every row's verdict (in the source model's row order) while a filter change is applied.
         self._verdicts: list[bool] | None = None
@@ -102,11 +107,24 @@ class JobFilterProxy(QSortFilterProxyModel):
             self._end()
 
     @property
+    def host_filter(self) -> str | None:
+        return self._host
+
+    def set_host_filter(self, host: str | None) -> None:
+        """Only the jobs of `host` (None or "": every host's)."""
+        host = host or None
+        if host != self._host:
+            self._begin()
+            self._host = host
+            self._end()
+
+    @property
     def is_filtering(self) -> bool:
         return (
             bool(self._terms)
             or self._enabled is not EnabledFilter.ALL
             or self._status is not StatusFilter.ALL
+            or self._host is not None
         )
 
     def _begin(self) -> None:
@@ -139,7 +157,7 @@ class JobFilterProxy(QSortFilterProxyModel):
     def _judge_all(self, entries: list[JobEntry]) -> list[bool]:
         """Every row's verdict at once; the common cases (search only) are plain comprehensions."""
         terms = self._terms
-        if self._enabled is EnabledFilter.ALL and self._status is StatusFilter.ALL:
+        if self._enabled is EnabledFilter.ALL and self._status is StatusFilter.ALL and self._host is None:
             if not terms:
                 return [True] * len(entries)
             if len(terms) == 1:
@@ -153,9 +171,14 @@ class JobFilterProxy(QSortFilterProxyModel):
             self._enabled is EnabledFilter.ENABLED
         ):
             return False
+        if self._host is not None and entry.job.host != self._host:
+            return False
         status = self._status
         if status is not StatusFilter.ALL:
-            if status is StatusFilter.INVALID:
+            if status is StatusFilter.LATE:
+                if not entry.is_late:
+                    return False
+            elif status is StatusFilter.INVALID:
                 if not entry.job.problems:
                     return False
             elif status is StatusFilter.NEVER:

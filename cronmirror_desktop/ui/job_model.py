@@ -10,9 +10,15 @@ Live changes touch one row: `_by_id` finds the entry in O(1), `bisect` finds its
 and the change is announced with `dataChanged`, `beginInsertRows`/`beginRemoveRows` or `beginMoveRows`
 (which keeps the selection on a job that moves). Only `set_jobs` (a Snapshot) resets the model.
 
-Relative times ("in 5 min", "3 h ago") are rendered against the app's one `ViewClock`. Each one rendered
-notes when its words change next; at that tick only those cells are announced as changed (see clock.py),
-never the whole table.
+Next runs and Late come from `schedule_info` (core's rules) in the Mac mini's zone: each host's published
+zone (`set_host_zones`) for jobs without one of their own. Both depend on the time, so an entry keeps them
+only for one "generation" of the model's time context, which follows the app's one `ViewClock`.
+
+Relative times ("in 5 min", "3 h ago") are rendered against that clock. Each one rendered notes when its
+words change next; at that tick only those cells are announced as changed (see clock.py), never the whole
+table. Late, which any row can become as time passes, is judged again every `JUDGE_EVERY` seconds: then
+the Status column alone is announced (the filter judges "Late" again). `set_now` (tests, screenshots)
+judges everything at a given instant at once.
 
 Long because it is one thing: the job table's rows, their sort keys and their roles.
 """
@@ -20,7 +26,8 @@ Long because it is one thing: the job table's rows, their sort keys and their ro
 from __future__ import annotations
 
 import bisect
-from datetime import datetime
+from collections import Counter
+from datetime import datetime, timedelta, tzinfo
 from operator import attrgetter
 from typing import Any
 
@@ -33,8 +40,11 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QGuiApplication
 
 from cronmirror_desktop.core import timetext
-from cronmirror_desktop.core.rows import CronMirrorJob
+from cronmirror_desktop.core.lateness import Lateness
+from cronmirror_desktop.core.presence import HostZones
+from cronmirror_desktop.core.rows import CronMirrorJob, zone_or_none
 from cronmirror_desktop.core.store import ChangeType, JobChange
+from cronmirror_desktop.core.timeutil import now_utc
 from cronmirror_desktop.ui import icons, schedule_info
 from cronmirror_desktop.ui.clock import DueTimes, ViewClock
 from cronmirror_desktop.ui.table_model import Index, RowTableModel
@@ -47,7 +57,9 @@ COL_LAST = 3
 COL_STATUS = 4
 COL_DURATION = 5
 COL_ENABLED = 6
-COLUMN_COUNT = 7
+#: Shown only when the project's jobs live on more than one host (the window hides it otherwise).
+COL_HOST = 7
+COLUMN_COUNT = 8
 
 HEADERS = {
     COL_NAME: "Name",
@@ -57,16 +69,29 @@ HEADERS = {
     COL_STATUS: "Status",
     COL_DURATION: "Duration",
     COL_ENABLED: "Enabled",
+    COL_HOST: "Host",
 }
 
 SortRole = Qt.ItemDataRole.UserRole + 1
 ObjectRole = Qt.ItemDataRole.UserRole + 2
+#: The row's `Lateness` (core.lateness): the status delegate paints a "Late" chip from it.
+LateRole = Qt.ItemDataRole.UserRole + 3
 
-#: Last-status values in the order "worst first" (ascending sort puts failures on top).
-_STATUS_RANK = {"error": 0, "skipped": 1, "ok": 2, None: 4}
+#: Statuses in the order "worst first" (ascending sort puts Late and failures on top).
+_STATUS_RANK = {"late": -1, "error": 0, "skipped": 1, "ok": 2, None: 4}
 STATUS_WORDS = {"ok": "Succeeded", "error": "Failed", "skipped": "Skipped", None: "Never run"}
+LATE_WORD = "Late"
 
 _MISSING = (1, 0.0)
+#: How often Late is judged again for every row (seconds); relative times follow their own words.
+JUDGE_EVERY = 30.0
+#: What a Status cell shows differently when Late starts or ends.
+_LATE_ROLES = [
+    Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.ToolTipRole,
+    Qt.ItemDataRole.DecorationRole,
+    LateRole,
+]
 #: What a cell whose relative time aged shows differently.
 _TIME_ROLES = [
     Qt.ItemDataRole.DisplayRole,
@@ -84,12 +109,30 @@ def _ts(value: datetime | None) -> tuple[int, float]:
     return _MISSING if value is None else (0, value.timestamp())
 
 
+class TimeContext:
+    """What every entry's time-dependent values are computed against: the instant relative times are
+    measured from, each host's zone, and a generation number that invalidates what entries cached."""
+
+    __slots__ = ("generation", "now", "zones")
+
+    def __init__(self) -> None:
+        self.now = now_utc()
+        self.zones = HostZones()
+        self.generation = 0
+
+    def advance(self, now: datetime) -> None:
+        self.now = now
+        self.generation += 1
+
+
 class JobEntry:
     """A job plus everything precomputed that filtering and sorting read per row."""
 
     __slots__ = (
+        "_late",
         "_next",
         "_schedule_text",
+        "context",
         "enabled",
         "job",
         "name_key",
@@ -99,9 +142,10 @@ class JobEntry:
         "status",
     )
 
-    def __init__(self, job: CronMirrorJob) -> None:
+    def __init__(self, job: CronMirrorJob, context: TimeContext | None = None) -> None:
         self.row_id = row_key(job)
         self.sort_key: tuple[Any, ...] = ()
+        self.context = context or TimeContext()
         self.set_job(job)
 
     def set_job(self, job: CronMirrorJob) -> None:
@@ -109,29 +153,57 @@ class JobEntry:
         name = job.display_name
         self.name_key = name.casefold()
         extra = f" {job.name}" if job.ui_label and job.name != job.ui_label else ""
-        self.search_key = f"{self.name_key}{extra.casefold()} {job.job_id.casefold()}"
+        host = f" {job.host.casefold()}" if job.host else ""
+        self.search_key = f"{self.name_key}{extra.casefold()} {job.job_id.casefold()}{host}"
         self.enabled = job.enabled
         status = job.last_status
         self.status = status if status in _STATUS_RANK else ("unknown" if status else None)
-        self._schedule_text: str | None = None
-        self._next: tuple[datetime | None] | None = None
+        self._schedule_text: tuple[str | None, str] | None = None
+        self._next: tuple[int, datetime | None] | None = None
+        self._late: tuple[int, Lateness] | None = None
+
+    @property
+    def mac_zone(self) -> str | None:
+        """The zone this job's host runs jobs without a zone in (None: not published)."""
+        return self.context.zones.for_host(self.job.host)
 
     @property
     def schedule_text(self) -> str:
-        if self._schedule_text is None:
-            self._schedule_text = schedule_info.describe(self.job)
-        return self._schedule_text
+        zone = self.mac_zone
+        if self._schedule_text is None or self._schedule_text[0] != zone:
+            self._schedule_text = (zone, schedule_info.describe(self.job, zone))
+        return self._schedule_text[1]
 
     @property
     def next_run(self) -> datetime | None:
-        """The mirror's next run; computed from the schedule when the mirror does not say."""
-        if self._next is None:
+        """The next run, as the details pane's first one: the source's own while it lies ahead, else the
+        schedule's next (None for a disabled or unreadable job, or one started by hand only)."""
+        ctx = self.context
+        cached = self._next
+        if cached is None or cached[0] != ctx.generation or (cached[1] is not None and cached[1] <= ctx.now):
             job = self.job
-            if job.next_run_at is not None or not job.enabled or job.problems:
-                self._next = (job.next_run_at,)
+            if not job.enabled or job.problems:
+                value = job.next_run_at
             else:
-                self._next = (schedule_info.next_run(job),)
-        return self._next[0]
+                value = schedule_info.next_run(job, after=ctx.now, mac_zone=self.mac_zone)
+            self._next = cached = (ctx.generation, value)
+        return cached[1]
+
+    @property
+    def lateness(self) -> Lateness:
+        ctx = self.context
+        if self._late is None or self._late[0] != ctx.generation:
+            self._late = (ctx.generation, schedule_info.late(self.job, ctx.now, self.mac_zone))
+        return self._late[1]
+
+    @property
+    def is_late(self) -> bool:
+        return self.lateness.late
+
+    @property
+    def shown_status(self) -> str | None:
+        """What the Status column says: "late" before the last run's status."""
+        return "late" if self.is_late else self.status
 
     def key_for(self, column: int) -> tuple[Any, ...]:
         job = self.job
@@ -143,12 +215,14 @@ class JobEntry:
         if column == COL_LAST:
             return (*_ts(job.last_run_at), *tail)
         if column == COL_STATUS:
-            return (_STATUS_RANK.get(self.status, 3), *tail)
+            return (_STATUS_RANK.get(self.shown_status, 3), *tail)
         if column == COL_DURATION:
             ms = job.last_duration_ms
             return (1 if ms is None else 0, ms or 0, *tail)
         if column == COL_ENABLED:
             return (0 if self.enabled else 1, *tail)
+        if column == COL_HOST:
+            return ((job.host or "").casefold(), *tail)
         return tail
 
 
@@ -165,6 +239,8 @@ class JobTableModel(RowTableModel):
     lastSeenChanged = Signal(object)
     #: Emitted after any change in the number of rows (for empty states and counts).
     countChanged = Signal(int)
+    #: The hosts the jobs live on changed (a sorted list of names; rows without a host count for none).
+    hostsChanged = Signal(list)
 
     def __init__(self, parent: QObject | None = None, *, clock: ViewClock | None = None) -> None:
         super().__init__(parent)
@@ -173,15 +249,20 @@ class JobTableModel(RowTableModel):
         self._sort_column = COL_NAME
         self._descending = False
         self._last_seen: datetime | None = None
+        self._ctx = TimeContext()
         self._italic_font: QFont | None = None
+        self._hosts: Counter[str] = Counter()
         self.clock = clock if clock is not None else ViewClock(parent=self)
+        self._ctx.advance(self.clock.now)
+        #: When Late was last judged for every row (see the module docstring).
+        self._judged = self.clock.now
         #: (row id, column) of every relative time rendered, by when its words change next.
         self._due: DueTimes[tuple[str, int]] = DueTimes()
         self.clock.ticked.connect(self._times_due)
 
     @property
     def _now(self) -> datetime:
-        return self.clock.now
+        return self._ctx.now
 
     # -- Qt model interface -------------------------------------------------------------------
 
@@ -197,6 +278,8 @@ class JobTableModel(RowTableModel):
             return self._display(entry, column)
         if role == ObjectRole:
             return entry.job
+        if role == LateRole:
+            return entry.lateness
         if role == SortRole:
             return self._sort_value(entry, column)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -224,15 +307,21 @@ class JobTableModel(RowTableModel):
                 return "—"
             if job.schedule_kind == "at" and entry.next_run is None and job.last_run_at is not None:
                 return "done"
+            if schedule_info.by_hand_only(job):
+                return schedule_info.BY_HAND
             return self._relative(entry, COL_NEXT, entry.next_run)
         if column == COL_LAST:
             return self._relative(entry, COL_LAST, job.last_run_at, past=True, empty="never")
         if column == COL_STATUS:
+            if entry.is_late:
+                return LATE_WORD
             return STATUS_WORDS.get(entry.status, job.last_status or "")
         if column == COL_DURATION:
             return timetext.duration(job.last_duration_ms, empty="")
         if column == COL_ENABLED:
             return "Yes" if entry.enabled else "No"
+        if column == COL_HOST:
+            return job.host or "—"
         return None
 
     def _relative(
@@ -257,11 +346,13 @@ class JobTableModel(RowTableModel):
         if column == COL_LAST:
             return job.last_run_at.timestamp() if job.last_run_at else None
         if column == COL_STATUS:
-            return _STATUS_RANK.get(entry.status, 3)
+            return _STATUS_RANK.get(entry.shown_status, 3)
         if column == COL_DURATION:
             return job.last_duration_ms
         if column == COL_ENABLED:
             return entry.enabled
+        if column == COL_HOST:
+            return job.host or ""
         return None
 
     def _tooltip(self, entry: JobEntry, column: int) -> str | None:
@@ -281,22 +372,43 @@ class JobTableModel(RowTableModel):
                 return "Disabled: this job does not run on its schedule."
             if entry.next_run is None:
                 return "No next run known."
-            source = "" if job.next_run_at is not None else "\n(computed from the schedule)"
-            return f"Next run: {timetext.absolute(entry.next_run)}{source}"
+            if schedule_info.by_hand_only(job):
+                return "Runs only when started: no clock starts this job."
+            if entry.next_run is None:
+                return "No next run known."
+            own = job.next_run_at is not None and job.next_run_at == entry.next_run
+            source = "" if own else "\n(computed from the schedule)"
+            return f"Next run: {timetext.absolute(entry.next_run)}{source}"  # the viewer's zone
         if column == COL_LAST:
             if job.last_run_at is None:
                 return "This job has not run yet."
             return f"Last run: {timetext.absolute(job.last_run_at)}"
         if column == COL_STATUS:
-            if entry.status == "unknown":
-                return f"Unknown status {job.last_status!r}"
-            return STATUS_WORDS.get(entry.status)
+            last = (
+                f"Unknown status {job.last_status!r}"
+                if entry.status == "unknown"
+                else STATUS_WORDS.get(entry.status, "")
+            )
+            if entry.is_late:
+                return f"Late: {entry.lateness.reason}\nLast run: {last}"
+            return last
+        if column == COL_HOST:
+            return f"Runs on {job.host}" if job.host else "The row does not say which machine runs it."
         return None
+
+    def _zone_of(self, entry: JobEntry) -> tzinfo | None:
+        """The zone a job's times are shown in: its own, else its Mac mini's (None: this computer's)."""
+        if entry.job.zone is not None:
+            return entry.job.zone
+        mac = entry.mac_zone
+        return zone_or_none(mac) if mac else None
 
     def _decoration(self, entry: JobEntry, column: int) -> Any:
         if column == COL_NAME and entry.job.problems:
             return icons.icon("warning", is_dark())
         if column == COL_STATUS:
+            if entry.is_late:
+                return None  # the delegate paints the "Late" chip
             name = {"ok": "ok", "error": "error", "skipped": "skipped"}.get(entry.status or "", "never")
             if entry.status == "unknown":
                 name = "warning"
@@ -384,14 +496,16 @@ class JobTableModel(RowTableModel):
         for job in jobs:
             if not job.is_job:
                 continue
-            entry = JobEntry(job)
+            entry = JobEntry(job, self._ctx)
             entry.sort_key = entry.key_for(self._sort_column)
             by_id[entry.row_id] = entry  # a duplicate id keeps the later row, as an upsert would
         self.beginResetModel()
         self._by_id = by_id
         self._entries = sorted(by_id.values(), key=_sort_key)
         self._due.clear()
+        self._ctx.advance(self.clock.now)
         self.endResetModel()
+        self._count_hosts(Counter(e.job.host for e in self._entries if e.job.host))
         self.note_seen([e.job.updated_at for e in self._entries])
         self.countChanged.emit(len(self._entries))
 
@@ -425,10 +539,11 @@ class JobTableModel(RowTableModel):
         self.beginRemoveRows(QModelIndex(), row, row)
         del self._entries[pos]
         self.endRemoveRows()
+        self._host_moved(entry.job.host, None)
         self.countChanged.emit(len(self._entries))
 
     def _insert(self, job: CronMirrorJob, key: str) -> None:
-        entry = JobEntry(job)
+        entry = JobEntry(job, self._ctx)
         entry.row_id = key
         entry.sort_key = entry.key_for(self._sort_column)
         pos = bisect.bisect_left(self._entries, entry.sort_key, key=_sort_key)
@@ -437,10 +552,12 @@ class JobTableModel(RowTableModel):
         self._entries.insert(pos, entry)
         self._by_id[key] = entry
         self.endInsertRows()
+        self._host_moved(None, job.host)
         self.countChanged.emit(len(self._entries))
 
     def _update(self, entry: JobEntry, job: CronMirrorJob) -> None:
         old_pos = self._position(entry)
+        old_host = entry.job.host
         entry.set_job(job)
         new_key = entry.key_for(self._sort_column)
         if new_key != entry.sort_key:
@@ -461,6 +578,7 @@ class JobTableModel(RowTableModel):
         else:
             old_row = self._view_row(old_pos)
         self.dataChanged.emit(self.index(old_row, 0), self.index(old_row, COLUMN_COUNT - 1))
+        self._host_moved(old_host, job.host)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Re-sort by `column` (the proxy forwards its `sort()` here); keeps persistent indexes."""
@@ -486,20 +604,100 @@ class JobTableModel(RowTableModel):
         self.layoutChanged.emit()
 
     def _times_due(self) -> None:
-        """The clock ticked: announce the time cells whose words changed (rows that were painted and
-        whose text aged), and nothing else."""
-        for row_id, column in self._due.due(self.clock.now):
+        """The clock ticked: judge next runs and Late at its now, announce the time cells whose words
+        changed (rows that were painted and whose text aged), and every `JUDGE_EVERY` seconds the Status
+        column (a row may have become Late); nothing else."""
+        now = self.clock.now
+        if now != self._ctx.now:
+            self._ctx.advance(now)
+        for row_id, column in self._due.due(now):
             entry = self._by_id.get(row_id)
             if entry is None:
                 continue
             index = self.index(self._view_row(self._position(entry)), column)
             self.dataChanged.emit(index, index, _TIME_ROLES)
-        self.clock.wake_at(self._due.next_at)
+        if (now - self._judged).total_seconds() >= JUDGE_EVERY:
+            self._judged = now
+            if self._entries:
+                last = len(self._entries) - 1
+                self.dataChanged.emit(self.index(0, COL_STATUS), self.index(last, COL_STATUS), _LATE_ROLES)
+        judge_at = self._judged + timedelta(seconds=JUDGE_EVERY)
+        due = self._due.next_at
+        self.clock.wake_at(judge_at if due is None else min(due, judge_at))
 
     @property
     def pending_times(self) -> int:
         """How many rendered relative times wait for their words to change (tests and the bench)."""
         return len(self._due)
+
+    def set_now(self, now: datetime) -> None:
+        """Judge everything at `now` at once (tests and screenshots): next runs, Late, relative times."""
+        self._ctx.advance(now)
+        self._judged = now
+        self._times_changed()
+
+    def set_host_zones(self, zones: HostZones) -> None:
+        """The zones the hosts published (their presence rows): jobs without a zone run in these."""
+        if zones == self._ctx.zones:
+            return
+        self._ctx.zones = zones
+        self._ctx.advance(self._ctx.now)
+        if self._entries:
+            last = len(self._entries) - 1
+            self.dataChanged.emit(self.index(0, 0), self.index(last, COLUMN_COUNT - 1))
+
+    @property
+    def host_zones(self) -> HostZones:
+        return self._ctx.zones
+
+    @property
+    def now(self) -> datetime:
+        """The instant the rows' relative times, next runs and Late were judged at."""
+        return self._ctx.now
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever the time or the zones the rows were judged at change."""
+        return self._ctx.generation
+
+    def entry_of(self, row_id: str) -> JobEntry | None:
+        return self._by_id.get(row_id)
+
+    def _times_changed(self) -> None:
+        if self._entries:
+            roles = [
+                Qt.ItemDataRole.DisplayRole,
+                Qt.ItemDataRole.ToolTipRole,
+                Qt.ItemDataRole.ForegroundRole,
+                Qt.ItemDataRole.DecorationRole,
+                LateRole,
+            ]
+            last = len(self._entries) - 1
+            self.dataChanged.emit(self.index(0, COL_NEXT), self.index(last, COL_STATUS), roles)
+
+    # -- hosts ----------------------------------------------------------------------------------
+
+    def hosts(self) -> list[str]:
+        """The hosts the jobs live on, sorted (rows without a host count for none)."""
+        return sorted(self._hosts)
+
+    def _count_hosts(self, counts: Counter[str]) -> None:
+        before = set(self._hosts)
+        self._hosts = counts
+        if set(counts) != before:
+            self.hostsChanged.emit(self.hosts())
+
+    def _host_moved(self, old: str | None, new: str | None) -> None:
+        if old == new:
+            return
+        counts = Counter(self._hosts)
+        if old:
+            counts[old] -= 1
+            if counts[old] <= 0:
+                del counts[old]
+        if new:
+            counts[new] += 1
+        self._count_hosts(counts)
 
     def note_seen(self, stamps: list[datetime | None]) -> None:
         """A worker was heard of at these instants (job rows, or its presence row): keep the newest."""

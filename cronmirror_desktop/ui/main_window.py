@@ -51,6 +51,7 @@ from cronmirror_desktop.core.rows import CronMirrorJob, ProjectInfo
 from cronmirror_desktop.core.store import LiveState
 from cronmirror_desktop.ui import icons, status_messages
 from cronmirror_desktop.ui.banner import Banner, BannerKind
+from cronmirror_desktop.ui.chips import JobStatusDelegate
 from cronmirror_desktop.ui.connection_panel import ConnectionPanel
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.details_pane import DetailsPane
@@ -62,6 +63,7 @@ from cronmirror_desktop.ui.job_filter import (
 from cronmirror_desktop.ui.job_model import (
     COL_DURATION,
     COL_ENABLED,
+    COL_HOST,
     COL_LAST,
     COL_NAME,
     COL_NEXT,
@@ -102,7 +104,8 @@ JOBS_FILE_EXAMPLE = """\
 # command = ["restic", "backup", "/Users/me"]   # an argument list, never a shell string
 # timeout = "20m"
 """
-SETTINGS_VERSION = 1
+#: 2: the job table got a Host column (a header state saved for 7 columns does not fit 8).
+SETTINGS_VERSION = 2
 
 
 class ElidedLabel(QLabel):
@@ -186,6 +189,7 @@ class MainWindow(QMainWindow):
         model = controller.job_model
         for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved):
             signal.connect(self._update_empty_state)
+        model.hostsChanged.connect(self._hosts_changed)
         # A Snapshot (after a reconnect or a refresh) resets the model: keep the selected job selected.
         model.modelAboutToBeReset.connect(self._remember_selection)
         model.modelReset.connect(self._restore_selection)
@@ -204,6 +208,7 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self.resizeDocks([self.dock], [230], Qt.Orientation.Vertical)
         self._restore_layout()
+        self._hosts_changed(controller.job_model.hosts())
         self._projects_changed(controller.projects)
         self._project_changed(controller.project_id)
         self._update_banner()
@@ -270,6 +275,16 @@ class MainWindow(QMainWindow):
             lambda i: self.proxy.set_status_filter(self.status_combo.itemData(i))
         )
         bar.addWidget(self.status_combo)
+
+        self.host_combo = QComboBox(bar)
+        self.host_combo.setObjectName("hostFilter")
+        self.host_combo.setToolTip("Show the jobs of every Mac mini, or of one")
+        self.host_combo.currentIndexChanged.connect(
+            lambda i: self.proxy.set_host_filter(self.host_combo.itemData(i))
+        )
+        #: Shown only while the project's jobs live on more than one host (see `_hosts_changed`).
+        self.host_filter_action = bar.addWidget(self.host_combo)
+        self.host_filter_action.setVisible(False)
 
         spacer = QWidget(bar)
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -375,9 +390,13 @@ class MainWindow(QMainWindow):
             COL_STATUS: fm.horizontalAdvance("Succeeded") + 44,
             COL_DURATION: fm.horizontalAdvance("3 min 4 s") + 18,
             COL_ENABLED: fm.horizontalAdvance("Enabled") + 20,
+            COL_HOST: fm.horizontalAdvance("mac-mini-studio") + 16,
         }
         for column, width in widths.items():
             self.table.setColumnWidth(column, width)
+        header.moveSection(header.visualIndex(COL_HOST), 1)  # right after the name, when it is shown
+        self.table.setColumnHidden(COL_HOST, True)
+        self.table.setItemDelegateForColumn(COL_STATUS, JobStatusDelegate(self.table))
         # The name takes whatever width is left; the others keep theirs (and stay resizable).
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(fm.horizontalAdvance("Name") + 24)
@@ -568,6 +587,25 @@ class MainWindow(QMainWindow):
         project_id = self.project_combo.itemData(index)
         if project_id and project_id != self.controller.project_id:
             self.controller.switch_project(project_id)
+
+    def _hosts_changed(self, hosts: list[str]) -> None:
+        """Several Mac minis on one project: show which one each job lives on, and let the user pick one."""
+        several = len(hosts) > 1
+        self.table.setColumnHidden(COL_HOST, not several)
+        current = self.proxy.host_filter
+        combo = self.host_combo
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem("All hosts", None)
+        for host in hosts:
+            combo.addItem(host, host)
+        index = combo.findData(current) if current in hosts else 0
+        combo.setCurrentIndex(max(0, index))
+        combo.blockSignals(False)
+        self.host_filter_action.setVisible(several)
+        if current is not None and (current not in hosts or not several):
+            self.proxy.set_host_filter(None)
+            self._update_empty_state()
 
     def _busy_changed(self, busy: bool) -> None:
         self.run_action.setEnabled(not busy and self.selected_job() is not None)

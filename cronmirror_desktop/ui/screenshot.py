@@ -27,11 +27,17 @@ def screenshot_state() -> QSettings:
 
 
 async def take_screenshot(
-    window: MainWindow, controller: AppController, path: Path, *, worker_menu: bool = False
+    window: MainWindow,
+    controller: AppController,
+    path: Path,
+    *,
+    worker_menu: bool = False,
+    job_id: str | None = None,
 ) -> bool:
     """Wait until data is shown (or a timeout), let the window settle, save it as a PNG. `worker_menu`
     opens the Worker menu and draws it where it drops down (a popup is a window of its own, which
-    `grab()` of the main window does not include)."""
+    `grab()` of the main window does not include). `job_id`: the job whose details are shown (the demo's
+    default: SCREENSHOT_DEMO_JOB)."""
     loaded = asyncio.Event()
     controller.loadingChanged.connect(lambda loading: None if loading else loaded.set())
     if not controller.loading:
@@ -39,7 +45,7 @@ async def take_screenshot(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(loaded.wait(), SCREENSHOT_TIMEOUT_S)
     shown = not controller.loading
-    wanted = controller.demo and window.select_job(SCREENSHOT_DEMO_JOB)
+    wanted = (job_id is not None or controller.demo) and window.select_job(job_id or SCREENSHOT_DEMO_JOB)
     if shown and window.proxy.rowCount() and not wanted and not window.selected_job():
         window.table.selectRow(0)
     if controller.demo:  # show a failed request's result expanded in the dock

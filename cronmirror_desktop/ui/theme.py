@@ -28,6 +28,7 @@ class Chip:
 
 
 #: Run request chips. Seed: queued yellow, running blue (pulsing), done green, error red; plus cancelled grey.
+#: "late" is the job table's chip for a Late job (orange: it is not a failure, but something did not run).
 CHIPS: dict[bool, dict[str, Chip]] = {
     False: {
         "queued": Chip("#FFF1C2", "#6B4E00"),
@@ -36,6 +37,7 @@ CHIPS: dict[bool, dict[str, Chip]] = {
         "error": Chip("#FCDEDC", "#9B1B1F"),
         "cancelled": Chip("#E6E6E9", "#4F4F55"),
         "unknown": Chip("#EFE3F7", "#5E2B7A"),
+        "late": Chip("#FFE2C4", "#8A3F00"),
     },
     True: {
         "queued": Chip("#4A3A05", "#FFD75E"),
@@ -44,6 +46,7 @@ CHIPS: dict[bool, dict[str, Chip]] = {
         "error": Chip("#5B1B1C", "#FFA3A0"),
         "cancelled": Chip("#3A3A3D", "#C9C9CF"),
         "unknown": Chip("#3E2550", "#E0B8F5"),
+        "late": Chip("#4F2A06", "#FFB46B"),
     },
 }
 

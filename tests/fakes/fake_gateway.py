@@ -1,17 +1,27 @@
 #!/usr/bin/env python3
-"""A fake `clawdbot` / `openclaw` CLI: the documented `cron` outputs and exit codes, with state on disk.
+"""A fake `clawdbot` / `openclaw` CLI that prints what the real ones print, with its state on disk.
 
-Reproduces (see ../shared/docs/clawdbot-cron.md §4):
-- clawdbot-2026.1.24: `cron run <id> [--force]`, due-only by default
-  (`{"ok":true,"ran":false,"reason":"not-due"}`, exit 0), blocks until the job finished or `--timeout`
-  (default 10000 ms) passed (`gateway timeout after <ms>ms`, exit 1 — the job still finishes, recorded).
-- openclaw-2026.2.6: force by default, `--due` instead of `--force`; `--force` fails as commander fails it
-  (`error: unknown option '--force'`, exit 1). `cron list` answers the paginated RPC shape.
-- openclaw-enqueue (~2026.3): `cron run` answers at once `{"ok":true,"enqueued":true,"runId":"manual:..."}`.
+Every text it prints comes from the real CLIs' captured output in `gateway_captures/` (see its README.md):
+help, version, errors with their trailer lines (`Gateway target…` … `Bind: loopback`), and the JSON shapes.
+Variants:
+- clawdbot-2026.1.24 (captured from 2026.1.24-3): `cron run <id> [--force]` runs only due jobs without
+  `--force` (`{"ok":true,"ran":false,"reason":"not-due"}`, exit 0); with it, blocks until the job finished
+  (`{"ok":true,"ran":true}`), or prints `Error: gateway timeout after <ms>ms` + trailer (exit 1) while the
+  job goes on. One run at a time: a second run waits for the first, then runs (the gateway's cron lock).
+  `--due` is an unknown option. A failed job still exits 0: the failure is only in the run log (oldest
+  first). An unknown id is `Error: Error: unknown cron job id: <id>` (exit 1).
+- openclaw-2026.9.6: `cron run` runs at once by default and answers `{"ok":true,"enqueued":true,"runId":…}`;
+  already running → `{"ok":true,"ran":false,"reason":"already-running"}` **with exit 1**; `--due` when not
+  due the same shape; `--force` → `OpenClaw does not recognize option "--force".` (exit 1). Errors go to
+  stderr *and* as `{"ok":false,"error":{…}}` to stdout. Run-log entries newest first, with `runId`,
+  `completionStatus` and `deliveryStatus`; `cron list` answers the paged shape.
 Jobs run in a detached "gateway" process (this script with `__finish`), so they complete and are logged to
 `<state>/cron/runs/<id>.jsonl` whatever happens to the CLI process, as with the real gateway.
 
 Configuration: the JSON file named by $FAKE_GATEWAY_CONFIG (see tests/fakes/gateway.py), read on every call.
+Knobs: down, wrong_token, start_failure, help_without_flags, timeout_ms_floor (a `--timeout` below it
+times out), slow_ms / job_fail / delivery_fail per job id, page_size (a listing that reports more pages),
+noise, garbage_list.
 """
 
 from __future__ import annotations
@@ -26,48 +36,33 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-DOWN_MESSAGE = "gateway connect failed: Error: connect ECONNREFUSED 127.0.0.1:18789"
+CAPTURES = Path(__file__).resolve().with_name("gateway_captures")
 
 VARIANTS: dict[str, dict[str, Any]] = {
-    "clawdbot-2026.1.24": {"bin": "clawdbot", "version": "2026.1.24", "run_flag": "--force", "paged": False},
-    "openclaw-2026.2.6": {"bin": "openclaw", "version": "2026.2.6", "run_flag": "--due", "paged": True},
-    "openclaw-enqueue": {
+    "clawdbot-2026.1.24": {
+        "bin": "clawdbot",
+        "captures": "clawdbot-2026.1.24-3",
+        "run_flag": "--force",
+        "enqueue": False,
+        "port": 18791,
+        "config": "<RG>/home-cb/.clawdbot/clawdbot.json",
+    },
+    "openclaw-2026.9.6": {
         "bin": "openclaw",
-        "version": "2026.3.8",
+        "captures": "openclaw-2026.9.6",
         "run_flag": "--due",
-        "paged": True,
         "enqueue": True,
+        "port": 18792,
+        "config": "<RG>/home-oc/.openclaw/openclaw.json",
     },
 }
-
-RUN_HELP = """Usage: {bin} cron run [options] <id>
-
-Run a cron job now (debug)
-
-Options:
-{flag}
-  --url <url>         Gateway WebSocket URL (defaults to gateway.remote.url when configured)
-  --token <token>     Gateway token (if required)
-  --timeout <ms>      Timeout in ms (default: "10000")
-  --expect-final      Wait for final response (agent) (default: false)
-  -h, --help          display help for command
-"""
-FLAG_HELP = {
-    "--force": "  --force             Run even if not due (default: false)",
-    "--due": "  --due               Run only when due (default behavior in older versions) (default: false)",
-}
-LIST_HELP = """Usage: {bin} cron list [options]
-
-List cron jobs
-
-Options:
-  --all               Include disabled jobs (default: false)
-  --json              Output JSON (default: false)
-{paging}  --url <url>         Gateway WebSocket URL
-  --token <token>     Gateway token (if required)
-  --timeout <ms>      Timeout in ms (default: "10000")
-  -h, --help          display help for command
-"""
+PROCESS_INSTANCE = "7c506a18-4752-46cf-93dd-e91452b4fea3"
+UNKNOWN_ID_IN_CAPTURE = "00000000-0000-0000-0000-000000000000"
+DELIVERY_ERROR = (
+    "Channel is required (no configured channels detected). Run openclaw channels add to configure one, "
+    "or pass --channel <channel> after enabling a channel. Use openclaw channels list --all to see available "
+    "channel ids. Set delivery.channel explicitly or use a main session with a previous channel."
+)
 
 
 def now_ms() -> int:
@@ -81,12 +76,31 @@ class Fake:
         self.variant = VARIANTS[self.cfg["variant"]]
         self.state = Path(self.cfg["state_dir"])
         self.store = self.state / "cron" / "jobs.json"
+        self.openclaw = self.variant["bin"] == "openclaw"
+
+    # -- captured texts --
+    def captured(self, name: str, stream: str) -> str:
+        """A capture's stdout/stderr with this fake's port, config path and (placeholder) values."""
+        text = (CAPTURES / self.variant["captures"] / f"{name}.{stream}").read_text()
+        port = str(self.cfg.get("port") or 18789)
+        config = str(self.state / f"{self.variant['bin']}.json")
+        return text.replace(str(self.variant["port"]), port).replace(self.variant["config"], config)
+
+    def fail_captured(self, name: str, **subs: str) -> NoReturn:
+        """Print a captured failure (stdout and stderr) with `subs` replaced, exit with its code."""
+        out, err = self.captured(name, "stdout"), self.captured(name, "stderr")
+        for old, new in subs.items():
+            out = out.replace(old, json.dumps(new)[1:-1])  # stdout is JSON: keep it valid
+            err = err.replace(old, new)
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+        sys.exit(int(self.captured(name, "rc").strip() or 1))
 
     # -- state (the gateway's own files) --
     @contextlib.contextmanager
-    def locked(self) -> Any:
+    def locked(self, name: str = ".fake-lock") -> Any:
         self.store.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.store.parent / ".fake-lock", "w") as lock:
+        with open(self.store.parent / name, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
@@ -108,67 +122,66 @@ class Fake:
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
     # -- output --
-    def emit(self, payload: Any) -> None:
+    def emit(self, payload: Any, code: int = 0) -> None:
         if self.cfg.get("noise"):
             sys.stdout.write(self.cfg["noise"])
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
-
-    def fail(self, message: str, code: int = 1) -> NoReturn:
-        sys.stderr.write(message + "\n")
-        sys.exit(code)
+        if code:
+            sys.exit(code)
 
     # -- commands --
     def main(self, argv: list[str]) -> None:
         self.log_call(argv)
+        if self.cfg.get("start_failure"):
+            sys.stderr.write(self.captured("start-failure", "stderr"))
+            sys.exit(1)
         if argv == ["--version"]:
-            print(self.cfg.get("version") or self.variant["version"])
+            sys.stdout.write(self.captured("version", "stdout"))
             return
         if len(argv) < 2 or argv[0] != "cron":
-            self.fail(f"error: unknown command '{argv[0] if argv else ''}'")
+            sys.exit(f"error: unknown command '{argv[0] if argv else ''}'")
         sub, rest = argv[1], argv[2:]
         if "--help" in rest or "-h" in rest:
             self.help(sub)
             return
-        spec = self.options(sub)
-        opts, args = self.parse(rest, spec)
+        opts, args = self.parse(sub, rest)
+        timeout_ms = int(opts.get("--timeout", 10000 if not self.openclaw else 30000))
         if self.cfg.get("down"):
-            self.fail(DOWN_MESSAGE)
-        getattr(self, f"cmd_{sub}")(opts, args)
+            self.fail_captured("down-run" if self.openclaw and sub == "run" else "down-list")
+        if (
+            self.cfg.get("wrong_token") and not self.openclaw
+        ):  # OpenClaw's CLI was not refused (real-gateway tier)
+            self.fail_captured("list-wrong-token")
+        if timeout_ms < int(self.cfg.get("timeout_ms_floor", 0)):
+            self.fail_captured("list-timeout-1ms", **{"after 1ms": f"after {timeout_ms}ms"})
+        getattr(self, f"cmd_{sub}")(opts, args, timeout_ms)
 
     def log_call(self, argv: list[str]) -> None:
         if self.cfg.get("log"):
             with open(self.cfg["log"], "a") as handle:
                 handle.write(json.dumps(argv) + "\n")
 
-    def options(self, sub: str) -> dict[str, bool]:
-        common = {"--url": True, "--token": True, "--timeout": True, "--expect-final": False}
-        per_sub: dict[str, dict[str, bool]] = {
-            "list": {"--all": False, "--json": False},
-            "run": {self.variant["run_flag"]: False},
-            "runs": {"--id": True, "--limit": True},
-            "status": {"--json": False},
-        }
-        if sub not in per_sub:
-            self.fail(f"error: unknown command '{sub}'")
-        if sub == "list" and self.cfg.get("list_paging_flags"):
-            per_sub["list"].update({"--limit": True, "--offset": True})
-        return {**common, **per_sub[sub]}
-
-    def parse(self, rest: list[str], spec: dict[str, bool]) -> tuple[dict[str, Any], list[str]]:
+    def parse(self, sub: str, rest: list[str]) -> tuple[dict[str, Any], list[str]]:
+        spec: dict[str, bool] = {"--url": True, "--token": True, "--timeout": True, "--expect-final": False}
+        spec.update(
+            {
+                "list": {"--all": False, "--json": False},
+                "run": {self.variant["run_flag"]: False},
+                "runs": {"--id": True, "--limit": True},
+                "status": {"--json": False},
+            }.get(sub, {})
+        )
+        if self.openclaw:
+            spec.update({"--json": False, "--port": True, "--password": True})
         opts: dict[str, Any] = {}
         args: list[str] = []
         i = 0
         while i < len(rest):
             token = rest[i]
-            if token == "--":
-                args += rest[i + 1 :]
-                break
             if token.startswith("-") and len(token) > 1:
                 if token not in spec:
-                    self.fail(f"error: unknown option '{token}'")
+                    self.bad_option(sub, token)
                 if spec[token]:
-                    if i + 1 >= len(rest):
-                        self.fail(f"error: option '{token} <value>' argument missing")
                     opts[token] = rest[i + 1]
                     i += 2
                     continue
@@ -178,105 +191,162 @@ class Fake:
             i += 1
         return opts, args
 
+    def bad_option(self, sub: str, option: str) -> NoReturn:
+        if self.openclaw:
+            self.fail_captured("run-force-option", **{'"--force"': f'"{option}"', "cron run": f"cron {sub}"})
+        self.fail_captured("run-bad-option", **{"'--due'": f"'{option}'"})
+
     def help(self, sub: str) -> None:
         if sub == "run":
-            flag = "" if self.cfg.get("help_without_flags") else FLAG_HELP[self.variant["run_flag"]]
-            print(RUN_HELP.format(bin=self.variant["bin"], flag=flag))
-        elif sub == "list":
-            paging = ""
-            if self.cfg.get("list_paging_flags"):
-                paging = (
-                    "  --limit <n>         Page size (max 200)\n  --offset <n>        Skip the first n jobs\n"
-                )
-            print(LIST_HELP.format(bin=self.variant["bin"], paging=paging))
+            text = self.captured("cron-run-help", "stdout")
+            if self.cfg.get("help_without_flags"):  # an older or newer CLI that names neither flag
+                lines = text.splitlines(keepends=True)
+                text = "".join(
+                    line for i, line in enumerate(lines)
+                    if self.variant["run_flag"] not in line
+                    and not (i and self.variant["run_flag"] in lines[i - 1] and line.startswith("     "))
+                )  # fmt: skip
+            sys.stdout.write(text)
         else:
             print(f"Usage: {self.variant['bin']} cron {sub} [options]")
 
-    def cmd_status(self, opts: dict[str, Any], args: list[str]) -> None:
+    def cmd_status(self, opts: dict[str, Any], args: list[str], timeout_ms: int) -> None:
         self.emit({"enabled": True, "storePath": str(self.store), "jobs": len(self.load())})
 
-    def cmd_list(self, opts: dict[str, Any], args: list[str]) -> None:
+    def cmd_list(self, opts: dict[str, Any], args: list[str], timeout_ms: int) -> None:
         if self.cfg.get("garbage_list"):
             print("[plugins] loaded 2 plugins\nthis is {not json at all")
             return
         jobs = [j for j in self.load() if opts.get("--all") or j.get("enabled", True)]
         jobs.sort(key=lambda j: j.get("state", {}).get("nextRunAtMs") or 0)
-        if not opts.get("--json"):
-            for job in jobs:
-                print(f"{job['id']:<38} {job['name']:<20}")
-            return
-        if not self.variant["paged"]:
+        if not self.openclaw:
             self.emit({"jobs": jobs})
             return
-        offset = int(opts.get("--offset", 0))
-        limit = int(opts.get("--limit", self.cfg.get("page_size") or max(len(jobs), 1)))
-        page = jobs[offset : offset + limit]
-        more = offset + len(page) < len(jobs)
+        for job in jobs:
+            state = job.get("state", {})
+            job["status"] = (
+                "disabled"
+                if not job.get("enabled", True)
+                else "running"
+                if state.get("runningAtMs")
+                else "idle"
+            )
+        limit = int(self.cfg.get("page_size") or 200)
+        page = jobs[:limit]
+        more = len(page) < len(jobs)
         self.emit(
             {
                 "jobs": page,
+                "snapshotRevision": "sha256:ipsx8rH5bD68zKFXksxAwu7yfvQbhj3hvpqkk3c9Uh8",
                 "total": len(jobs),
-                "offset": offset,
+                "offset": 0,
                 "limit": limit,
                 "hasMore": more,
-                "nextOffset": offset + len(page) if more else None,
+                "nextOffset": len(page) if more else None,
             }
         )
 
-    def cmd_runs(self, opts: dict[str, Any], args: list[str]) -> None:
+    def cmd_runs(self, opts: dict[str, Any], args: list[str], timeout_ms: int) -> None:
+        job_id = opts.get("--id") or (args[0] if args else "")
         limit = int(opts.get("--limit", 50))
-        self.emit({"entries": self.runs(opts.get("--id", ""))[-limit:]})
+        entries = self.runs(job_id)
+        if not self.openclaw:
+            self.emit({"entries": entries[-limit:]})
+            return
+        if not any(j.get("id") == job_id for j in self.load()):
+            self.fail_captured("runs-unknown-id", **{UNKNOWN_ID_IN_CAPTURE: job_id})
+        newest = list(reversed(entries))[:limit]
+        self.emit(
+            {"entries": newest, "total": len(entries), "offset": 0, "limit": limit,
+             "hasMore": len(entries) > limit, "nextOffset": limit if len(entries) > limit else None}
+        )  # fmt: skip
 
-    def cmd_run(self, opts: dict[str, Any], args: list[str]) -> None:
+    def cmd_run(self, opts: dict[str, Any], args: list[str], timeout_ms: int) -> None:
         if not args:
-            self.fail("error: missing required argument 'id'")
+            sys.exit("error: missing required argument 'id'")
         job_id = args[0]
-        timeout_ms = int(opts.get("--timeout", 10000))
-        if job_id in self.cfg.get("cli_fail", {}):
-            self.fail(f"Error: {self.cfg['cli_fail'][job_id]}")
-        force = bool(opts.get("--force")) if self.variant["run_flag"] == "--force" else not opts.get("--due")
+        force = bool(opts.get("--force")) if not self.openclaw else not opts.get("--due")
+        request_ms = now_ms()
         with self.locked():
             jobs = self.load()
             job = next((j for j in jobs if j.get("id") == job_id), None)
             if job is None:
-                self.fail(f"Error: unknown cron job id: {job_id}")
+                self.fail_captured("run-unknown-id", **{UNKNOWN_ID_IN_CAPTURE: job_id})
             state = job.setdefault("state", {})
-            if state.get("runningAtMs"):
-                self.emit({"ok": True, "ran": False, "reason": "already-running"})
-                return
             due = job.get("enabled", True) and (state.get("nextRunAtMs") or 0) <= now_ms()
             if not force and not due:
+                if self.openclaw:
+                    self.emit(
+                        {
+                            "ok": True,
+                            "ran": False,
+                            "reason": "not-due",
+                            "processInstanceId": PROCESS_INSTANCE,
+                        },
+                        1,
+                    )
                 self.emit({"ok": True, "ran": False, "reason": "not-due"})
                 return
-            run_at = now_ms()
-            state["runningAtMs"] = run_at
+            if self.openclaw and state.get("runningAtMs"):
+                self.emit(
+                    {
+                        "ok": True,
+                        "ran": False,
+                        "reason": "already-running",
+                        "processInstanceId": PROCESS_INSTANCE,
+                    },
+                    1,
+                )
+            seq = int(state.get("fakeSeq", 0)) + 1
+            state["fakeSeq"] = seq
+            if self.openclaw:
+                state["runningAtMs"] = request_ms
             self.save(jobs)
-        run_id = f"manual:{job_id}:{run_at}"
-        self.start_gateway_run(job_id, run_at, run_id)
-        if self.variant.get("enqueue"):
-            self.emit({"ok": True, "enqueued": True, "runId": run_id})
+        run_id = f"manual:{job_id}:{request_ms}:{seq}"
+        self.start_gateway_run(job_id, run_id)
+        if self.openclaw:
+            self.emit({"ok": True, "enqueued": True, "runId": run_id, "processInstanceId": PROCESS_INSTANCE})
             return
         deadline = time.monotonic() + timeout_ms / 1000
         while time.monotonic() < deadline:
-            if any(e.get("runAtMs") == run_at for e in self.runs(job_id)):
+            if self.done_marker(run_id).exists():
                 self.emit({"ok": True, "ran": True})
                 return
             time.sleep(0.01)
-        self.fail(f"Error: gateway timeout after {timeout_ms}ms")
+        self.fail_captured("run-force-timeout-1ms", **{"after 1ms": f"after {timeout_ms}ms"})
 
-    def start_gateway_run(self, job_id: str, run_at: int, run_id: str) -> None:
+    def done_marker(self, run_id: str) -> Path:
+        """The fake's own bookkeeping (never printed): which `cron run` call a finished run answers."""
+        return self.state / "cron" / ".fake-done" / run_id.replace(":", "_")
+
+    def start_gateway_run(self, job_id: str, run_id: str) -> None:
         subprocess.Popen(
-            [sys.executable, __file__, "__finish", job_id, str(run_at), run_id],
+            [sys.executable, __file__, "__finish", job_id, run_id],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
 
-    def finish(self, job_id: str, run_at: int, run_id: str) -> None:
-        """The gateway's side: the job runs for `slow_ms`, then is recorded in the run log and the state."""
-        time.sleep(self.cfg.get("slow_ms", {}).get(job_id, 0) / 1000)
+    def finish(self, job_id: str, run_id: str) -> None:
+        """The gateway's side: one run at a time (ClawdBot's cron lock), `slow_ms`, then the run log."""
+        with self.locked(".fake-run-lock"):
+            run_at = now_ms()
+            with self.locked():
+                jobs = self.load()
+                job = next((j for j in jobs if j.get("id") == job_id), None)
+                if job is None:
+                    return
+                job.setdefault("state", {})["runningAtMs"] = run_at
+                self.save(jobs)
+            time.sleep(self.cfg.get("slow_ms", {}).get(job_id, 0) / 1000)
+            self.record(job_id, run_id, run_at)
+            self.done_marker(run_id).parent.mkdir(parents=True, exist_ok=True)
+            self.done_marker(run_id).touch()
+
+    def record(self, job_id: str, run_id: str, run_at: int) -> None:
         failure = self.cfg.get("job_fail", {}).get(job_id)
+        undelivered = job_id in self.cfg.get("delivery_fail", [])
         status = "error" if failure else "ok"
         with self.locked():
             jobs = self.load()
@@ -287,21 +357,37 @@ class Fake:
             state = job.setdefault("state", {})
             state.pop("runningAtMs", None)
             state.update({"lastRunAtMs": run_at, "lastStatus": status, "lastDurationMs": duration})
-            if self.variant["paged"]:
+            if failure:
+                state["lastError"] = failure
+            if self.openclaw:
                 state["lastRunStatus"] = status
             every = job.get("schedule", {}).get("everyMs")
             if every:
                 state["nextRunAtMs"] = run_at + every
             self.save(jobs)
+            payload = job.get("payload", {})
+            summary = payload.get("text") or self.cfg.get("summary", {}).get(job_id) or "model-reply: ok"
             entry: dict[str, Any] = {"ts": now_ms(), "jobId": job_id, "action": "finished", "status": status}
+            if self.openclaw:
+                entry["completionStatus"] = "failed" if failure or undelivered else "succeeded"
             if failure:
                 entry["error"] = failure
-            else:
-                payload = job.get("payload", {})
-                entry["summary"] = payload.get("text") or f"did: {payload.get('message', '')}"
-            entry.update({"runAtMs": run_at, "durationMs": duration, "nextRunAtMs": state.get("nextRunAtMs")})
-            if self.variant.get("enqueue"):
+            entry["summary"] = summary
+            if self.openclaw:
                 entry["runId"] = run_id
+            entry.update({"runAtMs": run_at, "durationMs": duration, "nextRunAtMs": state.get("nextRunAtMs")})
+            if self.openclaw:
+                if undelivered:
+                    entry.update(
+                        {
+                            "delivered": False,
+                            "deliveryStatus": "not-delivered",
+                            "deliveryError": DELIVERY_ERROR,
+                        }
+                    )
+                else:
+                    entry["deliveryStatus"] = "not-requested"
+                entry["jobName"] = job.get("name")
             runs = self.state / "cron" / "runs"
             runs.mkdir(parents=True, exist_ok=True)
             with open(runs / f"{job_id}.jsonl", "a") as handle:
@@ -311,6 +397,6 @@ class Fake:
 if __name__ == "__main__":
     fake = Fake()
     if sys.argv[1:2] == ["__finish"]:
-        fake.finish(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        fake.finish(sys.argv[2], sys.argv[3])
     else:
         fake.main(sys.argv[1:])

@@ -1,6 +1,6 @@
 """Install the fake gateway CLI (`fake_gateway.py`) as `openclaw` / `clawdbot` in a temp bin directory.
 
-    gw = install_fake_gateway(tmp_path, "openclaw-2026.2.6")
+    gw = install_fake_gateway(tmp_path, "openclaw-2026.9.6")
     gw.write_jobs(sample_jobs())
     source = GatewaySource(search_dirs=[gw.bin_dir], env=gw.env())   # the source finds `openclaw` there
     gw.configure(down=True)                                          # and now the gateway is down
@@ -22,8 +22,7 @@ from typing import Any
 FAKE = Path(__file__).with_name("fake_gateway.py")
 BIN_NAMES = {
     "clawdbot-2026.1.24": ("clawdbot",),
-    "openclaw-2026.2.6": ("openclaw",),
-    "openclaw-enqueue": ("openclaw",),
+    "openclaw-2026.9.6": ("openclaw",),
 }
 
 

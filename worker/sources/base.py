@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -21,6 +22,9 @@ from worker.process import OnStarted, SpawnError, run_process
 SourceState = Literal["ok", "degraded", "unavailable", "error"]
 
 MAX_ID_LENGTH = 512
+
+#: Called with a source's name when it learns by itself that its jobs changed (the gateway's events).
+ChangeCallback = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,13 @@ class JobSource(abc.ABC):
     name: ClassVar[str]
     #: True when `list_jobs` reports last runs itself (the gateway); otherwise the SourceSet remembers them.
     keeps_history: ClassVar[bool] = False
+
+    def subscribe_changes(self, callback: ChangeCallback) -> None:
+        """Sources that hear of changes themselves call `callback(name)` then; the others never do."""
+        del callback
+
+    async def close(self) -> None:  # noqa: B027 - optional: most sources hold nothing open
+        """Release what the source holds open (the gateway's connection); it may be used again after."""
 
     @abc.abstractmethod
     async def list_jobs(self) -> SourceListing:

@@ -1,18 +1,29 @@
-"""ClawdBot / Moltbot / OpenClaw gateway cron jobs, through the gateway's own CLI.
+"""ClawdBot / Moltbot / OpenClaw gateway cron jobs: natively over the gateway's WebSocket, else its CLI.
 
-Listing: `<bin> cron list --all --json --timeout 60000` (disabled jobs too: the mirror shows `enabled`),
-noise before the JSON tolerated, `{"jobs": [...]}` or a bare list, 2026.2+ pages followed when the CLI can.
+The native path (gateway_native, gateway_client) is used whenever the local gateway can be reached and
+takes us: it lists from the gateway's events, mirrors changes at once and confirms runs the moment they end,
+without starting a node process. The CLI path below is the fallback, taken (and named in the listing's
+message, and logged once) when the native one cannot be used: no gateway config to find it by, the
+credentials refused, pairing pending, a protocol version we do not speak. A gateway that is not running is
+"down" on either path: its jobs are shown from its store, read-only.
+
+CLI path. Listing: `<bin> cron list --all --json --timeout 60000` (disabled jobs too: the mirror shows
+`enabled`), noise before the JSON tolerated, `{"jobs": [...]}` or a bare list; a page that says more jobs
+follow is flagged (the real CLIs page through the gateway themselves).
 If the CLI is missing or the gateway is down, jobs are read **read-only** from the gateway's store and the
 listing says so (state `degraded`); runs then fail with that reason.
 
 Running: `<bin> cron run <id> [--force] --timeout <ms>`, where `--force` is passed only to CLIs that need it
-(see gateway_cli). The exit code alone proves little, so a run is judged by what the gateway says:
-  exit 1                     → error with the CLI's stderr line (gateway down, unknown id, ...)
-  {"ran": false, "reason"}   → error: the gateway did not run it (not-due, already-running)
+(see gateway_cli). The exit code alone proves little (OpenClaw exits 1 for "already running", ClawdBot 0
+for a failed job), so a run is judged by what the gateway says, stdout's JSON first:
+  {"ran": false, "reason"}   → error: the gateway did not run it (not-due, already-running), any exit code
+  {"enqueued": true, runId}  → `cron runs` polled until that run finished, within the timeout
   {"ran": true}              → confirmed from `cron runs --id <id>`: the entry that started after our
                                request (runAtMs ≥ request start) decides ok / error / skipped
-  {"enqueued": true, runId}  → `cron runs` polled until that run finished, within the timeout
+  exit 1                     → error with the CLI's first meaningful line (gateway down, unknown id, ...)
   CLI timeout                → ClawdBot keeps running the job: the run log is polled the same way
+A run-log entry with `completionStatus` other than `succeeded` (OpenClaw: ran, but e.g. not delivered) is
+a failed run, as `openclaw cron run --wait` judges it.
 """
 
 from __future__ import annotations
@@ -21,34 +32,38 @@ import asyncio
 import os
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from cronmirror_desktop.core.timeutil import ms_from_dt, now_utc
 from worker.job_env import job_environment
 from worker.jobs import LocalJob
-from worker.outcome import RunOutcome, Verdict, last_line
+from worker.outcome import RunOutcome, Verdict
 from worker.process import OnStarted, ProcessResult, ProcessStarted, SpawnError, run_process
-from worker.sources.base import JobSource, SourceListing, SourceState, is_plain_id
+from worker.sources.base import ChangeCallback, JobSource, SourceListing, SourceState, is_plain_id
 from worker.sources.gateway_cli import (
     MAX_JSON_CHARS,
     CliInfo,
     GatewayCli,
     GatewayDown,
     GatewayError,
+    GatewayTimeout,
     cli_environment,
+    cli_error,
     default_search_dirs,
+    error_for,
     extract_json,
     find_binary,
-    looks_down,
-    looks_timed_out,
+    looks_unknown_job,
+    rejects_option,
 )
-from worker.sources.gateway_map import SOURCE, map_gateway_job
+from worker.sources.gateway_map import SOURCE, judge_run_entry, map_gateway_job
+from worker.sources.gateway_native import NativeGateway
+from worker.sources.gateway_protocol import GatewayDisconnected, GatewayRpcError, GatewayRpcTimeout
 from worker.sources.gateway_store import locate_store, read_store
 
 LIST_TIMEOUT_MS = 60_000
-PAGE_LIMIT = 200
-MAX_PAGES = 100
 RUNS_LIMIT = 5
 
 
@@ -72,11 +87,14 @@ class GatewaySource(JobSource):
         list_timeout_ms: int = LIST_TIMEOUT_MS,
         poll_interval: float = 2.0,
         cli_margin: float | None = None,
+        native: bool = True,
+        device_file: Path | None = None,
     ) -> None:
         """`binary`: a configured CLI path (then only that). `search_dirs`: where to look instead of PATH
         plus the usual install locations. `env`: the environment for state-dir resolution and the CLI.
         `cli_margin`: seconds the CLI's own `--timeout` stops before ours, left for confirming (default:
-        10% of the run timeout, 0.5-30 s)."""
+        10% of the run timeout, 0.5-30 s). `native`: False uses the CLI only. `device_file`: the worker's
+        device key (default: `gateway-device.json` in the worker's state dir)."""
         self._env = job_environment(os.environ if env is None else env)
         self._home = home or Path(self._env.get("HOME") or Path.home())
         self._configured = binary
@@ -88,6 +106,18 @@ class GatewaySource(JobSource):
         self.poll_interval = poll_interval
         self._cli_margin = cli_margin
         self._cli: GatewayCli | None = None
+        self._native = (
+            NativeGateway(env=self._env, home=self._home, device_file=device_file) if native else None
+        )
+        self._fallback: str | None = None
+
+    def subscribe_changes(self, callback: ChangeCallback) -> None:
+        if self._native is not None:
+            self._native.on_change = lambda: callback(self.name)
+
+    async def close(self) -> None:
+        if self._native is not None:
+            await self._native.close()
 
     # -- the CLI -----------------------------------------------------------------------------------
 
@@ -109,29 +139,49 @@ class GatewaySource(JobSource):
     @staticmethod
     def _raise_for(result: ProcessResult, what: str) -> None:
         if result.timed_out:
-            raise GatewayError(f"{what} did not answer within {result.duration_ms / 1000:.0f} s")
+            raise GatewayTimeout(f"{what} did not answer within {result.duration_ms / 1000:.0f} s")
         if result.exit_code != 0:
-            output = result.stderr_tail + "\n" + result.stdout_tail
-            line = (
-                last_line(result.stderr_tail)
-                or last_line(result.stdout_tail)
-                or f"exit code {result.exit_code}"
-            )
-            raise (GatewayDown if looks_down(output) else GatewayError)(line)
+            raise error_for(cli_error(result))
         if result.stdout_truncated:
             raise GatewayError(f"{what} printed more than {MAX_JSON_CHARS} characters")
 
     # -- listing -------------------------------------------------------------------------------------
 
     async def list_jobs(self) -> SourceListing:
+        if self._native is not None:
+            status = await self._native.status()
+            self._fallback = status.reason if status.state == "unusable" else None
+            if status.state == "connected":
+                try:
+                    raws, notes = await self._native.list_raw()
+                except (GatewayRpcError, GatewayRpcTimeout, GatewayDisconnected) as exc:
+                    return self._offline(f"the gateway did not list its jobs ({exc})")
+                jobs, warnings = self._map(raws)
+                return SourceListing(
+                    SOURCE, jobs, message=self._native.describe(), warnings=(*notes, *warnings)
+                )
+            if status.state == "down":
+                return self._offline(f"gateway is down ({status.reason})")
+        listing = await self._list_cli()
+        if self._fallback and listing.state != "unavailable":  # no gateway here at all: nothing to explain
+            why = f"native client not used: {self._fallback}"
+            listing = replace(listing, message=f"{listing.message} ({why})")
+        return listing
+
+    async def _list_cli(self) -> SourceListing:
         cli = self._get_cli()
         if cli is None:
             return self._offline(self._missing_cli(), cli_missing=True)
         try:
             info = await cli.info()
+        except GatewayError as exc:
+            return self._offline(f"the gateway CLI cannot start ({exc})")
+        try:
             raws, notes = await self._list_raw(cli, info)
         except GatewayDown as exc:
             return self._offline(f"gateway is down ({exc})")
+        except GatewayTimeout as exc:
+            return self._offline(f"the gateway did not answer in time ({exc})")
         except GatewayError as exc:
             return self._offline(f"the gateway CLI failed ({exc})")
         jobs, warnings = self._map(raws)
@@ -140,29 +190,21 @@ class GatewaySource(JobSource):
         )
 
     async def _list_raw(self, cli: GatewayCli, info: CliInfo) -> tuple[list[Any], list[str]]:
+        """Every job the CLI lists. OpenClaw's CLI pages through the gateway itself (its `cron list` has no
+        `--offset`); a page that still says `hasMore` means jobs are missing, and the listing says so."""
+        del info
         base = ["cron", "list", "--all", "--json", "--timeout", str(self._list_timeout_ms)]
         page = await self._list_page(cli, base)
         if isinstance(page, list):
             return page, []
         jobs = list(page["jobs"])
         notes: list[str] = []
-        pages = 1
-        while page.get("hasMore") is True:
-            if not info.list_paging:
-                total = page.get("total", "more")
-                notes.append(
-                    f"the gateway listed {len(jobs)} of {total} jobs and this CLI cannot page; rest not shown"
-                )
-                break
-            offset = page.get("nextOffset")
-            if not isinstance(offset, int) or offset <= 0 or pages >= MAX_PAGES:
-                notes.append(f"stopped following the gateway's pages after {len(jobs)} jobs")
-                break
-            page = await self._list_page(cli, [*base, "--limit", str(PAGE_LIMIT), "--offset", str(offset)])
-            if isinstance(page, list):
-                break
-            jobs += page["jobs"]
-            pages += 1
+        if page.get("hasMore") is True:
+            total = page.get("total", "more")
+            notes.append(
+                f"the gateway listed {len(jobs)} of {total} jobs and its CLI cannot page; "
+                "the rest are not shown"
+            )
         return jobs, notes
 
     async def _list_page(self, cli: GatewayCli, args: list[str]) -> Any:
@@ -208,6 +250,14 @@ class GatewaySource(JobSource):
             return RunOutcome.refused(
                 f"unusable gateway job id {gateway_id!r}", source=SOURCE, job_id=job.job_id
             )
+        if self._native is not None:
+            status = await self._native.status()
+            if status.state == "connected" and self._native.can_run:
+                return await self._native.run(job, timeout=timeout, on_started=on_started)
+            if status.state == "down":
+                return RunOutcome.refused(
+                    f"gateway is down: {status.reason}", source=SOURCE, job_id=job.job_id
+                )
         cli = self._get_cli()
         if cli is None:
             return RunOutcome.refused(f"{self._missing_cli()}; cannot run", source=SOURCE, job_id=job.job_id)
@@ -222,7 +272,7 @@ class GatewaySource(JobSource):
         on_started = _once(on_started)  # a retry below must not report a second start
         try:
             result = await self._run_cli(cli, info, gateway_id, timeout, on_started)
-            if info.pass_force and "unknown option '--force'" in result.stderr_tail:
+            if info.pass_force and rejects_option(result.stderr_tail + result.stdout_tail, "--force"):
                 info = await cli.info(refresh=True)  # the CLI was upgraded under us: detect again, retry once
                 if not info.pass_force:
                     result = await self._run_cli(
@@ -301,6 +351,10 @@ def _once(hook: OnStarted | None) -> OnStarted | None:
     return fire
 
 
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _is_our_run(entry: object, start_ms: int, run_id: str | None) -> bool:
     if (
         not isinstance(entry, dict)
@@ -331,8 +385,6 @@ class _Judge:
 
     async def verdict(self) -> RunOutcome:
         result = self.result
-        output = result.stderr_tail + "\n" + result.stdout_tail
-        line = last_line(result.stderr_tail) or last_line(result.stdout_tail)
         if result.timed_out:
             entry = await self._find(time.monotonic() + 5)
             if entry is not None:
@@ -343,31 +395,38 @@ class _Judge:
                 "it may still be running there",
                 timed_out=True,
             )
+        try:  # stdout's answer first: OpenClaw exits 1 with {"ok": true, "ran": false, ...}
+            answer = extract_json(result.stdout_tail, lambda v: isinstance(v, dict) and "ok" in v)
+        except GatewayError:
+            answer = None
+        if isinstance(answer, dict) and answer.get("ok") is not False:
+            return await self._from_answer(answer)
         if result.exit_code != 0:
-            if looks_down(output):
-                return self._make("error", f"gateway is down: {line}", ran=False)
-            if "unknown cron job id" in output.lower():
-                return self._make("error", f"the gateway does not know this job any more: {line}", ran=False)
-            if looks_timed_out(line):
-                entry = await self._find(self.deadline)
-                if entry is not None:
-                    return self._from_entry(entry)
-                return self._make(
-                    "error",
-                    f"the CLI gave up waiting ({line}) and no finished run was recorded within "
-                    "the timeout; the gateway may still be running it",
-                    timed_out=True,
-                )
+            return await self._from_failure(cli_error(result))
+        if answer is not None:  # {"ok": false} with exit code 0
+            return self._make("error", f"the gateway refused: {cli_error(result)}", ran=False)
+        first = next((ln.strip() for ln in result.stdout_tail.splitlines() if ln.strip()), "")
+        return self._make("error", f"unexpected answer from the gateway CLI (it began: {first[:120]!r})")
+
+    async def _from_failure(self, line: str) -> RunOutcome:
+        failure = error_for(line)
+        if isinstance(failure, GatewayDown):
+            return self._make("error", f"gateway is down: {line}", ran=False)
+        if looks_unknown_job(line):
+            return self._make("error", f"the gateway does not know this job any more: {line}", ran=False)
+        if isinstance(failure, GatewayTimeout):
+            entry = await self._find(self.deadline)
+            if entry is not None:
+                return self._from_entry(entry)
             return self._make(
-                "error", f"the gateway CLI failed (exit code {result.exit_code}): {line or 'no message'}"
+                "error",
+                f"the CLI gave up waiting ({line}) and no finished run was recorded within "
+                "the timeout; the gateway may still be running it",
+                timed_out=True,
             )
-        try:
-            answer = extract_json(result.stdout_tail, lambda v: isinstance(v, dict))
-        except GatewayError as exc:
-            return self._make("error", f"unexpected answer from the gateway CLI: {exc}")
-        assert isinstance(answer, dict)
-        if answer.get("ok") is False:
-            return self._make("error", f"the gateway refused: {answer.get('error') or answer}", ran=False)
+        return self._make("error", f"the gateway CLI failed (exit code {self.result.exit_code}): {line}")
+
+    async def _from_answer(self, answer: dict[str, Any]) -> RunOutcome:
         if answer.get("ran") is False:
             reason = answer.get("reason") or "no reason given"
             return self._make("error", f"the gateway did not run it ({reason})", ran=False)
@@ -392,17 +451,10 @@ class _Judge:
         return await self.source.find_run(self.cli, self.job.native_id, self.start_ms, until, run_id)
 
     def _from_entry(self, entry: dict[str, Any]) -> RunOutcome:
-        status = entry.get("status")
+        verdict, reason = judge_run_entry(entry)
         duration = entry.get("durationMs")
-        summary = entry.get("summary") if isinstance(entry.get("summary"), str) else ""
-        error = entry.get("error") if isinstance(entry.get("error"), str) else ""
-        if status == "ok":
-            verdict: Verdict = "done"
-            reason = "the gateway ran it: ok" + (f" — {summary[:200]}" if summary else "")
-        elif status == "skipped":
-            verdict, reason = "error", "the gateway skipped it" + (f": {error}" if error else "")
-        else:
-            verdict, reason = "error", f"the gateway ran it and it failed: {error or status}"
+        summary = _text(entry.get("summary"))
+        error = _text(entry.get("error")) or _text(entry.get("deliveryError"))
         extra_out = f"\n[gateway run log] {summary}" if summary else ""
         extra_err = f"\n[gateway run log] {error}" if error else ""
         return self._make(

@@ -5,12 +5,19 @@ npm global, nvm...) nor the `node` its `#!/usr/bin/env node` line needs, so the 
 searched too and put in front of the CLI's PATH.
 The variant is detected once from `<bin> cron run --help`: `--due` there means force is the default
 (OpenClaw ≥ 2026.2.6, which rejects `--force`); otherwise `--force` is needed to run a job that is not due.
+
+What the real CLIs print when something goes wrong (tests/fakes/gateway_captures): the error **first**, then
+4-5 trailer lines (`Gateway target: …`, `Source: …`, `Config: …`, `Bind: loopback`); OpenClaw also answers
+`{"ok": false, "error": {"message": …}}` on stdout, and exits 1 even for some answers that are not errors
+(`{"ok": true, "ran": false, …}`). A CLI that cannot start at all prints its cause and then a node stack.
+So `cli_error` reads stdout's JSON first, then the first meaningful stderr line — never the last line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,14 +38,23 @@ class GatewayDown(GatewayError):
     """The CLI could not reach the gateway (it is not running, or not on this port)."""
 
 
+class GatewayTimeout(GatewayError):
+    """The CLI gave up waiting for the gateway (`gateway timeout after Nms`); the gateway may go on."""
+
+
 _DOWN_MARKERS = (
-    "econnrefused",
-    "gateway connect failed",
-    "gateway closed",
+    "econnrefused",  # OpenClaw: "Gateway not reachable at ws://127.0.0.1:P (ECONNREFUSED)."
+    "gateway not reachable",
+    "gateway closed (1006",  # ClawdBot: "Error: gateway closed (1006 abnormal closure (no close frame)): …"
     "gateway not running",
-    "connect failed",
-)
+)  # not "gateway connect failed": ClawdBot says that for a refused token too (then "gateway closed (1008)")
 _TIMEOUT_MARKERS = ("gateway timeout", "timeout after", "timed out")
+_UNKNOWN_JOB_MARKERS = ("unknown cron job id", "automation not found")
+#: Lines that follow the real error (or frame it) and never are the error themselves.
+_TRAILER = re.compile(
+    r"^(Gateway target|Source|Config|Bind|Fix|Try): |^Start it with `|^For the default local"
+)
+_STACK_FRAME = re.compile(r"^\s+at |^\S+:\d+$|^\s*\^+\s*$")
 
 
 def looks_down(text: str) -> bool:
@@ -49,6 +65,60 @@ def looks_down(text: str) -> bool:
 def looks_timed_out(text: str) -> bool:
     lowered = text.lower()
     return any(marker in lowered for marker in _TIMEOUT_MARKERS)
+
+
+def looks_unknown_job(text: str) -> bool:
+    """ClawdBot: `Error: Error: unknown cron job id: <id>`; OpenClaw: `Automation not found: <id>. …`."""
+    lowered = text.lower()
+    return any(marker in lowered for marker in _UNKNOWN_JOB_MARKERS)
+
+
+def rejects_option(text: str, option: str) -> bool:
+    """commander's `error: unknown option '--x'` or OpenClaw's `OpenClaw does not recognize option "--x".`"""
+    return f"unknown option '{option}'" in text or f'does not recognize option "{option}"' in text
+
+
+def first_line(text: str) -> str:
+    """The first line that says something: not blank, not a stack frame or code echo, not a trailer."""
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if not line.strip() or _STACK_FRAME.match(line) or raw[:1].isspace() or _TRAILER.match(line):
+            continue
+        while line.startswith("Error: Error: "):  # ClawdBot wraps the gateway's error once more
+            line = line[len("Error: ") :]
+        return line.strip()[:300]
+    return ""
+
+
+def json_error(stdout: str) -> str:
+    """The message of an `{"ok": false, "error": …}` answer on stdout (OpenClaw), else ''."""
+    try:
+        answer = extract_json(stdout, lambda v: isinstance(v, dict) and v.get("ok") is False)
+    except GatewayError:
+        return ""
+    assert isinstance(answer, dict)
+    error = answer.get("error")
+    message = error.get("message") if isinstance(error, dict) else error
+    return first_line(message) if isinstance(message, str) else ""
+
+
+def cli_error(result: ProcessResult) -> str:
+    """One line saying why a CLI call failed, read the way the real CLIs print it (see the docstring)."""
+    return (
+        json_error(result.stdout_tail)
+        or first_line(result.stderr_tail)
+        or first_line(result.stdout_tail)
+        or f"exit code {result.exit_code}"
+    )
+
+
+def error_for(line: str) -> GatewayError:
+    """The exception a failed call's `cli_error` line stands for."""
+    if looks_down(line):
+        return GatewayDown(line)
+    if looks_timed_out(line):
+        return GatewayTimeout(line)
+    return GatewayError(line)
 
 
 def default_search_dirs(home: Path) -> list[Path]:
@@ -127,7 +197,6 @@ class CliInfo:
     binary: Path
     help_text: str
     pass_force: bool
-    list_paging: bool
 
     @property
     def flavor(self) -> str:
@@ -156,17 +225,21 @@ class GatewayCli:
             raise GatewayError(exc.message) from exc
 
     async def info(self, *, refresh: bool = False) -> CliInfo:
-        """Detected once per binary (and again with `refresh`, after the CLI rejected an option)."""
+        """Detected once per binary (and again with `refresh`, after the CLI rejected an option).
+
+        Raises GatewayError when the CLI cannot even print its help: it cannot start (a broken install)."""
         if self._info is None or refresh:
             run_help = await self.call(["cron", "run", "--help"], timeout=30, max_chars=100_000)
-            list_help = await self.call(["cron", "list", "--help"], timeout=30, max_chars=100_000)
             text = run_help.stdout_tail + run_help.stderr_tail
+            if run_help.timed_out:
+                raise GatewayError("`cron run --help` did not finish within 30 s")
+            if run_help.exit_code != 0 and "Usage:" not in text:
+                raise GatewayError(cli_error(run_help))
             if "--due" in text:
                 pass_force = False
             elif "--force" in text:
                 pass_force = True
             else:  # no help to go by: the names that predate the change all need --force
                 pass_force = self.binary.name in {"clawdbot", "moltbot"}
-            paging = "--offset" in list_help.stdout_tail + list_help.stderr_tail
-            self._info = CliInfo(self.binary, text, pass_force, paging)
+            self._info = CliInfo(self.binary, text, pass_force)
         return self._info

@@ -8,18 +8,21 @@
 | next/last run   | `state.nextRunAtMs` / `state.lastRunAtMs` (ms → UTC)                  |
 | last_status     | `state.lastRunStatus`, else `state.lastStatus` (ok/error/skipped)    |
 | last_duration   | `state.lastDurationMs`                                                |
-| instructions    | `payload.message` (agentTurn) or `payload.text` (systemEvent), else a command |
+| instructions    | `payload.message` (agentTurn), `payload.text` (systemEvent), OpenClaw's `payload.argv` |
+|                 | (kind `command`, shown shell-quoted), else a `command` / `script` text   |
 A job that cannot be mapped at all (no usable id) is left out with a warning; odd fields are warnings.
 """
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from cronmirror_desktop.core.rows import LAST_STATUSES
 from cronmirror_desktop.core.schedule import AT, CRON, EVERY
 from cronmirror_desktop.core.timeutil import iso_z, parse_iso, utc_from_ms
 from worker.jobs import LocalJob
+from worker.outcome import Verdict
 from worker.sources.base import is_plain_id
 
 SOURCE = "gateway"
@@ -116,6 +119,11 @@ def _at_text(schedule: dict[str, Any], label: str, notes: list[str]) -> str | No
 def _instructions(payload: object) -> str | None:
     if not isinstance(payload, dict):
         return None
+    command = payload.get("command")
+    argv = payload.get("argv", command.get("argv") if isinstance(command, dict) else None)
+    if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv):
+        text = shlex.join(argv)  # OpenClaw 2026.9 `{kind: "command", argv: [...]}`: what the gateway runs
+        return text if len(text) <= MAX_INSTRUCTIONS else text[: MAX_INSTRUCTIONS - 1] + "…"
     for key in ("message", "text", "command", "script"):
         value = payload.get(key)
         if isinstance(value, str) and value:
@@ -123,6 +131,27 @@ def _instructions(payload: object) -> str | None:
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             return " ".join(value)[:MAX_INSTRUCTIONS]
     return None
+
+
+def judge_run_entry(entry: dict[str, Any]) -> tuple[Verdict, str]:
+    """A finished run-log entry (or `cron` finished event) → verdict and reason. `completionStatus`
+    (OpenClaw) overrides an `ok` status: the job ran, but the run failed as a whole (e.g. not delivered)."""
+    status = entry.get("status")
+    summary, error = _text(entry.get("summary")), _text(entry.get("error"))
+    completion = entry.get("completionStatus")
+    if status == "ok" and completion not in (None, "succeeded"):
+        delivery = _text(entry.get("deliveryStatus")) or str(completion)
+        detail = _text(entry.get("deliveryError")) or error or summary or "no detail given"
+        return "error", f"the job ran, but the gateway counts the run as failed ({delivery}): {detail[:300]}"
+    if status == "ok":
+        return "done", "the gateway ran it: ok" + (f" — {summary[:200]}" if summary else "")
+    if status == "skipped":
+        return "error", "the gateway skipped it" + (f": {error}" if error else "")
+    return "error", f"the gateway ran it and it failed: {error or status}"
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _cut(value: object) -> str:

@@ -10,8 +10,11 @@
     cwd = "~/work"                     # optional
     env = { RESTIC_REPOSITORY = "/Volumes/backup" }   # optional, added to the worker's environment
     instructions = "What this job is for"
+    catch_up = "1h"                    # a run missed while the Mac slept or the worker was down is made
+                                       # up for once if it was due within this (default 1h); "none": never
 
-A job without cron/every/at can still be run by hand. A mistake in one job is reported with its line and key
+The worker runs these jobs on their schedule (worker/scheduler.py, cron(8)'s rules). A job without
+cron/every/at is run by hand only. A mistake in one job is reported with its line and key
 and only that job is left out; a file that is not TOML at all is reported whole.
 """
 
@@ -45,7 +48,20 @@ SOURCE = "jobs"
 DEFAULT_FILE_NAME = "jobs.toml"
 KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 KNOWN_KEYS = frozenset(
-    {"name", "cron", "every", "at", "tz", "command", "enabled", "timeout", "cwd", "env", "instructions"}
+    {
+        "name",
+        "cron",
+        "every",
+        "at",
+        "tz",
+        "command",
+        "enabled",
+        "timeout",
+        "cwd",
+        "env",
+        "instructions",
+        "catch_up",
+    }
 )
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
@@ -145,6 +161,7 @@ def _job(key: str, spec: Any) -> tuple[LocalJob, list[str]]:
     if not isinstance(enabled, bool):
         raise JobError("enabled", "must be true or false")
     timeout_s = _timeout_seconds(spec.get("timeout"))
+    catch_up_s = _catch_up_seconds(spec.get("catch_up"))
     env = spec.get("env", {})
     if not isinstance(env, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in env.items()
@@ -167,6 +184,7 @@ def _job(key: str, spec: Any) -> tuple[LocalJob, list[str]]:
             cwd=os.path.expanduser(cwd) if cwd else None,
         ),
         timeout_s=timeout_s,
+        catch_up_s=catch_up_s,
     )
     return job, notes
 
@@ -180,6 +198,22 @@ def _timeout_seconds(value: object) -> float | None:
             raise JobError("timeout", "must be positive")
         return float(value)
     return parse_duration_ms(value, "timeout") / 1000
+
+
+def _catch_up_seconds(value: object) -> float | None:
+    """`catch_up`: a duration ("1h", "30m", or seconds), or "none"; absent = the scheduler's default."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() in {"none", "off", "never"}:
+        return 0.0
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value < 0:
+            raise JobError("catch_up", 'must be a duration like "1h", or "none"')
+        return float(value)
+    try:
+        return parse_duration_ms(value, "catch_up") / 1000
+    except JobError:
+        raise JobError("catch_up", f'must be a duration like "1h", or "none", got {value!r}') from None
 
 
 def _text(spec: dict[str, Any], key: str) -> str | None:

@@ -9,19 +9,23 @@ byte or a look-alike character can only ever be "unknown job" — never part of 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from cronmirror_desktop.core.presence import default_host
+from cronmirror_desktop.core.schedule import EVERY, host_zone
 from cronmirror_desktop.core.timeutil import now_utc
 from worker.history import LastRun, RunHistory
 from worker.jobs import LocalJob
 from worker.outcome import RunOutcome
 from worker.process import OnStarted
-from worker.sources.base import JobSource, SourceListing, is_plain_id
+from worker.sources.base import ChangeCallback, JobSource, SourceListing, is_plain_id
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,10 @@ class Inventory:
 
 
 class SourceSet:
+    """`host`: the machine these jobs live on, stamped on every job and its mirror row (default: this
+    machine's name, `core.presence.default_host`). `default_tz`: the zone of jobs without one (default: the
+    host's zone, as cron sees it); the worker publishes it so readers compute the same times."""
+
     def __init__(
         self,
         sources: Sequence[JobSource],
@@ -56,6 +64,7 @@ class SourceSet:
         history: RunHistory | None = None,
         list_timeout: float = 120.0,
         refresh_cooldown: float = 10.0,
+        host: str | None = None,
     ) -> None:
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
@@ -63,6 +72,11 @@ class SourceSet:
         self._sources = tuple(sources)
         self._by_name = {s.name: s for s in sources}
         self._default_tz = default_tz
+        self.host = host or default_host()
+        #: Local job ids whose mirror rows are `<id>@<host>` (another host's row holds the plain id).
+        self._qualified: frozenset[str] = frozenset()
+        #: Where `every` jobs without an anchor of their own count from (the scheduler's, worker.scheduler).
+        self._anchors: dict[str, datetime] = {}
         self._history = history if history is not None else RunHistory()
         self._list_timeout = list_timeout
         self._refresh_cooldown = refresh_cooldown
@@ -75,18 +89,78 @@ class SourceSet:
     def sources(self) -> tuple[JobSource, ...]:
         return self._sources
 
+    def subscribe_changes(self, callback: ChangeCallback) -> None:
+        """`callback(source_name)` whenever a source learns that its jobs changed (see JobSource)."""
+        for source in self._sources:
+            source.subscribe_changes(callback)
+
+    async def close(self) -> None:
+        """Close every source's open connections (they reopen on the next use)."""
+        for source in self._sources:
+            try:
+                await source.close()
+            except Exception:
+                log.exception("closing source %s failed", source.name)
+
     @property
     def inventory(self) -> Inventory | None:
         """The last listing (None before the first `list_jobs`)."""
         return self._inventory
 
+    @property
+    def default_tz(self) -> tzinfo | str | None:
+        return self._default_tz
+
+    @property
+    def zone_name(self) -> str | None:
+        """The IANA name of the zone jobs without one run in (None when the host's zone has no name)."""
+        zone = self._default_tz if self._default_tz is not None else host_zone()
+        if isinstance(zone, str):
+            return zone
+        return zone.key if isinstance(zone, ZoneInfo) else None
+
+    def qualify(self, job_ids: Collection[str]) -> bool:
+        """Mirror these local jobs as `<id>@<host>` from now on (the sync decides, from what other hosts
+        hold); re-labels the current inventory at once. True when anything changed."""
+        qualified = frozenset(job_ids)
+        if qualified == self._qualified:
+            return False
+        self._qualified = qualified
+        if self._inventory is not None:
+            jobs = tuple(self._stamp(job) for job in self._inventory.jobs)
+            self._inventory = dataclasses.replace(self._inventory, jobs=jobs)
+            self._index = {job.mirror_id: job for job in jobs}
+        return True
+
+    def set_anchors(self, anchors: dict[str, datetime]) -> bool:
+        """Anchor these `every` jobs (local id -> instant) from the next listing on, so their mirrored next
+        run is the one the scheduler will start. True when anything changed."""
+        if anchors == self._anchors:
+            return False
+        self._anchors = dict(anchors)
+        return True
+
+    def _anchored(self, job: LocalJob) -> LocalJob:
+        anchor = self._anchors.get(job.job_id)
+        if anchor is None or job.anchor_at is not None or job.schedule_kind != EVERY:
+            return job
+        return dataclasses.replace(job, anchor_at=anchor)
+
+    def _stamp(self, job: LocalJob) -> LocalJob:
+        qualified = f"{job.job_id}@{self.host}" if job.job_id in self._qualified else None
+        if job.host == self.host and job.qualified_id == qualified:
+            return job
+        return dataclasses.replace(job, host=self.host, qualified_id=qualified)
+
     async def list_jobs(self, *, now: datetime | None = None) -> Inventory:
         """List every source (concurrently; a failing or hanging source becomes an `error` listing)."""
         async with self._lock:
             listings = await asyncio.gather(*(self._list_one(s) for s in self._sources))
+            self._history.refresh()
             now = now or now_utc()
             jobs: list[LocalJob] = []
             index: dict[str, LocalJob] = {}
+            seen: dict[str, LocalJob] = {}
             warnings: list[str] = []
             for listing in listings:
                 source = self._by_name[listing.source]
@@ -94,8 +168,8 @@ class SourceSet:
                     if job.source != source.name:
                         warnings.append(f"{source.name} listed a job of {job.source!r}; ignored")
                         continue
-                    if job.job_id in index:
-                        other = index[job.job_id]
+                    if job.job_id in seen:
+                        other = seen[job.job_id]
                         warnings.append(
                             f"job id {job.job_id!r} from {job.source} ({job.name!r}) is already used by "
                             f"{other.source} ({other.name!r}); only the first is listed and runnable"
@@ -103,8 +177,9 @@ class SourceSet:
                         continue
                     if not source.keeps_history:
                         job = self._history.overlay(job)
-                    job = job.with_next_run(now, self._default_tz)
-                    index[job.job_id] = job
+                    job = self._stamp(self._anchored(job).with_next_run(now, self._default_tz))
+                    seen[job.job_id] = job
+                    index[job.mirror_id] = job
                     jobs.append(job)
             self._inventory = Inventory(tuple(jobs), tuple(listings), tuple(warnings), now)
             self._index = index
@@ -112,7 +187,8 @@ class SourceSet:
             return self._inventory
 
     def find(self, job_id: object) -> LocalJob | None:
-        """The listed job with exactly this id (no trimming, case folding or Unicode normalisation)."""
+        """The listed job whose mirror row has exactly this id (what a request names; no trimming, case
+        folding or Unicode normalisation)."""
         if type(job_id) is not str:
             return None
         return self._index.get(job_id)
@@ -130,6 +206,17 @@ class SourceSet:
             return RunOutcome.refused(
                 f"unknown job {_shown(job_id)}: no local source lists it, so nothing was run", source="worker"
             )
+        return await self.run_listed(job, timeout=timeout, on_started=on_started)
+
+    async def run_listed(
+        self,
+        job: LocalJob,
+        *,
+        timeout: float = DEFAULT_RUN_TIMEOUT,  # noqa: ASYNC109 - the run's kill deadline, passed to the source
+        on_started: OnStarted | None = None,
+    ) -> RunOutcome:
+        """Run a job these sources listed (the scheduler's way in; requests go through `run`), with its own
+        timeout if it has one, and remember its last run. Never raises for a failed run."""
         source = self._by_name[job.source]
         try:
             outcome = await source.run(job, timeout=job.timeout_s or timeout, on_started=on_started)
@@ -141,7 +228,7 @@ class SourceSet:
                 f"the {source.name} source failed: {exc}", source=source.name, job_id=job.job_id
             )
         if outcome.ran and outcome.started_at is not None and not source.keeps_history:
-            self._remember(job, LastRun(outcome.started_at, outcome.last_status, outcome.duration_ms))
+            self.remember(job, LastRun(outcome.started_at, outcome.last_status, outcome.duration_ms))
         return outcome
 
     async def _resolve(self, job_id: object) -> LocalJob | None:
@@ -153,10 +240,11 @@ class SourceSet:
             job = self.find(job_id)
         return job
 
-    def _remember(self, job: LocalJob, run: LastRun) -> None:
+    def remember(self, job: LocalJob, run: LastRun) -> None:
+        """Record a run of `job` as its last run, in the history and the current inventory."""
         self._history.record(job.job_id, run)
         updated = self._history.overlay(job)
-        self._index[job.job_id] = updated
+        self._index[updated.mirror_id] = updated
         if self._inventory is not None:
             jobs = tuple(updated if j.job_id == job.job_id else j for j in self._inventory.jobs)
             self._inventory = Inventory(

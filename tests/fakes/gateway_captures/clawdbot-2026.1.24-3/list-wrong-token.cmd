@@ -1,0 +1,1 @@
+CLAWDBOT_GATEWAY_TOKEN=wrong-token <GW>/node_modules/.bin/clawdbot cron list --all --json

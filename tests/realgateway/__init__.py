@@ -1,0 +1,1 @@
+"""The real gateways, offline, for the `gateway` test tier and the gateway benchmarks."""
