@@ -24,7 +24,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -165,6 +165,26 @@ async def run_app(
     return exit_code
 
 
+NO_DISPLAY = "no display (set DISPLAY, or use --screenshot with QT_QPA_PLATFORM=offscreen)"
+
+
+def display_problem(environ: Mapping[str, str], platform: str = sys.platform) -> str | None:
+    """Why Qt could not open a window here, said before it tries: on Linux and the BSDs without DISPLAY
+    (or WAYLAND_DISPLAY) Qt aborts with "xcb-cursor0 is needed ... Reinstalling the application may fix
+    this problem", which sends people after the wrong cause. None: there is a display (or a platform
+    plugin that needs none, such as offscreen)."""
+    if platform.startswith(("darwin", "win", "cygwin")):
+        return None
+    chosen = environ.get("QT_QPA_PLATFORM", "").split(":", 1)[0].strip()
+    x11 = bool(environ.get("DISPLAY", "").strip())
+    wayland = bool(environ.get("WAYLAND_DISPLAY", "").strip())
+    if chosen in ("", "xcb") and not x11 and not (chosen == "" and wayland):
+        return NO_DISPLAY
+    if chosen.startswith("wayland") and not wayland:
+        return NO_DISPLAY
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.dev_dir is not None:
@@ -175,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         and sys.platform.startswith("linux")
     ):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
+    problem = display_problem(os.environ)
+    if problem is not None:
+        print(f"cronmirror-desktop: {problem}", file=sys.stderr)
+        return 1
     log_file = configure_logging(
         app_paths().log_dir,
         LOG_NAME,
