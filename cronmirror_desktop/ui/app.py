@@ -103,7 +103,8 @@ async def run_app(
         worker_menu=worker_menu,
     )
     if args.screenshot is not None:
-        window.resize(1280, 800)
+        width, _, height = (args.screenshot_size or "1280x800").partition("x")
+        window.resize(int(width), int(height))
     has_tray = (tray_available() if tray is None else tray) and args.screenshot is None
     tray_icon = TrayIcon(worker_menu) if has_tray else None
     presence = Presence(window, worker_menu, tray_icon, tray_only=args.tray_only)

@@ -25,6 +25,7 @@ from cronmirror_desktop.core.store import LiveState
 from cronmirror_desktop.core.worker_report import SourceReport, WorkerReport
 from cronmirror_desktop.ui import icons
 from cronmirror_desktop.ui.controller import AppController, ControlApiState
+from cronmirror_desktop.ui.elided_label import ShrinkingLabel
 from cronmirror_desktop.ui.theme import is_dark
 
 SUPABASE_WORDS = {
@@ -60,7 +61,7 @@ class StatusItem(QFrame):
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
-        self.state = QLabel(self)
+        self.state = ShrinkingLabel(self)
         self.state.setObjectName(f"{name}State")
         layout.addWidget(self.light)
         layout.addWidget(self.title)
@@ -94,7 +95,7 @@ class ConnectionPanel(QWidget):
         layout.setSpacing(22)
         self.supabase = StatusItem("Supabase", "supabaseStatus", self)
         self.control = StatusItem("Control API", "controlApiStatus", self)
-        self.worker = QLabel(self)
+        self.worker = ShrinkingLabel(self, min_chars=12)
         self.worker.setObjectName("workerLastSeen")
         self.worker.setEnabled(False)
         self.sources = QToolButton(self)
@@ -120,7 +121,7 @@ class ConnectionPanel(QWidget):
         self.sources.hide()
         #: The id of the worker inside this app while it runs (MainWindow sets it), to mark it.
         self.own_worker_id: Callable[[], str | None] = lambda: None
-        self.store_label = QLabel(self)
+        self.store_label = ShrinkingLabel(self)
         self.store_label.setObjectName("storeLabel")
         self.store_label.setEnabled(False)
         layout.addWidget(self.supabase)

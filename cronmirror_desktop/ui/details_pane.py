@@ -43,6 +43,7 @@ from cronmirror_desktop.core.rows import CronMirrorJob
 from cronmirror_desktop.core.worker_report import JobDetails
 from cronmirror_desktop.ui import icons, schedule_info
 from cronmirror_desktop.ui.controller import AppController
+from cronmirror_desktop.ui.elided_label import ShrinkingLabel
 from cronmirror_desktop.ui.job_model import STATUS_WORDS, row_key
 from cronmirror_desktop.ui.request_dock import configure_request_view, fit_to_viewport
 from cronmirror_desktop.ui.request_model import COL_DURATION, COL_JOB, COL_RESULT
@@ -118,9 +119,9 @@ class DetailsPane(QWidget):
         lay.setContentsMargins(16, 14, 16, 14)
         lay.setSpacing(6)
 
-        self.title = QLabel(body)
+        # One line, cut with "…" (the whole name in its tooltip): a long name wrapped to seven bold lines.
+        self.title = ShrinkingLabel(body, min_chars=8)
         self.title.setObjectName("detailsTitle")
-        self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         title_font = self.title.font()
         title_font.setPointSizeF(title_font.pointSizeF() * 1.35)

@@ -52,9 +52,11 @@ from cronmirror_desktop.core.store import LiveState
 from cronmirror_desktop.ui import icons, status_messages
 from cronmirror_desktop.ui.banner import Banner, BannerKind
 from cronmirror_desktop.ui.chips import JobStatusDelegate
+from cronmirror_desktop.ui.column_fit import ColumnFit
 from cronmirror_desktop.ui.connection_panel import ConnectionPanel
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.details_pane import DetailsPane
+from cronmirror_desktop.ui.elided_label import ElidedLabel
 from cronmirror_desktop.ui.job_filter import (
     ENABLED_FILTER_LABELS,
     STATUS_FILTER_LABELS,
@@ -83,7 +85,7 @@ from cronmirror_desktop.ui.theme import is_dark
 from cronmirror_desktop.ui.toast import Toast
 from cronmirror_desktop.ui.worker_menu import WorkerMenu
 
-__all__ = ["LOADING_TEXT", "MainWindow", "not_configured_banner"]
+__all__ = ["LOADING_TEXT", "ElidedLabel", "MainWindow", "not_configured_banner"]
 
 #: The empty table's buttons: what each next step is called.
 EMPTY_ACTION_LABELS = {
@@ -106,32 +108,13 @@ JOBS_FILE_EXAMPLE = """\
 """
 #: 2: the job table got a Host column (a header state saved for 7 columns does not fit 8).
 SETTINGS_VERSION = 2
-
-
-class ElidedLabel(QLabel):
-    """One line that ends in "…" when it does not fit, instead of widening the window (the worker's
-    status line can carry a long error; the whole text is in the tooltip)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._full = ""
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-
-    def full_text(self) -> str:
-        return self._full
-
-    def set_full_text(self, text: str) -> None:
-        self._full = text
-        self._elide()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        width = self.contentsRect().width()
-        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(width, 0))
-        super().setText(shown if width > 0 else self._full)
+#: The narrowest window: the toolbar still fits, the table shows Name and Status (column_fit.py).
+MIN_WIDTH = 860
+#: Below this window width the toolbar is compact (see `_fit_toolbar`).
+TOOLBAR_COMPACT_WIDTH = 1060
+#: Below this width of the table and details together, the details pane collapses (the table keeps the
+#: room; double-click a job or drag the splitter's handle to bring it back).
+DETAILS_COLLAPSE_WIDTH = 1000
 
 
 class MainWindow(QMainWindow):
@@ -153,7 +136,7 @@ class MainWindow(QMainWindow):
         self.worker_menu = worker_menu
         self.setWindowTitle("CronMirror")
         self._icons_dark: bool | None = None
-        self.setMinimumSize(QSize(960, 600))
+        self.setMinimumSize(QSize(MIN_WIDTH, 520))
         self.setUnifiedTitleAndToolBarOnMac(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
@@ -230,7 +213,7 @@ class MainWindow(QMainWindow):
 
         project_label = QLabel("Project", bar)
         project_label.setContentsMargins(6, 0, 4, 0)
-        bar.addWidget(project_label)
+        self.project_label_action = bar.addWidget(project_label)
         self.project_combo = QComboBox(bar)
         self.project_combo.setObjectName("projectCombo")
         self.project_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -335,7 +318,7 @@ class MainWindow(QMainWindow):
         """The hosted worker's menu, filled by the same code as the menu-bar icon's (see worker_menu.py)."""
         button = QToolButton(bar)
         button.setObjectName("workerButton")
-        button.setText("Worker")
+        button.setText("In-app worker")
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         popup = QMenu(button)
@@ -394,6 +377,8 @@ class MainWindow(QMainWindow):
         }
         for column, width in widths.items():
             self.table.setColumnWidth(column, width)
+        # In a narrow window the long columns give way (and elide) so Name and Status stay in view.
+        self.column_fit = ColumnFit(self.table, {c: w for c, w in widths.items() if c != COL_NAME})
         header.moveSection(header.visualIndex(COL_HOST), 1)  # right after the name, when it is shown
         self.table.setColumnHidden(COL_HOST, True)
         self.table.setItemDelegateForColumn(COL_STATUS, JobStatusDelegate(self.table))
@@ -441,7 +426,14 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
+        self.splitter.setCollapsible(1, True)  # the details give way in a narrow window (_fit_details)
         self.splitter.setSizes([920, 360])
+        self.splitter.splitterMoved.connect(self._details_moved_by_hand)
+        #: The details pane's share of the width before the window got too narrow for it (None: not
+        #: collapsed by us).
+        self._details_share_before: float | None = None
+        self.splitter.installEventFilter(self)
+        self.table.doubleClicked.connect(lambda _index: self.show_details())
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
@@ -592,6 +584,7 @@ class MainWindow(QMainWindow):
         """Several Mac minis on one project: show which one each job lives on, and let the user pick one."""
         several = len(hosts) > 1
         self.table.setColumnHidden(COL_HOST, not several)
+        self.column_fit.fit()
         current = self.proxy.host_filter
         combo = self.host_combo
         combo.blockSignals(True)
@@ -693,6 +686,8 @@ class MainWindow(QMainWindow):
     def eventFilter(self, watched: object, event: QEvent) -> bool:
         if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
             self.empty_state.resize(self.table.viewport().size())
+        elif watched is getattr(self, "splitter", None) and event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self._fit_details)  # after the splitter has laid out its panes
         elif (
             watched is self.table
             and event.type() == QEvent.Type.KeyPress
@@ -720,6 +715,71 @@ class MainWindow(QMainWindow):
         self.details.run_button.setIcon(icons.icon("run", dark))
         self.update_worker_line()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_toolbar()
+
+    def _fit_toolbar(self) -> None:
+        """In a narrow window the toolbar gives up words, never controls: the worker button shows its
+        light only (its name and state are in the tooltip and the status bar), the "Project" label goes
+        (the combo says it), the search field may get narrower."""
+        compact = self.width() < TOOLBAR_COMPACT_WIDTH
+        self.project_label_action.setVisible(not compact)
+        self.search.setMinimumWidth(160 if compact else 220)
+        if self.worker_button is not None:
+            self.worker_button.setToolButtonStyle(
+                Qt.ToolButtonStyle.ToolButtonIconOnly
+                if compact
+                else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+            )
+
+    def _fit_details(self) -> None:
+        """Collapse the details pane while the window is narrow; give it back its share when it is not."""
+        total = self.splitter.width()
+        sizes = self.splitter.sizes()
+        if total <= 0 or len(sizes) != 2 or sum(sizes) <= 0:
+            return
+        if total < DETAILS_COLLAPSE_WIDTH:
+            if sizes[1] > 0 and self._details_share_before is None:
+                self._details_share_before = sizes[1] / sum(sizes)
+                self.splitter.setSizes([total, 0])
+        elif self._details_share_before is not None:
+            self._uncollapse()
+
+    def _uncollapse(self) -> None:
+        share, self._details_share_before = self._details_share_before or 0.28, None
+        total = self.splitter.width()
+        width = max(self.details.minimumWidth(), round(total * share))
+        self.splitter.setSizes([max(0, total - width), width])
+
+    def _details_moved_by_hand(self, _pos: int, _index: int) -> None:
+        if self.splitter.sizes()[1] > 0:
+            self._details_share_before = None  # opened by hand: it stays until the window changes
+
+    @property
+    def details_collapsed(self) -> bool:
+        return self.splitter.sizes()[1] == 0
+
+    def show_details(self) -> None:
+        """Bring a collapsed details pane back (a double-click on a job does)."""
+        if self.details_collapsed:
+            if self._details_share_before is None:
+                self._details_share_before = 0.28
+            self._uncollapse()
+
+    def _splitter_state(self) -> QByteArray:
+        """The splitter as the user left it: a pane collapsed only because the window is narrow is saved
+        open, at its share, so a wider window next time shows it."""
+        share = self._details_share_before
+        if share is None:
+            return self.splitter.saveState()
+        total = max(1, sum(self.splitter.sizes()))
+        width = round(total * share)
+        self.splitter.setSizes([total - width, width])
+        state = self.splitter.saveState()
+        self.splitter.setSizes([total, 0])
+        return state
+
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) and hasattr(
@@ -745,6 +805,10 @@ class MainWindow(QMainWindow):
         header = s.value("jobTable/header")
         if isinstance(header, QByteArray):
             self.table.horizontalHeader().restoreState(header)
+            fit = self.column_fit
+            for column in list(fit.preferred):
+                if self.table.columnWidth(column) > 0:
+                    fit.preferred[column] = self.table.columnWidth(column)
         splitter = s.value("mainWindow/splitter")
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
@@ -757,8 +821,8 @@ class MainWindow(QMainWindow):
         s.setValue("layout/version", SETTINGS_VERSION)
         s.setValue("mainWindow/geometry", self.saveGeometry())
         s.setValue("mainWindow/state", self.saveState())
-        s.setValue("jobTable/header", self.table.horizontalHeader().saveState())
-        s.setValue("mainWindow/splitter", self.splitter.saveState())
+        s.setValue("jobTable/header", self.column_fit.preferred_state())
+        s.setValue("mainWindow/splitter", self._splitter_state())
         s.setValue("requests/header", self.dock.view.horizontalHeader().saveState())
         s.sync()
 
