@@ -47,7 +47,7 @@ from cronmirror_desktop.ui.startup import (
     wait_for_worker,
     worker_setup,
 )
-from cronmirror_desktop.ui.theme import ThemeMode, apply_theme
+from cronmirror_desktop.ui.theme import ThemeMode, apply_theme, stored_theme
 from cronmirror_desktop.ui.tray import TrayIcon, tray_available
 from cronmirror_desktop.ui.worker_host import WorkerHost
 from cronmirror_desktop.ui.worker_menu import WorkerMenu, start_at_launch
@@ -218,10 +218,13 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(BUNDLE_ID)
     app.setQuitOnLastWindowClosed(False)  # the window's `closed` ends run_app; see the module docstring
-    apply_theme(app, args.theme)
+    theme = ThemeMode(args.theme) if args.theme else stored_theme()
+    apply_theme(app, theme)
     hints = app.styleHints()
-    if args.theme == ThemeMode.SYSTEM.value and hints is not None:
-        hints.colorSchemeChanged.connect(lambda _scheme: apply_theme(app, ThemeMode.SYSTEM))
+    if hints is not None:  # follows the system while that is the choice (Settings may change it)
+        hints.colorSchemeChanged.connect(
+            lambda _scheme: apply_theme(app, ThemeMode.SYSTEM) if stored_theme() is ThemeMode.SYSTEM else None
+        )
     app.setWindowIcon(app_icon())
 
     reporter = CrashReporter(log_file)

@@ -37,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--theme",
         choices=[m.value for m in ThemeMode],
-        default=ThemeMode.SYSTEM.value,
-        help="light or dark appearance (default: follow the system)",
+        default=None,
+        help="light or dark appearance (default: the one chosen in Settings, else follow the system)",
     )
     parser.add_argument(
         "--worker",

@@ -73,6 +73,7 @@ from cronmirror_desktop.ui.job_model import (
     COL_STATUS,
     ObjectRole,
 )
+from cronmirror_desktop.ui.jobs_file_actions import open_jobs_file
 from cronmirror_desktop.ui.request_dock import RequestDock
 from cronmirror_desktop.ui.status_messages import (
     LOADING_TEXT,
@@ -94,18 +95,6 @@ EMPTY_ACTION_LABELS = {
     SHOW_DEMO: "Show the demo",
 }
 SEARCH_DEBOUNCE_MS = 60
-#: What "Open jobs.toml" starts a missing file with: how to write a job (worker/sources/jobs_file.py).
-JOBS_FILE_EXAMPLE = """\
-# CronMirror's own jobs: plain commands the worker mirrors and runs (no gateway needed).
-# One [jobs.<key>] section per job; the job id is "jobs:<key>". For example:
-#
-# [jobs.backup]
-# name = "Nightly backup"
-# cron = "30 2 * * *"            # or: every = "30m", or: at = 2026-12-01T09:00:00Z
-# tz = "Europe/Berlin"           # default: this computer's zone
-# command = ["restic", "backup", "/Users/me"]   # an argument list, never a shell string
-# timeout = "20m"
-"""
 #: 2: the job table got a Host column (a header state saved for 7 columns does not fit 8).
 SETTINGS_VERSION = 2
 #: The narrowest window: the toolbar still fits, the table shows Name and Status (column_fit.py).
@@ -650,20 +639,15 @@ class MainWindow(QMainWindow):
             self.launch(sys.executable, ["-m", "cronmirror_desktop", "--demo"])
 
     def open_jobs_file(self) -> None:
-        """This computer's jobs.toml in the editor the desktop picks; a commented example first if there
-        is none yet (so there is something to edit)."""
+        """This computer's jobs.toml in the desktop's editor (jobs_file_actions.py)."""
         from cronmirror_desktop.core.config import resolve_config
         from worker.configured import jobs_file_path
 
         path = jobs_file_path(resolve_config())
         try:
-            if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(JOBS_FILE_EXAMPLE, encoding="utf-8")
+            open_jobs_file(path, self.open_url)
         except OSError as exc:
             self.toast.show_message("error", f"Could not create {path}: {exc}")
-            return
-        self.open_url(QUrl.fromLocalFile(str(path)))
 
     def _update_empty_state(self, *_args: object) -> None:
         total = self.controller.job_model.rowCount()

@@ -154,6 +154,21 @@ def _palette(dark: bool) -> QPalette:
     return p
 
 
+#: Key in `Settings.ui` (the user's settings file) for the theme chosen in Settings.
+THEME_KEY = "theme"
+
+
+def stored_theme() -> ThemeMode:
+    """The theme chosen in Settings (system when none was, or the file cannot be read)."""
+    from cronmirror_desktop.core.settings import load_settings
+
+    try:
+        value = load_settings().settings.ui.get(THEME_KEY)
+        return ThemeMode(value) if value else ThemeMode.SYSTEM
+    except (ValueError, OSError):
+        return ThemeMode.SYSTEM
+
+
 def system_prefers_dark() -> bool:
     hints = QGuiApplication.styleHints()
     return hints is not None and hints.colorScheme() == Qt.ColorScheme.Dark
