@@ -7,6 +7,7 @@ import sqlite3
 import sys
 import textwrap
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,11 @@ import pytest
 from cronmirror_desktop.core import localstore
 from cronmirror_desktop.core.errors import Unreachable
 from cronmirror_desktop.core.localstore import LocalStore
+from cronmirror_desktop.core.run_log import run_entry
 from cronmirror_desktop.core.store import ChangeType, JobChange, RequestChange, Snapshot
 from tests.store_harness import Events
 
+NOW = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
 PROJECT = "front-office"
 
 
@@ -106,17 +109,91 @@ async def test_a_file_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     await store.close()
 
 
+#: The file exactly as CronMirror 0.1 wrote it (schema 1, before `source`/`host`, the run log and stop
+#: requests): frozen here, not derived from today's schema, so the upgrade path is tested for real.
+SCHEMA_1 = """
+CREATE TABLE IF NOT EXISTS cron_mirror (
+  id TEXT PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  schedule_kind TEXT,
+  schedule_expr TEXT,
+  tz TEXT,
+  enabled INTEGER NOT NULL DEFAULT 1,
+  next_run_at TEXT,
+  last_run_at TEXT,
+  last_status TEXT,
+  last_duration_ms INTEGER,
+  instructions TEXT,
+  updated_at TEXT NOT NULL,
+  target_agent_key TEXT,
+  job_intent TEXT,
+  context_policy TEXT DEFAULT 'default',
+  ui_label TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS cron_mirror_project_job_idx ON cron_mirror (project_id, job_id);
+
+CREATE TABLE IF NOT EXISTS cron_run_requests (
+  id TEXT PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  requested_by TEXT,
+  requested_at TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'queued'
+    CHECK (status IN ('queued', 'running', 'done', 'error', 'cancelled')),
+  picked_up_at TEXT,
+  completed_at TEXT,
+  result TEXT,
+  worker_id TEXT,
+  lease_until TEXT,
+  heartbeat_at TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS cron_run_requests_project_time_idx
+  ON cron_run_requests (project_id, requested_at DESC);
+CREATE UNIQUE INDEX IF NOT EXISTS cron_run_requests_one_active_idx
+  ON cron_run_requests (project_id, job_id) WHERE status IN ('queued', 'running');
+
+CREATE TABLE IF NOT EXISTS changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  tbl TEXT NOT NULL,
+  op TEXT NOT NULL,
+  row_id TEXT NOT NULL,
+  project_id TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS cron_mirror_insert_log AFTER INSERT ON cron_mirror BEGIN
+  INSERT INTO changes (tbl, op, row_id, project_id) VALUES ('cron_mirror', 'INSERT', NEW.id, NEW.project_id);
+END;
+CREATE TRIGGER IF NOT EXISTS cron_mirror_update_log AFTER UPDATE ON cron_mirror BEGIN
+  INSERT INTO changes (tbl, op, row_id, project_id) VALUES ('cron_mirror', 'UPDATE', NEW.id, NEW.project_id);
+END;
+CREATE TRIGGER IF NOT EXISTS cron_mirror_delete_log AFTER DELETE ON cron_mirror BEGIN
+  INSERT INTO changes (tbl, op, row_id, project_id) VALUES ('cron_mirror', 'DELETE', OLD.id, OLD.project_id);
+END;
+CREATE TRIGGER IF NOT EXISTS cron_run_requests_insert_log AFTER INSERT ON cron_run_requests BEGIN
+  INSERT INTO changes (tbl, op, row_id, project_id)
+    VALUES ('cron_run_requests', 'INSERT', NEW.id, NEW.project_id);
+END;
+CREATE TRIGGER IF NOT EXISTS cron_run_requests_update_log AFTER UPDATE ON cron_run_requests BEGIN
+  INSERT INTO changes (tbl, op, row_id, project_id)
+    VALUES ('cron_run_requests', 'UPDATE', NEW.id, NEW.project_id);
+END;
+CREATE TRIGGER IF NOT EXISTS cron_run_requests_delete_log AFTER DELETE ON cron_run_requests BEGIN
+  INSERT INTO changes (tbl, op, row_id, project_id)
+    VALUES ('cron_run_requests', 'DELETE', OLD.id, OLD.project_id);
+END;
+"""
+
+
 def schema_1() -> str:
-    """The file as CronMirror wrote it before `source` and `host` (schema 1), with one job in it."""
-    lines = [
-        line
-        for line in localstore._SCHEMA.splitlines()
-        if not line.strip().startswith(("source TEXT", "host TEXT"))
-    ]
-    schema = "\n".join(lines).replace("ui_label TEXT,", "ui_label TEXT")
-    return schema + (
+    """A schema-1 file with one job and one finished request in it."""
+    return SCHEMA_1 + (
         "INSERT INTO cron_mirror (id, project_id, job_id, name, updated_at) "
-        "VALUES ('r1', 'p', 'jobs:a', 'A', '2026-11-29T00:00:00.000000+00:00'); PRAGMA user_version = 1;"
+        "VALUES ('r1', 'p', 'jobs:a', 'A', '2026-11-29T00:00:00.000000+00:00');"
+        "INSERT INTO cron_run_requests (id, project_id, job_id, requested_at, status) "
+        "VALUES ('q1', 'p', 'jobs:a', '2026-11-29T00:00:00.000000+00:00', 'done');"
+        "PRAGMA user_version = 1;"
     )
 
 
@@ -131,8 +208,13 @@ async def test_a_file_of_schema_1_is_upgraded_and_keeps_its_rows(tmp_path: Path)
         await store.upsert_mirror("p", [{"job_id": "jobs:a", "name": "A", "source": "jobs", "host": "m"}])
         (new,) = await store.list_jobs("p")
         assert (new.source, new.host) == ("jobs", "m")
+        assert (await store.get_request("q1")) is not None
+        await store.record_runs("p", [run_entry(job_id="jobs:a", run_key="k", run_at=NOW, status="ok")])
+        assert [e.run_key for e in await store.run_history("p", "jobs:a")] == ["k"]
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == localstore.SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == localstore.SCHEMA_VERSION == 3
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(cron_run_requests)")}
+        assert {"cancel_requested_at", "cancel_requested_by"} <= columns
 
 
 async def test_the_file_uses_wal(tmp_path: Path) -> None:

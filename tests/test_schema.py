@@ -163,7 +163,14 @@ def test_seed_columns_types_defaults_and_nullability(pg_db: PgDatabase) -> None:
     assert mirror[: len(SEED_MIRROR_COLUMNS)] == SEED_MIRROR_COLUMNS
     assert requests[: len(SEED_REQUEST_COLUMNS)] == SEED_REQUEST_COLUMNS
     added = [c[0] for c in requests[len(SEED_REQUEST_COLUMNS) :]]
-    assert added == ["worker_id", "lease_until", "heartbeat_at", "attempts"]
+    assert added == [
+        "worker_id",
+        "lease_until",
+        "heartbeat_at",
+        "attempts",
+        "cancel_requested_at",
+        "cancel_requested_by",
+    ]
 
 
 def test_seed_indexes_and_rls(pg_db: PgDatabase) -> None:
@@ -216,7 +223,7 @@ def test_both_tables_published_for_realtime_with_full_replica_identity(pg_db: Pg
                 "where relname in ('cron_mirror', 'cron_run_requests')"
             ).fetchall()
         )
-    assert published == {"cron_mirror", "cron_run_requests"}
+    assert published == {"cron_mirror", "cron_run_requests", "cron_run_log"}
     assert identity == {"cron_mirror": "f", "cron_run_requests": "f"}
 
 
@@ -341,7 +348,12 @@ def test_anon_can_cancel_only_a_queued_request(pg_db: PgDatabase) -> None:
             "select id, status from cancel_run_request(%s, %s)", (PROJECT, queued)
         ).fetchall()
         assert cancelled == [(queued, "cancelled")]
-        assert anon.execute("select * from cancel_run_request(%s, %s)", (PROJECT, running)).fetchall() == []
+        # A running request only gets a stop request (the worker ends it and reports 'cancelled').
+        stop = anon.execute(
+            "select status, cancel_requested_by from cancel_run_request(%s, %s, %s)",
+            (PROJECT, running, "ui:alice@laptop"),
+        ).fetchall()
+        assert stop == [("running", "ui:alice@laptop")]
         assert anon.execute("select * from cancel_run_request(%s, %s)", (PROJECT, queued)).fetchall() == []
     assert status_of(pg_db, running)[0] == "running"
     assert status_of(pg_db, queued)[0] == "cancelled"
@@ -820,4 +832,4 @@ def test_cancel_may_be_called_by_the_api_roles_only(pg_db: PgDatabase) -> None:
             "where proname = 'cancel_run_request'"
         ).fetchall()
     assert {g[0] for g in granted} - {"postgres"} == {"anon", "authenticated", "service_role"}
-    assert definer == [(True, "p_project_id text, p_request_id uuid")]
+    assert definer == [(True, "p_project_id text, p_request_id uuid, p_by text")]

@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cronmirror_desktop.core.errors import Conflict, InvalidRow, NotFound
+from cronmirror_desktop.core.run_log import run_entry
 from cronmirror_desktop.core.store import (
     ChangeType,
     JobChange,
     LiveState,
     MirrorTouched,
     RequestChange,
+    RunLogChange,
     Snapshot,
     StateChange,
 )
@@ -322,23 +324,108 @@ async def test_list_requests_newest_first_with_limit_and_job_filter(backend: Bac
     assert fetched.job_id == "job-0"
 
 
-async def test_cancel_only_a_queued_request(backend: Backend) -> None:
-    queued = (await backend.app.queue_run(PROJECT, "a", "test")).request
-    running = (await backend.app.queue_run(PROJECT, "b", "test")).request
+async def test_cancel_withdraws_a_queued_request_and_asks_to_stop_a_running_one(backend: Backend) -> None:
+    running = (await backend.app.queue_run(PROJECT, "a", "test")).request
+    queued = (await backend.app.queue_run(PROJECT, "b", "test")).request
     claimed = await backend.worker.claim_next(PROJECT, "w")
     assert claimed is not None
-    assert claimed.id == queued.id  # oldest first
-    with pytest.raises(Conflict, match="already running"):
-        await backend.app.cancel_request(PROJECT, queued.id)
-    cancelled = await backend.app.cancel_request(PROJECT, running.id)
+    assert claimed.id == running.id  # oldest first
+    cancelled = await backend.app.cancel_request(PROJECT, queued.id, "ui:alice@laptop")
     assert cancelled.status == "cancelled"
     assert cancelled.completed_at is not None
-    assert cancelled.reason == "cancelled before a worker picked it up"
-    with pytest.raises(Conflict, match="already cancelled"):
-        await backend.app.cancel_request(PROJECT, running.id)
+    assert cancelled.reason == "cancelled before a worker picked it up (by ui:alice@laptop)"
+    with pytest.raises(Conflict, match="already ended"):
+        await backend.app.cancel_request(PROJECT, queued.id)
+
+    # A running request only gets a stop request; its worker ends the job and reports it.
+    stop = await backend.app.cancel_request(PROJECT, running.id, "cli:bob@desk")
+    assert (stop.status, stop.stopping, stop.cancel_requested_by) == ("running", True, "cli:bob@desk")
+    again = await backend.app.cancel_request(PROJECT, running.id, "ui:carol@tablet")
+    assert again.cancel_requested_by == "cli:bob@desk"  # the first request to stop wins
+    assert await backend.worker.complete(running.id, "w", "cancelled", {"reason": "stopped"})
+    ended = await backend.app.get_request(running.id)
+    assert ended is not None
+    assert ended.status == "cancelled"
     with pytest.raises(NotFound):
         await backend.app.cancel_request(PROJECT, "00000000-0000-4000-8000-000000000000")
     assert await backend.worker.claim_next(PROJECT, "w") is None
+
+
+async def test_only_a_request_someone_asked_to_stop_completes_as_cancelled(backend: Backend) -> None:
+    request = (await backend.app.queue_run(PROJECT, "a", "test")).request
+    assert await backend.worker.claim_next(PROJECT, "w") is not None
+    assert not await backend.worker.complete(request.id, "w", "cancelled", {"reason": "made up"})
+    assert await backend.worker.complete(request.id, "w", "done", {"exitCode": 0})
+
+
+async def test_live_output_of_a_running_request_only_from_its_holder(backend: Backend) -> None:
+    request = (await backend.app.queue_run(PROJECT, "a", "test")).request
+    assert await backend.worker.claim_next(PROJECT, "w") is not None
+    assert not await backend.worker.report_progress(request.id, "other", {"stdoutTail": "forged"})
+    assert await backend.worker.report_progress(request.id, "w", {"stdoutTail": "step 1\n", "live": True})
+    live = await backend.app.get_request(request.id)
+    assert live is not None
+    assert (live.status, live.output_tail) == ("running", "step 1")
+    assert await backend.worker.complete(request.id, "w", "done", {"stdoutTail": "step 1\nstep 2\n"})
+    assert not await backend.worker.report_progress(request.id, "w", {"stdoutTail": "late"})
+    done = await backend.app.get_request(request.id)
+    assert done is not None
+    assert done.output_tail == "step 1\nstep 2"
+
+
+def run(job_id: str, key: str, minutes_ago: int, status: str = "ok", **extra: object) -> dict[str, object]:
+    return run_entry(
+        job_id=job_id,
+        run_key=key,
+        run_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
+        status=status,  # type: ignore[arg-type]
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def test_runs_are_recorded_once_per_key_listed_newest_first_and_pruned(backend: Backend) -> None:
+    assert await backend.app.run_history(PROJECT) == []
+    await backend.worker.record_runs(
+        PROJECT,
+        [
+            run("a", "a-1", 30, trigger="schedule", duration_ms=1200, stdout_tail="first"),
+            run("a", "a-2", 20, "running", trigger="request"),
+            run("b", "b-1", 10, "error", summary="exit code 3\nmore", stderr_tail="disk full"),
+        ],
+    )
+    # The running one finished: the same key updates its row.
+    await backend.worker.record_runs(PROJECT, [run("a", "a-2", 20, trigger="request", duration_ms=900)])
+    history = await backend.app.run_history(PROJECT, "a")
+    assert [(e.run_key, e.status, e.trigger) for e in history] == [
+        ("a-2", "ok", "request"),
+        ("a-1", "ok", "schedule"),
+    ]
+    assert history[1].output == "first"
+    everything = await backend.app.run_history(PROJECT)
+    assert [e.run_key for e in everything] == ["b-1", "a-2", "a-1"]
+    assert everything[0].first_line == "exit code 3"
+    assert all(e.valid for e in everything)
+    assert set(await backend.app.latest_runs(PROJECT)) == {"a", "b"}
+    assert await backend.app.run_history(OTHER) == []
+
+    await backend.worker.record_runs(PROJECT, [run("a", f"a-old-{i}", 100 + i) for i in range(5)])
+    assert await backend.worker.prune_run_log(PROJECT, keep=3) == 4
+    assert [e.run_key for e in await backend.app.run_history(PROJECT, "a")] == ["a-2", "a-1", "a-old-0"]
+    assert [e.run_key for e in await backend.app.run_history(PROJECT, "b")] == ["b-1"]
+
+
+async def test_run_log_changes_reach_subscribers(backend: Backend) -> None:
+    events = Events()
+    subscription = await backend.app.subscribe(PROJECT, events)
+    try:
+        await events.wait_for(lambda e: isinstance(e, StateChange) and e.state is LiveState.LIVE)
+        await backend.worker.record_runs(PROJECT, [run("a", "a-1", 1, "running")])
+        event = await events.wait_for(lambda e: isinstance(e, RunLogChange))
+        assert isinstance(event, RunLogChange)
+        assert event.entry is not None
+        assert (event.entry.job_id, event.entry.status) == ("a", "running")
+    finally:
+        await subscription.close()
 
 
 async def test_cancel_refuses_a_request_of_another_project(backend: Backend) -> None:

@@ -211,8 +211,8 @@ class WrappingStore(Store):
     async def get_request(self, request_id: str) -> CronRunRequest | None:
         return await self.inner.get_request(request_id)
 
-    async def cancel_request(self, project_id: str, request_id: str) -> CronRunRequest:
-        return await self.inner.cancel_request(project_id, request_id)
+    async def cancel_request(self, project_id: str, request_id: str, by: str | None = None) -> CronRunRequest:
+        return await self.inner.cancel_request(project_id, request_id, by)
 
     async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
         return await self.inner.subscribe(project_id, on_event)
@@ -236,6 +236,21 @@ class WrappingStore(Store):
 
     async def complete(self, request_id: str, worker_id: str, status: Any, result: Any) -> bool:
         return await self.inner.complete(request_id, worker_id, status, result)
+
+    async def report_progress(self, request_id: str, worker_id: str, result: Any) -> bool:
+        return await self.inner.report_progress(request_id, worker_id, result)
+
+    async def record_runs(self, project_id: str, entries: Sequence[Any]) -> int:
+        return await self.inner.record_runs(project_id, entries)
+
+    async def run_history(self, project_id: str, job_id: str | None = None, limit: int = 50) -> list[Any]:
+        return await self.inner.run_history(project_id, job_id, limit)
+
+    async def latest_runs(self, project_id: str) -> dict[str, Any]:
+        return await self.inner.latest_runs(project_id)
+
+    async def prune_run_log(self, project_id: str, keep: int = 200) -> int:
+        return await self.inner.prune_run_log(project_id, keep)
 
     async def rescue_expired(self, project_id: str | None = None) -> list[CronRunRequest]:
         return await self.inner.rescue_expired(project_id)

@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -43,7 +43,9 @@ from cronmirror_desktop.core.rows import (
     CronRunRequest,
     ProjectInfo,
 )
+from cronmirror_desktop.core.run_log import DEFAULT_KEEP_PER_JOB, RUN_LOG_COLUMNS, RunLogEntry
 from cronmirror_desktop.core.store import (
+    DEFAULT_HISTORY_LIMIT,
     DEFAULT_LEASE_SECONDS,
     DEFAULT_REQUEST_LIMIT,
     ChangeType,
@@ -52,6 +54,7 @@ from cronmirror_desktop.core.store import (
     MirrorTouched,
     QueueOutcome,
     RequestChange,
+    RunLogChange,
     Snapshot,
     Store,
     Subscription,
@@ -61,21 +64,61 @@ from cronmirror_desktop.core.store import (
     sort_jobs,
 )
 from cronmirror_desktop.core.text import has_control_characters
-from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
+from cronmirror_desktop.core.timeutil import format_timestamp, now_utc, parse_timestamp
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: 1: the seed's tables (+ ClawdOS's columns); 2: cron_mirror.source and .host, a host keeps its rows.
-SCHEMA_VERSION = 2
+#: 1: the seed's tables (+ ClawdOS's columns); 2: cron_mirror.source and .host, a host keeps its rows;
+#: 3: the run log and a request's stop request (…_run_log.sql, …_stop_a_running_request.sql).
+SCHEMA_VERSION = 3
 #: How many change-log entries survive pruning; a subscriber further behind gets a Snapshot.
 CHANGE_LOG_KEEP = 20_000
 #: How long opening waits for another connection that is switching a new file to WAL at the same moment.
 WAL_SWITCH_WAIT_S = 10.0
 _IN_CHUNK = 500
 
-_SCHEMA = """
+RUN_LOG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cron_run_log (
+  id TEXT PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  run_key TEXT NOT NULL,
+  run_at TEXT NOT NULL,
+  finished_at TEXT,
+  duration_ms INTEGER,
+  status TEXT NOT NULL CHECK (status IN ('running', 'ok', 'error', 'skipped', 'cancelled')),
+  summary TEXT,
+  stdout_tail TEXT,
+  stderr_tail TEXT,
+  trigger TEXT NOT NULL DEFAULT 'unknown',
+  request_id TEXT,
+  source TEXT,
+  host TEXT,
+  updated_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS cron_run_log_key_idx ON cron_run_log (project_id, run_key);
+CREATE INDEX IF NOT EXISTS cron_run_log_job_time_idx ON cron_run_log (project_id, job_id, run_at DESC);
+"""
+
+#: The tables whose changes subscriptions see.
+LOGGED_TABLES = ("cron_mirror", "cron_run_requests", "cron_run_log")
+
+
+def _change_triggers(tables: tuple[str, ...]) -> str:
+    return "".join(
+        f"""
+CREATE TRIGGER IF NOT EXISTS {table}_{op.lower()}_log AFTER {op} ON {table} BEGIN
+  INSERT INTO changes (tbl, op, row_id, project_id) VALUES ('{table}', '{op}', {ref}.id, {ref}.project_id);
+END;"""
+        for table in tables
+        for op, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+    )
+
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS cron_mirror (
   id TEXT PRIMARY KEY,
   project_id TEXT NOT NULL,
@@ -114,13 +157,18 @@ CREATE TABLE IF NOT EXISTS cron_run_requests (
   worker_id TEXT,
   lease_until TEXT,
   heartbeat_at TEXT,
-  attempts INTEGER NOT NULL DEFAULT 0
+  attempts INTEGER NOT NULL DEFAULT 0,
+  cancel_requested_at TEXT,
+  cancel_requested_by TEXT
 );
 CREATE INDEX IF NOT EXISTS cron_run_requests_project_time_idx
   ON cron_run_requests (project_id, requested_at DESC);
 CREATE UNIQUE INDEX IF NOT EXISTS cron_run_requests_one_active_idx
   ON cron_run_requests (project_id, job_id) WHERE status IN ('queued', 'running');
 
+"""
+    + RUN_LOG_SCHEMA
+    + """
 CREATE TABLE IF NOT EXISTS changes (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   tbl TEXT NOT NULL,
@@ -128,19 +176,18 @@ CREATE TABLE IF NOT EXISTS changes (
   row_id TEXT NOT NULL,
   project_id TEXT NOT NULL
 );
-""" + "".join(
-    f"""
-CREATE TRIGGER IF NOT EXISTS {table}_{op.lower()}_log AFTER {op} ON {table} BEGIN
-  INSERT INTO changes (tbl, op, row_id, project_id) VALUES ('{table}', '{op}', {ref}.id, {ref}.project_id);
-END;"""
-    for table in ("cron_mirror", "cron_run_requests")
-    for op, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+"""
+    + _change_triggers(LOGGED_TABLES)
 )
 
 #: Version 1 -> 2 (migration …_mirror_source_and_host.sql): the two columns; SQLite cannot add a CHECK to
 #: an existing table, so an upgraded file relies on `normalize_mirror_row`, which refuses the same values.
 _UPGRADES: dict[int, str] = {
     2: "ALTER TABLE cron_mirror ADD COLUMN source TEXT; ALTER TABLE cron_mirror ADD COLUMN host TEXT;",
+    3: "ALTER TABLE cron_run_requests ADD COLUMN cancel_requested_at TEXT; "
+    "ALTER TABLE cron_run_requests ADD COLUMN cancel_requested_by TEXT; "
+    + RUN_LOG_SCHEMA
+    + _change_triggers(("cron_run_log",)),
 }
 
 _JOB_FILTER = f"job_id != '{MIRROR_STATE_JOB_ID}' AND coalesce(schedule_kind, '') != '{MIRROR_STATE_KIND}'"
@@ -394,17 +441,30 @@ class LocalStore(Store):
 
         return await self._run(query)
 
-    async def cancel_request(self, project_id: str, request_id: str) -> CronRunRequest:
+    async def cancel_request(self, project_id: str, request_id: str, by: str | None = None) -> CronRunRequest:
+        who = (by or "").strip() or None
+        if who is not None:
+            check_request_text(project_id, "-", who)
+
         def cancel(conn: sqlite3.Connection) -> CronRunRequest:
+            now = format_timestamp(now_utc())
+            reason = "cancelled before a worker picked it up" + (f" (by {who})" if who else "")
+            # The same rules as cancel_run_request (…_stop_a_running_request.sql).
             row = conn.execute(
-                "UPDATE cron_run_requests SET status = 'cancelled', completed_at = ?, result = ? "
-                "WHERE id = ? AND project_id = ? AND status = 'queued' RETURNING *",
-                (
-                    format_timestamp(now_utc()),
-                    json.dumps({"reason": "cancelled before a worker picked it up"}),
-                    request_id,
-                    project_id,
-                ),
+                "UPDATE cron_run_requests SET "
+                "status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END, "
+                "completed_at = CASE WHEN status = 'queued' THEN :now ELSE completed_at END, "
+                "result = CASE WHEN status = 'queued' THEN :result ELSE result END, "
+                "cancel_requested_at = coalesce(cancel_requested_at, :now), "
+                "cancel_requested_by = coalesce(cancel_requested_by, :who) "
+                "WHERE id = :id AND project_id = :project AND status IN ('queued', 'running') RETURNING *",
+                {
+                    "now": now,
+                    "result": json.dumps({"reason": reason}),
+                    "who": who,
+                    "id": request_id,
+                    "project": project_id,
+                },
             ).fetchone()
             if row is not None:
                 return CronRunRequest.from_row(dict(row))
@@ -414,7 +474,7 @@ class LocalStore(Store):
             ).fetchone()
             if current is None:
                 raise NotFound(f"There is no run request {request_id} in project {project_id}.")
-            raise Conflict(f"The request is already {current[0]}; only a queued request can be cancelled.")
+            raise Conflict(f"The request has already ended ({current[0]}); there is nothing to stop.")
 
         return await self._run(cancel, writes=True)
 
@@ -540,11 +600,11 @@ class LocalStore(Store):
         self,
         request_id: str,
         worker_id: str,
-        status: Literal["done", "error"],
+        status: Literal["done", "error", "cancelled"],
         result: Mapping[str, Any],
     ) -> bool:
-        if status not in ("done", "error"):
-            raise ValueError(f"a request completes as done or error, not {status!r}")
+        if status not in ("done", "error", "cancelled"):
+            raise ValueError(f"a request completes as done, error or cancelled, not {status!r}")
         payload = json.dumps(dict(result), default=str)
 
         def finish(conn: sqlite3.Connection) -> bool:
@@ -554,7 +614,8 @@ class LocalStore(Store):
                 "lease_until = NULL "
                 # The holder may report after its lease ran out, until the request is rescued (the
                 # migration …_complete_by_the_lease_holder.sql says why).
-                "WHERE id = :id AND worker_id = :worker AND status = 'running' AND lease_until IS NOT NULL",
+                "WHERE id = :id AND worker_id = :worker AND status = 'running' AND lease_until IS NOT NULL "
+                "AND (:status <> 'cancelled' OR cancel_requested_at IS NOT NULL)",
                 {"status": status, "now": now, "result": payload, "id": request_id, "worker": worker_id},
             )
             return cur.rowcount == 1
@@ -589,6 +650,90 @@ class LocalStore(Store):
 
         return await self._run(rescue, writes=True)
 
+    async def report_progress(self, request_id: str, worker_id: str, result: Mapping[str, Any]) -> bool:
+        payload = json.dumps(dict(result), default=str)
+
+        def progress(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE cron_run_requests SET result = ? WHERE id = ? AND worker_id = ? "
+                "AND status = 'running' AND lease_until IS NOT NULL",
+                (payload, request_id, worker_id),
+            )
+            return cur.rowcount == 1
+
+        return await self._run(progress, writes=True)
+
+    # -- run history ------------------------------------------------------------------------------
+
+    async def record_runs(self, project_id: str, entries: Sequence[Mapping[str, Any]]) -> int:
+        if not entries:
+            return 0
+        columns = ("id", "project_id", *RUN_LOG_COLUMNS, "updated_at")
+        updates = ", ".join(f"{c} = excluded.{c}" for c in (*RUN_LOG_COLUMNS, "updated_at"))
+        sql = (
+            f"INSERT INTO cron_run_log ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT (project_id, run_key) DO UPDATE SET {updates}"
+        )
+
+        def record(conn: sqlite3.Connection) -> int:
+            now = format_timestamp(now_utc())
+            params = [
+                (str(uuid.uuid4()), project_id, *(entry.get(c) for c in RUN_LOG_COLUMNS), now)
+                for entry in entries
+            ]
+            self._transaction(conn, lambda: conn.executemany(sql, params))
+            return len(params)
+
+        return await self._run(record, writes=True)
+
+    async def run_history(
+        self, project_id: str, job_id: str | None = None, limit: int = DEFAULT_HISTORY_LIMIT
+    ) -> list[RunLogEntry]:
+        def query(conn: sqlite3.Connection) -> list[RunLogEntry]:
+            sql = "SELECT * FROM cron_run_log WHERE project_id = ?"
+            params: list[Any] = [project_id]
+            if job_id is not None:
+                sql += " AND job_id = ?"
+                params.append(job_id)
+            sql += " ORDER BY run_at DESC, id DESC LIMIT ?"
+            params.append(max(0, limit))
+            return [RunLogEntry.from_row(dict(r)) for r in conn.execute(sql, params).fetchall()]
+
+        return await self._run(query)
+
+    async def latest_runs(self, project_id: str) -> dict[str, datetime]:
+        def query(conn: sqlite3.Connection) -> dict[str, datetime]:
+            rows = conn.execute(
+                "SELECT job_id, max(run_at) FROM cron_run_log WHERE project_id = ? GROUP BY job_id",
+                (project_id,),
+            ).fetchall()
+            latest = {}
+            for job_id, run_at in rows:
+                try:
+                    when = parse_timestamp(run_at)
+                except (ValueError, OverflowError):
+                    continue
+                if when is not None:
+                    latest[job_id] = when
+            return latest
+
+        return await self._run(query)
+
+    async def prune_run_log(self, project_id: str, keep: int = DEFAULT_KEEP_PER_JOB) -> int:
+        if not 1 <= keep <= 100_000:
+            raise ValueError(f"keep must be between 1 and 100000, got {keep}")
+
+        def prune(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "DELETE FROM cron_run_log WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER "
+                "(PARTITION BY job_id ORDER BY run_at DESC, id DESC) AS n FROM cron_run_log "
+                "WHERE project_id = ?) WHERE n > ?)",
+                (project_id, keep),
+            )
+            return cur.rowcount
+
+        return await self._run(prune, writes=True)
+
     # -- for subscriptions ------------------------------------------------------------------------
 
     def _snapshot(self, conn: sqlite3.Connection, project_id: str) -> tuple[int, Snapshot]:
@@ -603,7 +748,7 @@ class LocalStore(Store):
 
     def _changes_since(
         self, conn: sqlite3.Connection, project_id: str, after: int
-    ) -> tuple[int, list[JobChange | RequestChange | MirrorTouched] | None]:
+    ) -> tuple[int, list[JobChange | RequestChange | RunLogChange | MirrorTouched] | None]:
         """(new head, events) — events None when the log no longer reaches back to `after`.
 
         One read transaction, so the changes, the new head and the rows they point at come from one
@@ -617,7 +762,7 @@ class LocalStore(Store):
 
     def _read_changes(
         self, conn: sqlite3.Connection, project_id: str, after: int
-    ) -> tuple[int, list[JobChange | RequestChange | MirrorTouched] | None]:
+    ) -> tuple[int, list[JobChange | RequestChange | RunLogChange | MirrorTouched] | None]:
         oldest = conn.execute("SELECT min(seq) FROM changes").fetchone()[0]
         if oldest is not None and oldest > after + 1:
             return after, None
@@ -632,7 +777,7 @@ class LocalStore(Store):
         for _seq, table, op, row_id in rows:
             first_op.setdefault((table, row_id), op)
             last_op[(table, row_id)] = op
-        events: list[JobChange | RequestChange | MirrorTouched] = []
+        events: list[JobChange | RequestChange | RunLogChange | MirrorTouched] = []
         for key, op in last_op.items():
             table, row_id = key
             if op == "DELETE":
@@ -652,6 +797,9 @@ class LocalStore(Store):
                         events.append(touched)
                     continue
                 events.append(JobChange(kind, project_id, row_id, job))
+            elif table == "cron_run_log":
+                entry = RunLogEntry.from_row(dict(current)) if current else None
+                events.append(RunLogChange(kind, project_id, row_id, entry))
             else:
                 request = CronRunRequest.from_row(dict(current)) if current else None
                 events.append(RequestChange(kind, project_id, row_id, request))

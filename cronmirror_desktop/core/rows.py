@@ -246,6 +246,9 @@ class CronRunRequest(Row):
     lease_until: datetime | None = None
     heartbeat_at: datetime | None = None
     attempts: int = 0
+    #: Someone asked to stop it (a running request keeps running until its worker has ended the job).
+    cancel_requested_at: datetime | None = None
+    cancel_requested_by: str | None = None
 
     @classmethod
     def from_row(cls, raw: Mapping[str, Any]) -> CronRunRequest:
@@ -275,12 +278,19 @@ class CronRunRequest(Row):
             "lease_until": f.timestamp("lease_until"),
             "heartbeat_at": f.timestamp("heartbeat_at"),
             "attempts": f.integer("attempts", minimum=0, maximum=2**31 - 1) or 0,
+            "cancel_requested_at": f.timestamp("cancel_requested_at"),
+            "cancel_requested_by": f.text("cancel_requested_by", plain=True),
         }
         return cls.model_construct(problems=tuple(f.problems), **request)
 
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def stopping(self) -> bool:
+        """Running, and someone asked to stop it: its worker is ending the job."""
+        return self.status == "running" and self.cancel_requested_at is not None
 
     @property
     def duration_ms(self) -> int | None:

@@ -17,11 +17,13 @@ from typing import Any, ClassVar, Literal
 
 from cronmirror_desktop.core.presence import WorkerPresence
 from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest, ProjectInfo
+from cronmirror_desktop.core.run_log import DEFAULT_KEEP_PER_JOB, RunLogEntry
 
 log = logging.getLogger(__name__)
 
 DEFAULT_REQUEST_LIMIT = 20
 DEFAULT_LEASE_SECONDS = 60
+DEFAULT_HISTORY_LIMIT = 50
 
 
 def sort_jobs(jobs: list[CronMirrorJob]) -> list[CronMirrorJob]:
@@ -90,6 +92,17 @@ class RequestChange:
 
 
 @dataclass(frozen=True)
+class RunLogChange:
+    """A `cron_run_log` row was inserted, updated (a run went from running to finished) or deleted
+    (pruned). `entry` is None for a delete."""
+
+    type: ChangeType
+    project_id: str
+    row_id: str
+    entry: RunLogEntry | None
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Both lists as they are now: sent when a subscription becomes live, and again after every
     reconnect, because missed changes are never replayed."""
@@ -126,7 +139,7 @@ class StateChange:
     detail: str = ""
 
 
-StoreEvent = JobChange | RequestChange | Snapshot | StateChange | MirrorTouched
+StoreEvent = JobChange | RequestChange | RunLogChange | Snapshot | StateChange | MirrorTouched
 EventHandler = Callable[[StoreEvent], None]
 
 
@@ -205,10 +218,10 @@ class Store(abc.ABC):
     async def get_request(self, request_id: str) -> CronRunRequest | None: ...
 
     @abc.abstractmethod
-    async def cancel_request(self, project_id: str, request_id: str) -> CronRunRequest:
-        """Withdraw a queued request of this project. Raises NotFound (also for another project's
-        request), or Conflict when it is no longer queued. Without sign-in, anyone who names a project
-        may withdraw its queued requests: by design (docs/architecture.md, security)."""
+    async def cancel_request(self, project_id: str, request_id: str, by: str | None = None) -> CronRunRequest:
+        """Withdraw a queued request (it becomes `cancelled`), or ask the worker to stop a running one
+        (`cancel_requested_at` is set; the worker ends the job and reports `cancelled`). `by` says who
+        asked. Raises NotFound (no such request in this project) or Conflict (it has already ended)."""
 
     @abc.abstractmethod
     async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
@@ -253,11 +266,40 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def complete(
-        self, request_id: str, worker_id: str, status: Literal["done", "error"], result: Mapping[str, Any]
+        self,
+        request_id: str,
+        worker_id: str,
+        status: Literal["done", "error", "cancelled"],
+        result: Mapping[str, Any],
     ) -> bool:
         """Finish a request held by `worker_id`, also after its lease ran out (a result kept through an
-        outage); False (and nothing changes) once the request was rescued or ended otherwise."""
+        outage); False (and nothing changes) once the request was rescued or ended otherwise. `cancelled`
+        only for a request someone asked to stop."""
 
     @abc.abstractmethod
     async def rescue_expired(self, project_id: str | None = None) -> list[CronRunRequest]:
         """End requests whose lease expired as `error`; returns them."""
+
+    @abc.abstractmethod
+    async def report_progress(self, request_id: str, worker_id: str, result: Mapping[str, Any]) -> bool:
+        """Replace a running request's `result` with its live output so far (only its holder may)."""
+
+    # -- run history -------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def record_runs(self, project_id: str, entries: Sequence[Mapping[str, Any]]) -> int:
+        """Insert or update runs (`core.run_log.run_entry` rows) by `(project_id, run_key)`."""
+
+    @abc.abstractmethod
+    async def run_history(
+        self, project_id: str, job_id: str | None = None, limit: int = DEFAULT_HISTORY_LIMIT
+    ) -> list[RunLogEntry]:
+        """The newest runs first (of one job, or of the whole project)."""
+
+    @abc.abstractmethod
+    async def latest_runs(self, project_id: str) -> dict[str, datetime]:
+        """When each job's newest recorded run started (what a worker has already recorded)."""
+
+    @abc.abstractmethod
+    async def prune_run_log(self, project_id: str, keep: int = DEFAULT_KEEP_PER_JOB) -> int:
+        """Keep the newest `keep` runs of each job; returns how many were deleted."""

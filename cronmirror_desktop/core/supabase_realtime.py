@@ -27,6 +27,7 @@ from realtime import AsyncRealtimeClient, RealtimePostgresChangesListenEvent, Re
 from cronmirror_desktop.core.aio import cancel_and_wait
 from cronmirror_desktop.core.errors import AuthFailed, CronMirrorError, Unreachable
 from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest
+from cronmirror_desktop.core.run_log import RunLogEntry
 from cronmirror_desktop.core.store import (
     DEFAULT_REQUEST_LIMIT,
     ChangeType,
@@ -35,6 +36,7 @@ from cronmirror_desktop.core.store import (
     LiveState,
     MirrorTouched,
     RequestChange,
+    RunLogChange,
     StateChange,
     StoreEvent,
     Subscription,
@@ -209,7 +211,7 @@ class SupabaseSubscription(Subscription):
         self.token = uuid.uuid4().hex[:16]
         channel = socket.channel(f"cronmirror:{self.project_id}:{self.token}")
         project_filter = f"project_id=eq.{self.project_id}"
-        for table in ("cron_mirror", "cron_run_requests"):
+        for table in ("cron_mirror", "cron_run_requests", "cron_run_log"):
             channel.on_postgres_changes(
                 RealtimePostgresChangesListenEvent.All, self._on_change, table=table, filter=project_filter
             )
@@ -260,7 +262,9 @@ class SupabaseSubscription(Subscription):
         else:
             self._emit(event)
 
-    def _translate(self, payload: Mapping[str, Any]) -> JobChange | RequestChange | MirrorTouched | None:
+    def _translate(
+        self, payload: Mapping[str, Any]
+    ) -> JobChange | RequestChange | RunLogChange | MirrorTouched | None:
         data = payload["data"]
         change = ChangeType(str(getattr(data["type"], "value", data["type"])))
         record = data.get("record") or {}
@@ -276,6 +280,9 @@ class SupabaseSubscription(Subscription):
         if data["table"] == "cron_run_requests":
             request = CronRunRequest.from_row(record) if change is not ChangeType.DELETE else None
             return RequestChange(change, self.project_id, row_id, request)
+        if data["table"] == "cron_run_log":
+            entry = RunLogEntry.from_row(record) if change is not ChangeType.DELETE else None
+            return RunLogChange(change, self.project_id, row_id, entry)
         return None
 
     def _mirror_event(
@@ -296,6 +303,8 @@ class SupabaseSubscription(Subscription):
                 event = self._mirror_event(change, row_id, CronMirrorJob.from_row(row))
                 if event is not None:
                     self._emit(event)
+            elif table == "cron_run_log":
+                self._emit(RunLogChange(change, self.project_id, row_id, RunLogEntry.from_row(row)))
             else:
                 self._emit(RequestChange(change, self.project_id, row_id, CronRunRequest.from_row(row)))
 

@@ -20,6 +20,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any, Literal, TypeVar
 
@@ -44,7 +45,9 @@ from cronmirror_desktop.core.rows import (
     CronRunRequest,
     ProjectInfo,
 )
+from cronmirror_desktop.core.run_log import DEFAULT_KEEP_PER_JOB, RunLogEntry
 from cronmirror_desktop.core.store import (
+    DEFAULT_HISTORY_LIMIT,
     DEFAULT_LEASE_SECONDS,
     DEFAULT_REQUEST_LIMIT,
     EventHandler,
@@ -79,6 +82,8 @@ REQUEST_COLUMNS = (
     "lease_until",
     "heartbeat_at",
     "attempts",
+    "cancel_requested_at",
+    "cancel_requested_by",
 )
 WRITE_CHUNK = 500
 REST_TIMEOUT = 10.0
@@ -306,11 +311,11 @@ class SupabaseStore(Store):
         )
         return CronRunRequest.from_row(found[0]) if found else None
 
-    async def cancel_request(self, project_id: str, request_id: str) -> CronRunRequest:
+    async def cancel_request(self, project_id: str, request_id: str, by: str | None = None) -> CronRunRequest:
         missing = NotFound(f"There is no run request {request_id} in project {project_id}.")
         if not _is_uuid(request_id):
             raise missing
-        params = {"p_project_id": project_id, "p_request_id": request_id}
+        params = {"p_project_id": project_id, "p_request_id": request_id, "p_by": by}
         cancelled = await self._rows(
             "cancel a request",
             lambda c: c.rpc("cancel_run_request", params).select(*REQUEST_COLUMNS).execute(),
@@ -320,7 +325,7 @@ class SupabaseStore(Store):
         current = await self.get_request(request_id)
         if current is None or current.project_id != project_id:
             raise missing
-        raise Conflict(f"The request is already {current.status}; only a queued request can be cancelled.")
+        raise Conflict(f"The request has already ended ({current.status}); there is nothing to stop.")
 
     async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
         await self.client()  # a bad URL fails here, not inside the background task
@@ -400,11 +405,11 @@ class SupabaseStore(Store):
         self,
         request_id: str,
         worker_id: str,
-        status: Literal["done", "error"],
+        status: Literal["done", "error", "cancelled"],
         result: Mapping[str, Any],
     ) -> bool:
-        if status not in ("done", "error"):
-            raise ValueError(f"a request completes as done or error, not {status!r}")
+        if status not in ("done", "error", "cancelled"):
+            raise ValueError(f"a request completes as done, error or cancelled, not {status!r}")
         params = {
             "p_request_id": request_id,
             "p_worker_id": worker_id,
@@ -426,6 +431,58 @@ class SupabaseStore(Store):
             ),
         )
         return [CronRunRequest.from_row(r) for r in rescued]
+
+    async def report_progress(self, request_id: str, worker_id: str, result: Mapping[str, Any]) -> bool:
+        params = {"p_request_id": request_id, "p_worker_id": worker_id, "p_result": dict(result)}
+        held = await self._scalar(
+            "report live output", lambda c: c.rpc("progress_run_request", params).execute()
+        )
+        return held is True
+
+    # -- run history ------------------------------------------------------------------------------
+
+    async def record_runs(self, project_id: str, entries: Sequence[Mapping[str, Any]]) -> int:
+        now = format_timestamp(now_utc())
+        payload = [{**entry, "project_id": project_id, "updated_at": now} for entry in entries]
+
+        def write(chunk: list[dict[str, Any]], c: AsyncClient) -> Awaitable[APIResponse]:
+            upsert = c.table("cron_run_log").upsert(
+                chunk, on_conflict="project_id,run_key", returning=ReturnMethod.minimal
+            )
+            return upsert.execute()
+
+        for start in range(0, len(payload), WRITE_CHUNK):
+            await self._call("record runs", partial(write, payload[start : start + WRITE_CHUNK]))
+        return len(payload)
+
+    async def run_history(
+        self, project_id: str, job_id: str | None = None, limit: int = DEFAULT_HISTORY_LIMIT
+    ) -> list[RunLogEntry]:
+        def query(c: AsyncClient) -> Awaitable[APIResponse]:
+            q = c.table("cron_run_log").select("*").eq("project_id", project_id)
+            if job_id is not None:
+                q = q.eq("job_id", job_id)
+            return q.order("run_at", desc=True).order("id", desc=True).limit(max(0, limit)).execute()
+
+        return [RunLogEntry.from_row(r) for r in await self._rows("read the run history", query)]
+
+    async def latest_runs(self, project_id: str) -> dict[str, datetime]:
+        rows = await self._rows(
+            "read the newest runs", lambda c: c.rpc("latest_runs", {"p_project_id": project_id}).execute()
+        )
+        latest: dict[str, datetime] = {}
+        for row in rows:
+            entry = RunLogEntry.from_row({**row, "project_id": project_id, "run_key": "-", "status": "ok"})
+            if entry.job_id and entry.run_at is not None:
+                latest[entry.job_id] = entry.run_at
+        return latest
+
+    async def prune_run_log(self, project_id: str, keep: int = DEFAULT_KEEP_PER_JOB) -> int:
+        params = {"p_project_id": project_id, "p_keep": keep}
+        deleted = await self._scalar(
+            "prune the run history", lambda c: c.rpc("prune_run_log", params).execute()
+        )
+        return deleted if isinstance(deleted, int) and not isinstance(deleted, bool) else 0
 
     # -- for subscriptions ------------------------------------------------------------------------
 

@@ -19,3 +19,10 @@ GRANT EXECUTE ON FUNCTION public.claim_run_request(text, text, integer, text) TO
 GRANT EXECUTE ON FUNCTION public.heartbeat_run_request(uuid, text, integer) TO anon, authenticated;
 GRANT EXECUTE ON FUNCTION public.complete_run_request(uuid, text, text, jsonb) TO anon, authenticated;
 GRANT EXECUTE ON FUNCTION public.rescue_expired_run_requests(text) TO anon, authenticated;
+
+-- The run log (…_run_log.sql) and the live output of a running request (…_stop_a_running_request.sql).
+DROP POLICY IF EXISTS cron_run_log_write_anon ON public.cron_run_log;
+CREATE POLICY cron_run_log_write_anon ON public.cron_run_log FOR ALL USING (true) WITH CHECK (true);
+GRANT INSERT, UPDATE, DELETE ON public.cron_run_log TO anon, authenticated;
+GRANT EXECUTE ON FUNCTION public.prune_run_log(text, integer) TO anon, authenticated;
+GRANT EXECUTE ON FUNCTION public.progress_run_request(uuid, text, jsonb) TO anon, authenticated;
