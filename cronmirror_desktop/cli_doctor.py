@@ -127,7 +127,7 @@ async def _workers(store: Store, project: str) -> list[Check]:
         if source.state == "error" or source.left_out:
             ok = False
         hint = "; ".join(source.warnings)
-        checks.append(Check(f"Source {source.source}", ok, source.summary().split(": ", 1)[1], hint))
+        checks.append(Check(f"Source {source.name}", ok, source.summary().split(": ", 1)[1], hint))
     return checks
 
 

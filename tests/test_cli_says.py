@@ -180,7 +180,7 @@ async def test_doctor_shows_the_worker_and_what_its_sources_found(mirrored: Path
     ran = await cli("doctor")
     assert ran.code == 1  # a job left out of jobs.toml is a problem to fix
     assert "✓ Worker: " in ran.out
-    assert "✗ Source jobs: 1 job left out" in ran.out
+    assert "✗ Source jobs.toml: 1 job left out" in ran.out
     assert "[jobs.typo] command: must be a non-empty list" in ran.out
     data = json.loads((await cli("--json", "doctor")).out)
-    assert any(c["name"] == "Source jobs" and c["ok"] is False for c in data["checks"])
+    assert any(c["name"] == "Source jobs.toml" and c["ok"] is False for c in data["checks"])

@@ -258,3 +258,30 @@ async def test_instants_are_in_the_viewers_zone_everywhere_and_a_schedule_names_
             window.details.show_job(window.selected_job())
             assert "03:53 CET" in window.details.last_run.text()
             assert window.details.schedule.text() == "At 07:00, Monday through Friday"
+
+
+async def test_a_late_jobs_expected_time_is_in_the_viewers_zone(env: UiEnv) -> None:
+    async with env:
+        now = datetime.now(UTC)
+        await env.writer.upsert_mirror(
+            PROJECT,
+            [
+                mirror_row(
+                    "gw-late",
+                    "Inbox triage",
+                    schedule_kind="cron",
+                    schedule_expr="*/30 * * * *",
+                    tz="Europe/Berlin",
+                    next_run_at=now - timedelta(minutes=20),
+                    last_run_at=now - timedelta(minutes=50),
+                    last_status="ok",
+                )
+            ],
+        )
+        with viewer_zone("UTC"):
+            window = await window_with_clock(env, ManualClock(now))
+            window.select_job("gw-late")
+            late = window.details.late.text()
+            assert "Late:" in late
+            assert "UTC" in late
+            assert "CET" not in late

@@ -237,6 +237,7 @@ async def test_unreachable_at_start_is_not_a_lost_connection(env: UiEnv, supabas
             assert "lost" not in message.title
             assert window.empty_label.text().startswith("Can't reach Supabase, so no jobs can be shown yet")
             assert "No cron jobs" not in window.empty_label.text()
+            assert window.dock.stale_label.text().startswith("⚠ Not connected yet")
             supabase_env.start_server()
             await wait_until(lambda: controller.live_state is LiveState.LIVE, within=30, what="reconnected")
             assert window.banner.message is None
@@ -248,6 +249,7 @@ async def test_unreachable_at_start_is_not_a_lost_connection(env: UiEnv, supabas
             assert message is not None
             assert message.kind is BannerKind.DISCONNECTED
             assert message.title.startswith("Connection to Supabase lost since ")
+            assert window.dock.stale_label.text().startswith("⚠ Not live since ")
     finally:
         supabase_env.start_server()
 
@@ -277,7 +279,7 @@ async def test_a_jobs_toml_mistake_shows_as_a_sources_badge_with_the_line(env: U
             await wait_until(lambda: badge.isVisible(), what="the sources badge")
             assert badge.text() == "Sources · 1 to look at"
             popover = window.connection_panel.sources_text.text()
-            assert "jobs: 1 job left out" in popover
+            assert "jobs.toml: 1 job left out" in popover
             assert "mac-mini-jobs.toml:" in popover
             assert "[jobs.typo] command: must be a non-empty list" in popover
             assert window.connection_panel.sources.menu() is window.connection_panel.sources_popup
@@ -299,7 +301,7 @@ async def test_an_empty_project_says_what_was_checked_and_offers_next_steps(
             await wait_until(lambda: "checked" in window.empty_label.text(), what="what was checked")
             text = window.empty_label.text()
             assert text.startswith(f"No cron jobs in {PROJECT} yet. The worker on {HOST} checked:")
-            assert "• jobs: ok, 0 jobs" in text
+            assert "• jobs.toml: ok, 0 jobs" in text
             shown = [name for name, button in window.empty_buttons.items() if button.isVisible()]
             assert shown == ["start_worker", "open_jobs_file", "show_demo"]
             window.empty_buttons["show_demo"].click()
@@ -331,7 +333,8 @@ async def test_a_command_jobs_details_show_how_it_runs_never_a_secret(env: UiEnv
             await wait_until(lambda: window.select_job("jobs:backup"), what="the job")
             details = window.details
             await wait_until(lambda: details.command.isVisible(), what="the command section")
-            assert details.command.text() == "restic backup '/Users/me/My Documents'"
+            # Its arguments as the process gets them: one per line when one has a space in it.
+            assert details.command.text() == "restic\n  backup\n  /Users/me/My Documents"
             assert "3. /Users/me/My Documents" in details.command.toolTip()
             info = details.command_info.text()
             assert info.startswith("from jobs.toml · in /tmp · timeout 20 min")

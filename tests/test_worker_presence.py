@@ -71,7 +71,7 @@ async def test_the_presence_row_says_what_the_sources_found(backend: Backend, tm
         [warning] = jobs.warnings
         assert warning.startswith("jobs.toml:")
         assert "[jobs.typo] command: must be a non-empty list" in warning
-        assert jobs.summary() == "jobs: 1 job left out"
+        assert jobs.summary() == "jobs.toml: 1 job left out"
         assert report.source_problems == (jobs,)
     finally:
         stop.set()

@@ -50,6 +50,8 @@ DETAILS_BUDGET = MAX_TEXT - 4096
 SOURCE_STATES = ("ok", "degraded", "unavailable", "error")
 #: How a warning of a source that dropped a job ends (worker/sources: jobs.toml, crontab).
 LEFT_OUT_SUFFIX = "job left out"
+#: What people call each source.
+SOURCE_NAMES = {"jobs": "jobs.toml", "gateway": "gateway", "crontab": "crontab", "launchd": "launchd"}
 
 
 def _line(value: object) -> str | None:
@@ -103,7 +105,8 @@ class SourceReport:
         return self.state in ("degraded", "error") or bool(self.warnings)
 
     def summary(self) -> str:
-        """One line: "jobs: ok, 3 jobs", "jobs: 1 job left out", "gateway: unavailable — no CLI found"."""
+        """One line: "jobs.toml: ok, 3 jobs", "jobs.toml: 1 job left out", "gateway: unavailable — no CLI
+        found"."""
         if self.left_out:
             head = f"{self.left_out} job{'s' if self.left_out != 1 else ''} left out"
         elif self.state == "ok" and self.warnings:
@@ -115,7 +118,11 @@ class SourceReport:
         else:
             head = self.state
         tail = f" — {self.message}" if self.message and self.state != "ok" else ""
-        return f"{self.source}: {head}{tail}"
+        return f"{self.name}: {head}{tail}"
+
+    @property
+    def name(self) -> str:
+        return SOURCE_NAMES.get(self.source, self.source)
 
     def to_json(self) -> dict[str, Any]:
         return {

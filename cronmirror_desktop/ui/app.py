@@ -140,6 +140,7 @@ async def run_app(
                 controller,
                 args.screenshot,
                 worker_menu=args.screenshot_worker_menu,
+                sources=args.screenshot_sources,
                 job_id=args.screenshot_job,
             )
             exit_code = 0 if ok else 1

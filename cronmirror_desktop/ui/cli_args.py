@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # For docs/screenshots: the screenshot shows the Worker menu open.
     parser.add_argument("--screenshot-worker-menu", action="store_true", help=argparse.SUPPRESS)
+    # For docs/screenshots: the screenshot shows the Sources popover open.
+    parser.add_argument("--screenshot-sources", action="store_true", help=argparse.SUPPRESS)
     # For docs/screenshots: the job whose details the screenshot shows (default: the demo's weekly review).
     parser.add_argument("--screenshot-job", metavar="JOB_ID", help=argparse.SUPPRESS)
     # For docs/screenshots: the window's size (default 1280x800), e.g. 900x600 for a narrow window.

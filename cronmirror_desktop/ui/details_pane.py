@@ -59,6 +59,17 @@ SOURCE_WORDS = {
 }
 
 
+def command_text(argv: tuple[str, ...]) -> str:
+    """A command as its arguments: on one line when none needs quoting ("restic backup /Users/me"),
+    else one argument per line (the exact words the process gets, no shell quoting to untangle)."""
+    if not argv:
+        return "(no command)"
+    line = shlex.join(argv)
+    if line == " ".join(argv) and len(line) <= 72:
+        return line
+    return "\n".join([argv[0], *(f"  {arg}" for arg in argv[1:])])
+
+
 def _section(text: str, parent: QWidget) -> QLabel:
     label = QLabel(text.upper(), parent)
     label.setObjectName("sectionTitle")
@@ -166,6 +177,18 @@ class DetailsPane(QWidget):
         lay.addWidget(self.schedule)
         lay.addWidget(self.expression)
 
+        # What a command job runs comes right after when: it is what a person checks first.
+        self.command_title = _section("Command", body)
+        self.command = _value(body)
+        self.command.setObjectName("detailsCommand")
+        self.command.setFont(mono)
+        self.command_info = _value(body)
+        self.command_info.setObjectName("detailsCommandInfo")
+        lay.addSpacing(6)
+        lay.addWidget(self.command_title)
+        lay.addWidget(self.command)
+        lay.addWidget(self.command_info)
+
         lay.addSpacing(6)
         lay.addWidget(_section(f"Next {NEXT_RUN_COUNT} runs", body))
         self.next_runs = _value(body)
@@ -195,17 +218,6 @@ class DetailsPane(QWidget):
         self.requests_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.requests_empty.setWordWrap(True)
         fit_to_viewport(self.requests_empty, self.requests_view)
-
-        self.command_title = _section("Command", body)
-        self.command = _value(body)
-        self.command.setObjectName("detailsCommand")
-        self.command.setFont(mono)
-        self.command_info = _value(body)
-        self.command_info.setObjectName("detailsCommandInfo")
-        lay.addSpacing(6)
-        lay.addWidget(self.command_title)
-        lay.addWidget(self.command)
-        lay.addWidget(self.command_info)
 
         self.target_title = _section("Target agent", body)
         self.target = _value(body)
@@ -373,7 +385,7 @@ class DetailsPane(QWidget):
             widget.setVisible(details is not None)
         if details is None:
             return
-        self.command.setText(shlex.join(details.command) if details.command else "(no command)")
+        self.command.setText(command_text(details.command))
         self.command.setToolTip(
             "Run as an argument vector, never through a shell:\n"
             + "\n".join(f"{i}. {arg}" for i, arg in enumerate(details.command, 1))

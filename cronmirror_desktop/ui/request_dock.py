@@ -194,7 +194,10 @@ class RequestDock(QDockWidget):
     def _live_changed(self, state: LiveState, detail: str) -> None:
         stale = self.model.stale
         self.stale_label.setVisible(stale)
-        if stale:
+        if stale and not self.controller.ever_live:  # never connected: nothing here is out of date yet
+            self.stale_label.setText("⚠ Not connected yet: requests show once the store answers")
+            self.stale_label.setToolTip(detail or "The app keeps trying.")
+        elif stale:
             since = self.controller.stale_since
             when = f" since {since.astimezone():%H:%M}" if isinstance(since, datetime) else ""
             self.stale_label.setText(f"⚠ Not live{when}: statuses may be out of date")

@@ -111,5 +111,6 @@ def next_run(
 
 
 def late(job: CronMirrorJob, now: datetime, mac_zone: str | None = None) -> Lateness:
-    """Whether the job is Late now (core.lateness, one rule for every reader)."""
-    return job_times.late(job, now, mac_zone)
+    """Whether the job is Late now (core.lateness, one rule for every reader); the expected time in the
+    reason is in the viewer's zone, as every instant the app shows."""
+    return job_times.late(job, now, mac_zone, display_tz=now.astimezone().tzinfo)
