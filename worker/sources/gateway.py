@@ -220,6 +220,8 @@ class GatewaySource(JobSource):
         read = read_store(location)
         if read.problem and not read.jobs:
             state: SourceState = "unavailable" if cli_missing and location.state_dir is None else "error"
+            if location.state_dir is None:  # "no job store" and "no state directory": one fact, said once
+                return SourceListing(SOURCE, (), state, "; ".join((reason, *location.notes)))
             return SourceListing(SOURCE, (), state, f"{reason}; {read.problem}", location.notes)
         jobs, warnings = self._map(read.jobs)
         notes = (*location.notes, *warnings, *([read.problem] if read.problem else []))
