@@ -9,6 +9,10 @@ keystroke_10k_ms: one keystroke in the search field (typing "nightly backup" and
   `setFilterFixedString` on the name column (C++ only). Goal ≤ 16 ms (one frame).
 live_update_10k_ms: one realtime UPDATE (last status and run of one job) applied to the model, through
   the proxy and the view. Baseline: setting the same three cells' text on the QStandardItems. Goal ≤ 1 ms.
+tick_10k_ms: one second of the app's clock passing at 10,000 jobs in a shown table: the tick and the repaint
+  of the cells whose relative times read differently ("12 s ago" → "13 s ago"), 600 seconds in a row (120
+  quick), the time cells as the bench's rows have them (minutes to days old). Baseline: the whole Next/Last
+  columns announced and repainted, as the app did every 30 s before issue 19. Goal ≤ 16 ms.
 commit_to_row_ms: a worker's commit on the stand-in's PostgreSQL → the row changed in the app's model
   (Realtime → SupabaseStore → controller → model, on the qasync loop). Goal: median ≤ 20 ms.
 commit_to_row_local_ms: the same through the embedded store in one process (no goal; informative).
@@ -239,6 +243,36 @@ def measure_live_update(jobs: list[CronMirrorJob], n: int) -> tuple[list[float],
     return ours, base
 
 
+def measure_tick(jobs: list[CronMirrorJob], seconds: int) -> tuple[list[float], list[float]]:
+    from cronmirror_desktop.ui.clock import ViewClock
+    from cronmirror_desktop.ui.job_model import COL_LAST, COL_NEXT
+
+    app = _app()
+    times = [datetime(2026, 11, 29, 12, tzinfo=UTC)]
+    clock = ViewClock(lambda: times[0])
+    model, proxy = JobTableModel(clock=clock), JobFilterProxy()
+    proxy.setSourceModel(model)
+    model.set_jobs(jobs)
+    view = _view(proxy)
+    app.processEvents()
+    ours: list[float] = []
+    for _ in range(seconds):
+        times[0] += timedelta(seconds=1)
+        started = time.perf_counter()
+        clock.tick()
+        app.processEvents()
+        ours.append((time.perf_counter() - started) * 1000)
+    base: list[float] = []
+    roles = [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole]
+    for _ in range(max(10, seconds // 10)):
+        started = time.perf_counter()
+        model.dataChanged.emit(model.index(0, COL_NEXT), model.index(len(jobs) - 1, COL_LAST), roles)
+        app.processEvents()
+        base.append((time.perf_counter() - started) * 1000)
+    view.close()
+    return ours, base
+
+
 # -- commit → row ---------------------------------------------------------------------------------
 
 
@@ -355,10 +389,12 @@ def run(quick: bool) -> dict[str, Figure]:
     load, load_base = measure_load(jobs, 3 if quick else 7)
     keys, keys_base = measure_keystrokes(jobs, 2 if quick else 5)
     live, live_base = measure_live_update(jobs, 300 if quick else 2000)
+    tick, tick_base = measure_tick(jobs, 120 if quick else 600)
     figures = {
         "load_10k_ms": summarize(load, "ms", goal=500.0, baseline=_median(load_base)),
         "keystroke_10k_ms": summarize(keys, "ms", goal=16.0, baseline=_median(keys_base)),
         "live_update_10k_ms": summarize(live, "ms", goal=1.0, baseline=_median(live_base)),
+        "tick_10k_ms": summarize(tick, "ms", goal=16.0, baseline=_median(tick_base)),
     }
     n = 40 if quick else 200
     figures["commit_to_row_ms"] = summarize(measure_commit_to_row_supabase(n), "ms", goal=20.0)

@@ -9,6 +9,11 @@ characters escaped (`\x1b`, `\n`), so an id cannot retitle or clear the terminal
 `--json` keeps every character exactly (JSON escapes them itself). Options go before or after the
 command: `cronmirror --json jobs` is `cronmirror jobs --json`.
 
+Tables fit the terminal (like `ls` and `gh`): the widest column is cut with "…" until the table fits the
+terminal's width (or `COLUMNS`); piped into another program without `COLUMNS`, nothing is cut. When the
+store is not Supabase, stderr says which store is read and how to set Supabase up; an unknown project is
+exit 6 with the known ones listed; an unknown job suggests the close ones ("did you mean jobs:hello?").
+
 Long because it is one thing: the commands, each a short method over the stores and core.
 """
 
@@ -16,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import functools
 import getpass
 import json
 import os
+import shutil
 import socket
 import sys
 import time
@@ -49,6 +56,42 @@ from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_TIMEOUT = 8
+#: A column is never cut narrower than this (or its header).
+MIN_COLUMN = 8
+ELLIPSIS = "…"
+
+
+def terminal_width(stream: TextIO) -> int | None:
+    """How wide a table may be: the terminal's width (or `COLUMNS`); None when the output goes to another
+    program and `COLUMNS` is not set (then nothing is cut, as `ls` and `gh` do)."""
+    if os.environ.get("COLUMNS", "").strip().isdigit():
+        return max(20, int(os.environ["COLUMNS"]))
+    try:
+        if stream.isatty():
+            return shutil.get_terminal_size().columns
+    except (AttributeError, ValueError, OSError):
+        pass
+    return None
+
+
+def fit_widths(widths: list[int], headers: Sequence[str], limit: int, gap: int = 2) -> list[int]:
+    """Column widths whose table is at most `limit` wide: the widest column gives way first (never below
+    its header or MIN_COLUMN); when nothing can give way any more the table is as narrow as it gets."""
+    widths = list(widths)
+    floors = [max(len(h), MIN_COLUMN) for h in headers]
+    while sum(widths) + gap * (len(widths) - 1) > limit:
+        candidates = [i for i, w in enumerate(widths) if w > floors[i]]
+        if not candidates:
+            break
+        widest = max(candidates, key=lambda i: widths[i])
+        excess = sum(widths) + gap * (len(widths) - 1) - limit
+        second = max((widths[i] for i in candidates if i != widest), default=floors[widest])
+        widths[widest] -= max(1, min(excess, widths[widest] - max(second, floors[widest])))
+    return widths
+
+
+def clip(cell: str, width: int) -> str:
+    return cell if len(cell) <= width else cell[: max(0, width - 1)] + ELLIPSIS
 
 
 class Output:
@@ -69,13 +112,17 @@ class Output:
             print(json.dumps(value, indent=2, sort_keys=True, default=str), file=self.stream)
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-        """Aligned columns; every cell on one line, its control characters escaped."""
+        """Aligned columns; every cell on one line, its control characters escaped; as wide as the
+        terminal at most (see `terminal_width`)."""
         rows = [[escape_controls(cell) for cell in row] for row in rows]
         widths = [len(h) for h in headers]
         for row in rows:
             widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+        limit = terminal_width(self.stream)
+        if limit is not None:
+            widths = fit_widths(widths, headers, limit)
         for row in (headers, *rows):
-            self.line("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+            self.line("  ".join(clip(cell, w).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 def requester() -> str:
@@ -100,17 +147,54 @@ def request_json(request: CronRunRequest) -> dict[str, Any]:
 
 
 class Cli:
-    def __init__(self, args: argparse.Namespace, out: Output) -> None:
+    def __init__(self, args: argparse.Namespace, out: Output, err: TextIO | None = None) -> None:
         self.args = args
         self.out = out
+        self.err = err or sys.stderr
         self.config = cfg.resolve_config()
+        self._told_store = False
 
     @property
     def project(self) -> str:
         return getattr(self.args, "project", None) or self.config.project_id
 
     def store(self) -> Store:
-        return open_store(self.config, local=self.args.local)
+        store = open_store(self.config, local=self.args.local)
+        if store.kind != "supabase" and not self._told_store:
+            self._told_store = True
+            print(f"cronmirror: {self._why_local(store)}", file=self.err)
+        return store
+
+    def _why_local(self, store: Store) -> str:
+        """Which store is read when it is not Supabase, and why (stderr: it is not part of the output)."""
+        where = f"reading the local store at {store.location}"
+        if self.args.local:
+            return f"{where} (--local)."
+        choice = self.config.store
+        if choice.problem:
+            return f"{where}: {choice.problem} {choice.hint or ''}".rstrip()
+        if self.config.supabase_url.usable and self.config.anon_key.usable:
+            return f"{where} (the settings say store = local)."
+        return (
+            f"{where}; Supabase is not configured: "
+            "`cronmirror config set supabase_url https://<ref>.supabase.co` and "
+            "`cronmirror config set anon_key <key>` (or SUPABASE_URL / SUPABASE_ANON_KEY)."
+        )
+
+    async def _known_projects(self, store: Store) -> list[str]:
+        return [p.project_id for p in await store.list_projects(configured=self.config.project_ids)]
+
+    async def _require_project(self, store: Store) -> None:
+        """Exit 6 for a project nobody knows (no rows, not configured), listing the ones there are."""
+        known = await self._known_projects(store)
+        if self.project in known or self.project == self.config.project_id:
+            return
+        listed = ", ".join(known) if known else "none yet"
+        raise NotFound(
+            f"No project {self.project!r}: it has no jobs or requests and is not configured. "
+            f"Known projects: {listed}.",
+            hint="Pick one with --project ID; `cronmirror projects` lists them.",
+        )
 
     async def projects(self) -> int:
         async with self.store() as store:
@@ -128,6 +212,8 @@ class Cli:
     async def jobs(self) -> int:
         async with self.store() as store:
             rows = await store.mirror_rows(self.project)
+            if not any(row.is_job for row in rows):
+                await self._require_project(store)
         now = now_utc()
         zones = HostZones.from_presences(p for p in map(WorkerPresence.from_job, rows) if p is not None)
         jobs = sort_jobs([row for row in rows if row.is_job])
@@ -140,11 +226,15 @@ class Cli:
             if needle in line.job.display_name.casefold()
             and (self.args.enabled is None or line.job.enabled == self.args.enabled)
             and (not self.args.late or line.late.late)
+            and (not self.args.failed or line.job.last_status == "error")
             and (self.args.host is None or line.job.host == self.args.host)
         ]
         self.out.data([line.to_public() for line in shown])
         if not shown:
             other_filters = needle or self.args.enabled is not None or self.args.host is not None
+            if self.args.failed and not other_filters and everything:
+                self.out.line("No job failed its last run.")
+                return 0
             if not everything:
                 self.out.line("No cron jobs mirrored yet. The Mac mini sync worker will publish jobs here.")
             elif self.args.late and not other_filters:
@@ -164,6 +254,8 @@ class Cli:
     async def requests(self) -> int:
         async with self.store() as store:
             requests = await store.list_requests(self.project, limit=self.args.limit)
+            if not requests:
+                await self._require_project(store)
         self.out.data([request_json(r) for r in requests])
         if not requests:
             self.out.line("No run requests yet.")
@@ -176,7 +268,7 @@ class Cli:
                     r.job_id,
                     r.action_text,
                     r.status,
-                    relative(r.requested_at, now_utc()),
+                    relative(r.requested_at, now_utc(), past=True),
                     duration(r.duration_ms),
                     r.reason or "",
                 ]
@@ -194,9 +286,41 @@ class Cli:
 
     async def cancel(self) -> int:
         async with self.store() as store:
-            request = await store.cancel_request(self.project, self.args.request_id)
+            request = await store.cancel_request(self.project, self.args.request_id, requester())
         self.out.data(request_json(request))
-        self.out.line(escape_controls(f"Cancelled {request.id} ({request.job_id})."))
+        if request.stopping:
+            self.out.line(
+                escape_controls(
+                    f"Asked the worker to stop {request.id} ({request.job_id}); it ends the job and reports "
+                    "it as cancelled (a gateway run cannot be stopped from here and goes on)."
+                )
+            )
+        else:
+            self.out.line(escape_controls(f"Cancelled {request.id} ({request.job_id})."))
+        return 0
+
+    async def history(self) -> int:
+        async with self.store() as store:
+            entries = await store.run_history(self.project, self.args.job_id, limit=self.args.limit)
+        self.out.data([entry.to_public() for entry in entries])
+        if not entries:
+            self.out.line(
+                escape_controls(
+                    f"No runs of {self.args.job_id} recorded yet. (crontab's and launchd's own "
+                    "scheduled runs are never seen; runs made through CronMirror and the gateway's and "
+                    "jobs.toml's are.)"
+                )
+            )
+            return 0
+        now = now_utc()
+        self.out.table(
+            ["STARTED", "TRIGGER", "STATUS", "DURATION", "RESULT"],
+            [
+                [relative(e.run_at, now), e.trigger, e.status, duration(e.duration_ms), e.first_line]
+                for e in entries
+            ],
+        )
+        self._problems((e.run_key, e.problems) for e in entries)
         return 0
 
     async def run(self) -> int:
@@ -226,12 +350,15 @@ class Cli:
 
     async def _run_queued(self) -> int:
         async with self.store() as store:
-            known = {j.job_id for j in await store.list_jobs(self.project)}
-            if self.args.job_id not in known:
-                raise NotFound(
-                    f"No job {self.args.job_id!r} in project {self.project!r}.",
-                    hint="`cronmirror jobs` lists the job ids.",
+            jobs = await store.list_jobs(self.project)
+            if self.args.job_id not in {j.job_id for j in jobs}:
+                if not jobs:
+                    await self._require_project(store)
+                close = close_matches(self.args.job_id, jobs)
+                hint = (
+                    f"Did you mean {' or '.join(close)}?" if close else "`cronmirror jobs` lists the job ids."
                 )
+                raise NotFound(f"No job {self.args.job_id!r} in project {self.project!r}.", hint=hint)
             outcome = await store.queue_run(self.project, self.args.job_id, requester())
             request = outcome.request
             if outcome.created:
@@ -343,12 +470,36 @@ class Cli:
         return 0
 
 
+def close_matches(wanted: str, jobs: Sequence[CronMirrorJob], limit: int = 3) -> list[str]:
+    """Job ids a mistyped id most likely meant: the same id after a source prefix ("hello" →
+    "jobs:hello"), a job whose name it is, then ids and names that look alike."""
+    folded = wanted.casefold()
+    found: list[str] = []
+
+    def add(job_id: str) -> None:
+        if job_id not in found:
+            found.append(job_id)
+
+    bare = folded.rsplit(":", 1)[-1]
+    for job in jobs:
+        if job.job_id.casefold().rsplit(":", 1)[-1] == bare or job.display_name.casefold() == folded:
+            add(job.job_id)
+    # Compared without the source prefix ("jobs:", "crontab:"), which every id of a source shares.
+    ids = {j.job_id.casefold().rsplit(":", 1)[-1]: j.job_id for j in jobs}
+    for hit in difflib.get_close_matches(bare, list(ids), n=limit, cutoff=0.7):
+        add(ids[hit])
+    names = {j.display_name.casefold(): j.job_id for j in jobs}
+    for hit in difflib.get_close_matches(folded, list(names), n=limit, cutoff=0.7):
+        add(names[hit])
+    return [escape_controls(job_id) for job_id in found[:limit]]
+
+
 def _project_row(project: ProjectInfo, current: str) -> list[str]:
     return [
         project.project_id,
         str(project.job_count),
-        relative(project.last_sync_at, now_utc()),
-        relative(project.last_request_at, now_utc()),
+        relative(project.last_sync_at, now_utc(), past=True),
+        relative(project.last_request_at, now_utc(), past=True),
         "current" if project.project_id == current else ("configured" if project.configured else ""),
     ]
 
@@ -437,6 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--late", action="store_true", help="only jobs whose expected run has not happened (Late)"
     )
     jobs.add_argument("--host", metavar="NAME", help="only jobs of this Mac mini (see the HOST column)")
+    jobs.add_argument("--failed", action="store_true", help="only jobs whose last run failed")
     state = jobs.add_mutually_exclusive_group()
     state.add_argument("--enabled", dest="enabled", action="store_const", const=True, default=None)
     state.add_argument("--disabled", dest="enabled", action="store_const", const=False)
@@ -453,8 +605,14 @@ def build_parser() -> argparse.ArgumentParser:
     requests = sub.add_parser("requests", parents=[common], help="recent run requests")
     requests.add_argument("--limit", "-n", type=int, default=20)
 
-    cancel = sub.add_parser("cancel", parents=[common], help="cancel a queued run request of the project")
+    cancel = sub.add_parser(
+        "cancel", parents=[common], help="withdraw a queued run request, or stop a running one"
+    )
     cancel.add_argument("request_id")
+
+    history = sub.add_parser("history", parents=[common], help="a job's recent runs, newest first")
+    history.add_argument("job_id")
+    history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
 
     config = sub.add_parser("config", parents=[common], help="show or change settings")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
@@ -473,15 +631,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, stream: TextIO | None = None, err: TextIO | None = None
+) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.dev_dir:
         set_dev_dir(args.dev_dir)
     out = Output(args.json, stream)
-    err = sys.stderr
+    err = err or sys.stderr
     try:
-        cli = Cli(args, out)
+        cli = Cli(args, out, err)
         act = cli_actions.ActionCommands(cli)
         config_commands: dict[str, Callable[[], int]] = {
             "show": cli.config_show,
@@ -501,6 +661,7 @@ def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> 
             "remove": act.remove,
             "requests": cli.requests,
             "cancel": cli.cancel,
+            "history": cli.history,
             "doctor": cli.doctor,
             "config": config_commands.get(getattr(args, "config_command", ""), cli.config_show),
         }
@@ -512,9 +673,9 @@ def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> 
                 json.dumps({"error": {"kind": type(exc).__name__, "message": exc.message, "hint": exc.hint}}),
                 file=out.stream,
             )
-        print(f"cronmirror: {exc.message}", file=err)
+        print(escape_controls(f"cronmirror: {exc.message}"), file=err)
         if exc.hint:
-            print(f"  {exc.hint}", file=err)
+            print(escape_controls(f"  {exc.hint}"), file=err)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -1,4 +1,9 @@
-"""`cronmirror doctor`: check each thing CronMirror depends on, in order, and say what to fix."""
+"""`cronmirror doctor`: check each thing CronMirror depends on, in order, and say what to fix.
+
+Besides the settings, keychain, store, Realtime and Control API, it reports the project's worker as its
+presence row says (host, state, when it was seen) and what each of its sources found (the same words as
+the app's Sources badge: core/worker_report.py), so a jobs.toml mistake shows here too.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.config import EffectiveConfig
 from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.secrets import SecretStore
-from cronmirror_desktop.core.store import LiveState, StateChange
+from cronmirror_desktop.core.store import LiveState, StateChange, Store
 from cronmirror_desktop.core.stores import open_store
+from cronmirror_desktop.core.timeutil import now_utc
+from cronmirror_desktop.core.worker_report import WorkerReport
 
 if TYPE_CHECKING:
     from cronmirror_desktop.cli import Output
@@ -77,6 +85,7 @@ async def _store(config: EffectiveConfig, *, local: bool, project: str) -> list[
         checks.append(Check(label, True, f"{store.location} answers ({len(projects)} project(s))"))
         if store.kind == "supabase":
             checks.append(await _realtime(store, project))
+        checks.extend(await _workers(store, project))
         info = next((p for p in projects if p.project_id == project), None)
         if info is None or info.job_count == 0:
             checks.append(
@@ -89,6 +98,36 @@ async def _store(config: EffectiveConfig, *, local: bool, project: str) -> list[
             )
         else:
             checks.append(_freshness(project, info.job_count, info.last_sync_at))
+    return checks
+
+
+async def _workers(store: Store, project: str) -> list[Check]:
+    """The project's newest worker presence and each of its sources (one line each)."""
+    try:
+        rows = await store.mirror_rows(project)
+    except CronMirrorError as exc:
+        return [Check("Worker", None, f"its presence could not be read: {exc.message}")]
+    reports = [r for r in map(WorkerReport.from_row, rows) if r is not None]
+    if not reports:
+        return [
+            Check(
+                "Worker",
+                None,
+                "no CronMirror worker has announced itself in this project",
+                "Start `cronmirror-worker run` on the Mac mini (or the app's worker) with this project id.",
+            )
+        ]
+    now = now_utc()
+    newest = max(reports, key=lambda r: r.seen_at or now)
+    seen = timetext.relative(newest.seen_at, now, past=True, empty="at an unknown time")
+    state = f"{newest.state}, " if newest.state else ""
+    checks = [Check("Worker", None if newest.stopped else True, f"{newest.name}: {state}seen {seen}")]
+    for source in newest.sources:
+        ok: bool | None = True if source.state == "ok" and not source.warnings else None
+        if source.state == "error" or source.left_out:
+            ok = False
+        hint = "; ".join(source.warnings)
+        checks.append(Check(f"Source {source.name}", ok, source.summary().split(": ", 1)[1], hint))
     return checks
 
 

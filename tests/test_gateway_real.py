@@ -259,6 +259,18 @@ async def test_native_runs_are_confirmed_when_they_end(real_gateway: RealGateway
         await worker.wait_mirror(
             lambda m: m[good["id"]].last_status == "ok" and m[bad["id"]].last_status == "error"
         )
+        # The gateway's own run log reaches the run history (issue 17), each run once.
+        deadline = time.monotonic() + 30
+        history: dict[str, list[Any]] = {}
+        while time.monotonic() < deadline:
+            history = {
+                job["id"]: await worker.harness.app.run_history(PROJECT, job["id"]) for job in (good, bad)
+            }
+            if all(history.values()):
+                break
+            await asyncio.sleep(0.2)
+        assert [(e.status, e.source) for e in history[good["id"]]] == [("ok", "gateway")]
+        assert [e.status for e in history[bad["id"]]] == ["error"]
 
 
 @pytest.mark.async_timeout(120)

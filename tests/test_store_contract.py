@@ -658,11 +658,34 @@ async def test_bookkeeping_rows_tell_when_a_worker_was_last_heard_of(backend: Ba
         stamps = {r.job_id: r.updated_at for r in await backend.worker.mirror_rows(PROJECT)}
         assert snapshot.worker_seen_at == max(stamps.values())
         assert [j.job_id for j in snapshot.jobs] == ["a"]
+        # What the bookkeeping rows say reaches readers too (a worker's presence: core.worker_report).
+        assert [r.job_id for r in snapshot.bookkeeping] == ["__cronmirror_worker__"]
         await events.wait_for(lambda e: isinstance(e, StateChange) and e.state is LiveState.LIVE)
-        await backend.worker.upsert_mirror(PROJECT, [presence])  # the worker's periodic "still here"
+        await backend.worker.upsert_mirror(PROJECT, [{**presence, "instructions": '{"state": "running"}'}])
         touched = await events.wait_for(lambda e: isinstance(e, MirrorTouched))
         assert isinstance(touched, MirrorTouched)
         assert touched.at > stamps["__cronmirror_worker__"]
+        assert touched.row is not None
+        assert touched.row.instructions == '{"state": "running"}'
+        assert not any(isinstance(e, JobChange) for e in events.items)
+    finally:
+        await subscription.close()
+
+
+async def test_a_bookkeeping_row_too_large_for_one_live_message_is_still_not_a_job(backend: Backend) -> None:
+    """Realtime drops a record over its payload limit ("413") and the store fetches the row: a worker's
+    details row that large must still arrive as what it is, never as a job change."""
+    details = {"job_id": "__cronmirror_details__", "name": "d", "schedule_kind": "state", "enabled": False}
+    await backend.worker.upsert_mirror(PROJECT, [job("a"), details])
+    events = Events()
+    subscription = await backend.app.subscribe(PROJECT, events)
+    try:
+        await events.wait_for(lambda e: isinstance(e, StateChange) and e.state is LiveState.LIVE)
+        backend.raw_update_mirror("__cronmirror_details__", instructions="x" * (2 * 1024 * 1024))
+        touched = await events.wait_for(lambda e: isinstance(e, MirrorTouched) and e.row is not None)
+        assert isinstance(touched, MirrorTouched)
+        assert touched.row is not None
+        assert touched.row.job_id == "__cronmirror_details__"
         assert not any(isinstance(e, JobChange) for e in events.items)
     finally:
         await subscription.close()

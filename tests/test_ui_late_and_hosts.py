@@ -27,7 +27,17 @@ from cronmirror_desktop.ui.job_model import (
 )
 from cronmirror_desktop.ui.main_window import MainWindow
 from tests.test_ui_window import open_window, shown_names
-from tests.ui_support import NOW, PROJECT, UiEnv, env, job, mirror_row, ui_settings, wait_until
+from tests.ui_support import (
+    NOW,
+    PROJECT,
+    UiEnv,
+    env,
+    job,
+    mirror_row,
+    ui_settings,
+    viewer_zone,
+    wait_until,
+)
 
 __all__ = ["env", "ui_settings"]  # fixtures, used by name
 
@@ -199,13 +209,15 @@ async def test_jobs_without_a_zone_run_in_the_zone_their_host_published(env: UiE
         assert entry.mac_zone == "Asia/Tokyo"
         assert entry.next_run is not None
         assert (entry.next_run.hour, entry.next_run.minute) == (22, 0)
-        window.select_job("crontab:abc")
+        with viewer_zone("UTC"):
+            window.select_job("crontab:abc")
         pane = window.details
-        assert "Time zone: Asia/Tokyo (mini-1's local time zone)" in pane.expression.text()
+        assert "Time zone: Asia/Tokyo (mini-1's local time zone; JST, 9 h ahead" in pane.expression.text()
+        assert pane.schedule.text().endswith("(Asia/Tokyo)")  # the schedule's zone, named
         first = pane.next_runs.text().splitlines()[0]
-        zone = entry.job.zone or __import__("zoneinfo").ZoneInfo("Asia/Tokyo")
-        assert first.startswith(timetext.absolute(entry.next_run, zone))
-        assert "07:00 JST" in first
+        # An instant is shown in the viewer's zone (issue 19): the same run as the table's tooltip.
+        assert first.startswith(timetext.absolute(entry.next_run))
+        assert "22:00 UTC" in first
 
         # The host moves to Berlin (its worker publishes a new zone): the table follows live.
         await env.writer.upsert_mirror(

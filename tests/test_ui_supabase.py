@@ -57,7 +57,7 @@ async def test_jobs_and_requests_live_through_realtime(env: UiEnv, supabase_env:
         await wait_until(lambda: window.dock.model.request_at(0).status == "done", within=10)
         assert resets == []
         assert controller.job_model.last_seen is not None  # "worker last seen" from updated_at
-        assert window.connection_panel.worker.text().startswith("Worker last seen")
+        assert window.connection_panel.worker.text().startswith("Worker last wrote")
 
 
 async def test_a_wrong_key_shows_the_auth_banner_and_the_app_stays_usable(

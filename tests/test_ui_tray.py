@@ -54,19 +54,27 @@ def test_the_status_line_in_every_state() -> None:
     synced = status(last_sync_at=NOW - timedelta(seconds=12))
     busy = replace(synced, running=(RunningJob("r1", "jobs:a"),))
     line = lambda state, st=None, **kw: summarize(state, st, now=NOW, **kw).line  # noqa: E731
-    assert line(WorkerState.RUNNING, synced, queued=2) == "Worker running · 2 queued · last sync 12 s ago"
+    assert (
+        line(WorkerState.RUNNING, synced, queued=2) == "In-app worker running · 2 queued · last sync 12 s ago"
+    )
     assert (
         line(WorkerState.RUNNING, busy, queued=0)
-        == "Worker running · 1 running · 0 queued · last sync 12 s ago"
+        == "In-app worker running · 1 running · 0 queued · last sync 12 s ago"
     )
-    assert line(WorkerState.RUNNING, synced) == "Worker running · last sync 12 s ago"  # another project shown
-    assert line(WorkerState.RUNNING, status()) == "Worker running · not synced yet"
-    assert line(WorkerState.STARTING) == "Worker starting…"
-    assert line(WorkerState.STOPPING, busy) == "Worker stopping… · 1 job finishing"
-    assert line(WorkerState.STOPPED) == "Worker stopped"
-    assert line(WorkerState.STOPPED, queued=3) == "Worker stopped · 3 queued, waiting for a worker"
+    assert (
+        line(WorkerState.RUNNING, synced) == "In-app worker running · last sync 12 s ago"
+    )  # another project shown
+    assert line(WorkerState.RUNNING, status()) == "In-app worker running · not synced yet"
+    assert line(WorkerState.STARTING) == "In-app worker starting…"
+    assert line(WorkerState.STOPPING, busy) == "In-app worker stopping… · 1 job finishing"
+    assert line(WorkerState.STOPPED) == "In-app worker stopped"
+    assert line(WorkerState.STOPPED, queued=3) == "In-app worker stopped · 3 queued"
     failed = summarize(WorkerState.FAILED, None, failure="No service-role key.", now=NOW)
-    assert (failed.line, failed.problem, failed.light) == ("Worker failed", "No service-role key.", "down")
+    assert (failed.line, failed.problem, failed.light) == (
+        "In-app worker failed",
+        "No service-role key.",
+        "down",
+    )
     assert (failed.can_start, failed.can_stop, failed.can_sync) == (True, False, False)
     troubled = summarize(
         WorkerState.RUNNING,
@@ -158,7 +166,7 @@ async def test_menus_follow_the_worker_through_every_state(env: UiEnv) -> None:
         c = await controls(env, parts_factory(env, jobs, grace=1.0))
         try:
             assert same_menus(c) == [
-                ("Worker stopped", False),
+                ("In-app worker stopped", False),
                 ("-", False),
                 ("Start worker", True),
                 ("Sync now", False),
@@ -168,11 +176,11 @@ async def test_menus_follow_the_worker_through_every_state(env: UiEnv) -> None:
                 ("Quit CronMirror", True),
             ]
             assert c.window.worker_line is not None
-            assert c.window.worker_line.full_text() == "Worker stopped"
+            assert c.window.worker_line.full_text() == "In-app worker stopped"
 
             item(c.popup, "workerToggleAction").trigger()  # Start, from the window's menu
             assert c.host.state is WorkerState.STARTING  # at once, before the worker's thread says anything
-            assert same_menus(c)[0] == ("Worker starting…", False)
+            assert same_menus(c)[0] == ("In-app worker starting…", False)
             assert same_menus(c)[2] == ("Stop worker", True)
             await c.state(WorkerState.RUNNING)
             await wait_until(lambda: c.host.status is not None and c.host.status.last_sync_at is not None)
@@ -184,7 +192,7 @@ async def test_menus_follow_the_worker_through_every_state(env: UiEnv) -> None:
             second = (await env.writer.queue_run(PROJECT, "jobs:quick", "cli")).request
             await wait_until(lambda: c.menu.queued() == 1, what="the queued request in the model")
             items = same_menus(c)
-            assert items[0][0].startswith("Worker running · 1 running · 1 queued · last sync ")
+            assert items[0][0].startswith("In-app worker running · 1 running · 1 queued · last sync ")
             assert items[0][1] is False  # the status line is information, not a command
             assert items[2:4] == [("Stop worker", True), ("Sync now", True)]
             assert c.window.worker_line.full_text() == items[0][0]
@@ -193,10 +201,10 @@ async def test_menus_follow_the_worker_through_every_state(env: UiEnv) -> None:
             item(c.tray.menu, "workerToggleAction").trigger()  # Stop, from the menu-bar icon's menu
             await c.state(WorkerState.STOPPING, within=2)
             items = same_menus(c)
-            assert items[0] == ("Worker stopping… · 1 job finishing", False)
+            assert items[0] == ("In-app worker stopping… · 1 job finishing", False)
             assert items[2:4] == [("Stopping worker…", False), ("Sync now", False)]
             await c.state(WorkerState.STOPPED)
-            assert same_menus(c)[0] == ("Worker stopped · 1 queued, waiting for a worker", False)
+            assert same_menus(c)[0] == ("In-app worker stopped · 1 queued", False)
             ended = await env.writer.get_request(first.request.id)
             assert ended is not None
             assert ended.status == "error"
@@ -220,7 +228,7 @@ async def test_a_worker_that_cannot_start_says_why(env: UiEnv) -> None:
             items = same_menus(c)
             hint = "(Open Settings (or run `cronmirror config set`) and fill it in.)"
             assert items[:4] == [
-                ("Worker failed", False),
+                ("In-app worker failed", False),
                 ("⚠ " + f"Supabase service-role key is not set. {hint}"[:71].rstrip() + "…", False),
                 ("-", False),
                 ("Start worker", True),  # try again after fixing it
@@ -303,7 +311,7 @@ async def test_the_tray_icon_is_a_template_that_shows_activity(env: UiEnv) -> No
             assert tray_icon(False).isMask()
             assert tray_icon(True).isMask()
             idle = c.tray.icon().cacheKey()
-            assert c.tray.toolTip() == "CronMirror\nWorker stopped"
+            assert c.tray.toolTip() == "CronMirror\nIn-app worker stopped"
             c.menu.start()
             await c.state(WorkerState.RUNNING)
             assert c.tray.icon().cacheKey() != idle  # the active variant
@@ -354,7 +362,7 @@ async def test_without_the_service_role_key_the_worker_says_what_is_missing(
             assert len(told) == 1  # said once, not once per failing step or retry
             assert "service-role key" in told[0]
             items = same_menus(c)
-            assert items[0][0].startswith("Worker running")
+            assert items[0][0].startswith("In-app worker running")
             assert items[1] == (f"⚠ {elide(problem)}", False)
             assert c.window.worker_line is not None
             assert c.window.worker_line.full_text().endswith(f"⚠ {problem}")
@@ -400,7 +408,9 @@ async def test_the_worker_controls_fit_the_smallest_window(env: UiEnv) -> None:
             assert line is not None
             assert line.isVisible()
             assert line.text().endswith("…")
-            assert line.full_text().startswith("Worker failed · ⚠ Supabase service-role key is not set.")
+            assert line.full_text().startswith(
+                "In-app worker failed · ⚠ Supabase service-role key is not set."
+            )
             assert line.fontMetrics().horizontalAdvance(line.text()) <= line.contentsRect().width()
         finally:
             await c.close()

@@ -93,7 +93,7 @@ async def test_closing_the_window_keeps_the_app_in_the_menu_bar_while_the_worker
     assert app.tray is not None
     assert app.tray.isVisible()
     await app.worker(WorkerState.RUNNING)
-    assert app.tray.toolTip().startswith("CronMirror\nWorker running · 0 queued · last sync ")
+    assert app.tray.toolTip().startswith("CronMirror\nIn-app worker running · 0 queued · last sync ")
 
     hidden: list[bool] = []
     app.window.hiddenToMenuBar.connect(lambda: hidden.append(True))
@@ -220,7 +220,7 @@ async def test_the_remembered_choice_starts_the_worker_at_launch(
     assert app.host.status is not None
     assert app.host.status.store == f"local: {app.store_file}"  # the app's own store
     assert app.window.worker_line is not None
-    assert app.window.worker_line.full_text().startswith("Worker running")
+    assert app.window.worker_line.full_text().startswith("In-app worker running")
     app.window.close()
     assert await app.ended() == 0
 

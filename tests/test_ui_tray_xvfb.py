@@ -102,7 +102,7 @@ def test_the_menu_bar_icon_shows_on_a_desktop_with_a_tray(display: str, tmp_path
     assert y < 24  # in trayer's strip at the top of the screen
     assert report["window_visible"] is False  # --tray-only
     assert report["worker_running"] is True  # --worker
-    assert report["tooltip"].startswith("CronMirror\nWorker running")
+    assert report["tooltip"].startswith("CronMirror\nIn-app worker running")
     assert report["menu"][1:] == [
         "Stop worker",
         "Sync now",
@@ -110,5 +110,5 @@ def test_the_menu_bar_icon_shows_on_a_desktop_with_a_tray(display: str, tmp_path
         "Open CronMirror",
         "Quit CronMirror",
     ]
-    assert report["menu"][0].startswith("Worker running")
+    assert report["menu"][0].startswith("In-app worker running")
     assert report["exit"] == 0  # quit from the menu: tear-down ran and returned

@@ -17,7 +17,7 @@ from cronmirror_desktop.ui.banner import BannerKind
 from cronmirror_desktop.ui.controller import QUEUED_TOAST
 from cronmirror_desktop.ui.job_filter import EnabledFilter, StatusFilter
 from cronmirror_desktop.ui.job_model import COL_NAME, COL_SCHEDULE, ObjectRole
-from cronmirror_desktop.ui.main_window import EMPTY_TEXT, MainWindow
+from cronmirror_desktop.ui.main_window import MainWindow
 from cronmirror_desktop.ui.request_model import STATUS_LABELS
 from tests.ui_support import (
     PROJECT,
@@ -28,6 +28,7 @@ from tests.ui_support import (
     mirror_row,
     started,
     ui_settings,
+    viewer_zone,
     wait_until,
 )
 
@@ -59,15 +60,16 @@ async def some_jobs(env: UiEnv) -> None:
     )
 
 
-async def test_no_jobs_shows_the_seed_empty_state(env: UiEnv) -> None:
+async def test_no_jobs_says_why_and_offers_the_next_steps(env: UiEnv) -> None:
     async with env:
         window = await open_window(env)
         assert window.empty_label.isVisible()
-        assert (
-            window.empty_label.text()
-            == "No cron jobs mirrored yet. The Mac mini sync worker will publish jobs here."
+        assert window.empty_label.text().startswith(
+            f"No cron jobs in {PROJECT} yet: no worker has mirrored this project."
         )
-        assert window.empty_label.text() == EMPTY_TEXT
+        # No in-app worker in this window: the jobs file and the demo are the next steps.
+        shown = [name for name, button in window.empty_buttons.items() if button.isVisible()]
+        assert shown == ["open_jobs_file", "show_demo"]
         await some_jobs(env)
         await wait_until(lambda: window.proxy.rowCount() == 3, what="the worker's jobs")
         assert not window.empty_label.isVisible()
@@ -273,15 +275,18 @@ async def test_details_pane_shows_schedule_next_runs_target_and_requests(env: Ui
             request.id, WORKER, "error", {"stderrTail": "error: unknown option '--force'\n"}
         )
         window = await open_window(env)
-        window.select_job("berlin")
+        with viewer_zone("UTC"):  # a viewer in another zone than the job's
+            window.select_job("berlin")
         details = window.details
         assert details.title.text() == "Morning briefing"
-        assert details.schedule.text() == "At 07:00, Monday through Friday"
+        # The schedule is described in the job's zone, named because it is not the viewer's ...
+        assert details.schedule.text() == "At 07:00, Monday through Friday (Europe/Berlin)"
         assert "cron 0 7 * * 1-5" in details.expression.text()
         assert "Europe/Berlin" in details.expression.text()
+        # ... and the runs, instants, are in the viewer's zone (07:00 in Berlin is 06:00 or 05:00 UTC).
         lines = details.next_runs.text().splitlines()
         assert len(lines) == 5
-        assert all(("CET" in line or "CEST" in line) and "07:00" in line for line in lines)
+        assert all("UTC" in line and ("06:00" in line or "05:00" in line) for line in lines)
         assert details.target.isVisible()
         assert details.target.text() == "agent:main:main"
         assert details.instructions.toPlainText() == "Summarise today's calendar."
@@ -349,12 +354,17 @@ async def test_nothing_is_clipped(env: UiEnv, size: tuple[int, int] | str) -> No
         extension = window.toolbar.findChild(QToolButton, "qt_toolbar_ext_button")
         assert extension is None or not extension.isVisible(), "the toolbar overflows"
         for item in (window.connection_panel.supabase, window.connection_panel.control):
-            assert item.width() >= item.sizeHint().width()
+            # Cut with "…" when short of room (issue 19), never clipped mid-letter.
+            assert item.state.width() >= item.state.minimumSizeHint().width()
+            assert item.state.shown_text() == item.text() or item.state.shown_text().endswith("…")
         for widget in (window.search, window.project_combo, window.enabled_combo, window.status_combo):
             assert widget.isVisible()
             assert widget.width() >= widget.minimumSizeHint().width()
         assert window.table.width() > 400
-        assert window.details.width() >= 320
+        if size == "minimum":  # too narrow for the details: the table keeps the room (issue 19)
+            assert window.details_collapsed
+        else:
+            assert window.details.width() >= 320
         assert window.dock.height() > 100
 
 
@@ -373,13 +383,16 @@ async def test_layout_is_remembered(env: UiEnv, ui_settings: QSettings) -> None:
         finally:
             QApplication.setQuitOnLastWindowClosed(True)
         again = env.window(env.controllers[0])
-        assert again.table.columnWidth(COL_SCHEDULE) == 333
+        assert again.column_fit.preferred[COL_SCHEDULE] == 333  # remembered (shown when there is room)
         header = again.table.horizontalHeader()
         assert header.sortIndicatorSection() == COL_SCHEDULE
         assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
         again.show()
         await asyncio.sleep(0.05)
         assert again.height() == 700
+        again.resize(2000, 700)  # wide enough for every column at its width, and for the details
+        await asyncio.sleep(0.05)
+        assert again.table.columnWidth(COL_SCHEDULE) == 333
         restored = again.splitter.sizes()  # the width was clamped, so compare the split's proportion
         assert abs(restored[0] / sum(restored) - splitter[0] / sum(splitter)) < 0.02
 

@@ -432,3 +432,32 @@ async def test_actions_are_claimed_with_runs_and_never_run_the_job(backend: Back
     assert (ran.status, changed.status) == ("done", "done")
     assert marker.read_text() == "ran"  # once, by the run
     assert (await mirror(backend))["jobs:backup"].enabled is False
+
+
+async def test_an_action_stopped_before_it_was_applied_changes_nothing_and_is_no_run(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """Someone asked to stop it before a worker picked it up (the row says so when it is claimed)."""
+    path = write_jobs(tmp_path / "jobs.toml", [jobs_text(tmp_path / "ran")])
+    before = path.read_bytes()
+    sources = SourceSet([JobsFileSource(path)], default_tz="UTC", refresh_cooldown=0.0, host="mac-mini")
+    await service(backend.worker, sources).sync_once()
+    backend.raw_insert(
+        "cron_run_requests",
+        {
+            "project_id": PROJECT,
+            "job_id": "jobs:backup",
+            "status": "queued",
+            "action": "disable",
+            "cancel_requested_at": "2026-11-29T00:00:00+00:00",
+            "cancel_requested_by": "ui:alice",
+        },
+    )
+    worker = service(backend.worker, sources)
+    await worker.drain_once()
+    await worker.history.recorder.flush()
+    (request,) = await backend.app.list_requests(PROJECT)
+    assert request.status == "cancelled"
+    assert reason(request) == "stopped by ui:alice before it was applied; nothing was changed"
+    assert path.read_bytes() == before
+    assert await backend.app.run_history(PROJECT, "jobs:backup") == []

@@ -8,7 +8,9 @@ connection state changes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -327,3 +329,37 @@ class StateScriptStore(WrappingStore):
 
     def push(self, state: LiveState, detail: str = "") -> None:
         self.handlers[-1](StateChange(state, detail))
+
+
+# -- time: the one clock, and the viewer's zone ---------------------------------------------------
+
+
+class ManualClock:
+    """The app's time source in a test: it moves only when the test says (`advance`), never by sleeping.
+    Pass it as `AppController(clock=...)`; then `controller.clock.tick()` shows its time everywhere."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.now += delta
+        return self.now
+
+
+@contextlib.contextmanager
+def viewer_zone(name: str) -> Iterator[None]:
+    """Run with this computer's local time zone set to `name` (the viewer's zone), then restore it."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = name
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()

@@ -22,12 +22,13 @@ from cronmirror_desktop.core.config import resolve_config
 from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.logsetup import configure_logging
 from cronmirror_desktop.core.paths import set_dev_dir
+from cronmirror_desktop.core.schedule_text import expression_text
 from cronmirror_desktop.core.store import Store
 from cronmirror_desktop.core.text import escape_controls
 from worker import launchagent
 from worker.configured import STATUS_FILE_NAME, WorkerParts, build_sources, worker_store
 from worker.service import WorkerService, read_status
-from worker.sources.registry import SourceSet
+from worker.sources.registry import Inventory, SourceSet
 
 log = logging.getLogger("cronmirror.worker")
 
@@ -95,11 +96,23 @@ class WorkerCli:
             f"Mirrored project {service.options.project_id}: {report.upserted} written, "
             f"{report.deleted} deleted, {report.unchanged} unchanged."
         )
-        for source in report.kept_from:
-            self.print(f"! {source} did not answer; its jobs were left as they were.")
-        for warning in report.warnings:
-            self.print(f"! {warning}")
+        if service.sources.inventory is not None:
+            self._print_sources(service.sources.inventory, kept_from=report.kept_from)
         return 0
+
+    def _print_sources(self, inventory: Inventory, kept_from: tuple[str, ...] = ()) -> None:
+        """Each source once: its state and message on one line, its warnings under it (a message is
+        never repeated as a warning in other words)."""
+        for listing in inventory.listings:
+            line = f"[{listing.source}] {listing.state}"
+            line += f": {listing.message}" if listing.message else ""
+            if listing.source in kept_from:
+                line += " — its jobs were left as they were"
+            self.print(escape_controls(line))
+            for warning in listing.warnings:
+                self.print(escape_controls(f"    ! {warning}"))
+        for warning in inventory.warnings:
+            self.print(escape_controls(f"! {warning}"))
 
     async def drain_once(self) -> int:
         async with worker_store(self.config, self.args.local) as store:
@@ -139,15 +152,11 @@ class WorkerCli:
                 ],
             }
         )
-        for listing in inventory.listings:
-            line = f"[{listing.source}] {listing.state}"
-            self.print(line + (f": {listing.message}" if listing.message else ""))
+        self._print_sources(inventory)
         for job in inventory.jobs:
             state = "on " if job.enabled else "off"
-            line = f"  {state}  {job.job_id}  {job.name}  ({job.schedule_kind}: {job.schedule_expr})"
-            self.print(escape_controls(line))
-        for warning in inventory.all_warnings():
-            self.print(f"! {warning}")
+            schedule = expression_text(job.schedule_kind, job.schedule_expr)
+            self.print(escape_controls(f"  {state}  {job.job_id}  {job.name}  ({schedule})"))
         return 0
 
     async def status(self) -> int:

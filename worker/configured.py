@@ -21,12 +21,16 @@ STATUS_FILE_NAME = "worker-status.json"
 HISTORY_FILE_NAME = "run-history.json"
 
 
+def jobs_file_path(config: EffectiveConfig) -> Path:
+    """Where this computer's jobs.toml is: `worker.jobs_file`, else jobs.toml in the settings folder."""
+    worker = config.worker
+    return Path(worker.jobs_file).expanduser() if worker.jobs_file else config.paths.config_dir / "jobs.toml"
+
+
 def build_sources(config: EffectiveConfig) -> SourceSet:
     """The sources the settings enable, with the jobs file and run history in their standard places."""
     worker = config.worker
-    jobs_file = (
-        Path(worker.jobs_file).expanduser() if worker.jobs_file else config.paths.config_dir / "jobs.toml"
-    )
+    jobs_file = jobs_file_path(config)
     enabled = [name for name in ALL_SOURCES if worker.source_enabled(name)]
     return default_source_set(
         jobs_file=jobs_file,

@@ -29,20 +29,23 @@ import os
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from cronmirror_desktop.core.actions import ACTIONS
 from cronmirror_desktop.core.errors import CronMirrorError, InvalidRow
 from cronmirror_desktop.core.rows import CronRunRequest
 from cronmirror_desktop.core.store import Store
+from cronmirror_desktop.core.text import storable_text
 from cronmirror_desktop.core.timeutil import format_timestamp, now_utc
 from worker.jobs import LocalJob
 from worker.orphans import RunningRecord, RunningRegistry, own_marker, process_start_marker
 from worker.outbox import Outbox, OutboxEntry
 from worker.outcome import RunOutcome
-from worker.process import KILL_GRACE_SECONDS, OnStarted, ProcessStarted
+from worker.process import KILL_GRACE_SECONDS, TAIL_CHARS, LiveOutput, OnStarted, ProcessStarted
+from worker.sources.gateway_map import SOURCE as GATEWAY
 from worker.sources.registry import SourceSet
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,8 @@ REPORT_BACKOFF = (0.25, 10.0)
 #: How long a worker that is being stopped tries to report a killed job's result before leaving it in
 #: the outbox for its next start.
 STOP_REPORT_TIMEOUT = 5.0
+#: A running request's live output is published at most this often, and only when it changed.
+PROGRESS_EVERY = 2.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ class Finished:
     request: CronRunRequest
     outcome: RunOutcome
     recorded: bool
+    #: The result as reported (storable, secrets redacted).
+    result: dict[str, Any] = field(default_factory=dict)
 
 
 class Executor:
@@ -109,6 +116,17 @@ class Executor:
         self._delivering: set[str] = set()
         self._stopping = False
         self._stop_reason = ""
+        #: The source run of each running request (cancelled alone when someone asks to stop it).
+        self._run_tasks: dict[str, asyncio.Task[RunOutcome]] = {}
+        #: Requests someone asked to stop: request id -> who asked.
+        self._stop_asked: dict[str, str] = {}
+        #: Stop requests that could not be carried out (gateway runs): request id -> who asked.
+        self._stop_refused: dict[str, str] = {}
+        #: What each running request's process printed so far.
+        self._live: dict[str, LiveOutput] = {}
+        #: False while live events are down: heartbeats then also look for stop requests.
+        self.events_live = True
+        self.progress_every = PROGRESS_EVERY
         #: Scheduled runs holding a slot, and those waiting for one: local job id -> (job, when it started).
         self._scheduled: dict[str, tuple[LocalJob, datetime | None]] = {}
         self._scheduled_waiting: dict[str, LocalJob] = {}
@@ -201,16 +219,23 @@ class Executor:
 
     async def _execute(self, request: CronRunRequest) -> Finished:
         started_mono = time.monotonic()
-        heartbeat = asyncio.get_running_loop().create_task(
+        loop = asyncio.get_running_loop()
+        heartbeat = loop.create_task(
             self._heartbeat(request.id, self.worker_id), name=f"heartbeat:{request.id}"
         )
+        progress = loop.create_task(self._progress(request), name=f"progress:{request.id}")
+        if request.cancel_requested_at is not None:  # asked to stop before it even started
+            self._stop_asked[request.id] = request.cancel_requested_by or "someone"
         try:
             outcome = await self._run(request, started_mono)
             finished = await self._report(request, outcome)
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            for helper in (heartbeat, progress):
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
+            self._live.pop(request.id, None)
+            self._stop_asked.pop(request.id, None)
             self.registry.remove(request.id)
             self._running.pop(request.id, None)  # the slot is free before anyone hears of the end
             self._slot_freed.set()
@@ -230,6 +255,16 @@ class Executor:
                 action=request.action,
             )
         if not request.is_run:
+            if request.id in self._stop_asked:  # withdrawn before it was applied
+                who = self._stop_asked[request.id]
+                return RunOutcome(
+                    "cancelled",
+                    f"stopped by {who} before it was applied; nothing was changed",
+                    source="worker",
+                    job_id=request.job_id,
+                    ran=False,
+                    action=request.action,
+                )
             return await self._apply(request, started_mono)
         survivor = self._survivors.get(request.job_id)
         if survivor is not None:
@@ -251,14 +286,31 @@ class Executor:
                 job_id=request.job_id,
             )
 
+        if request.id in self._stop_asked:
+            return self._stopped_outcome(request, started_mono, before_start=True)
+
         def started(info: ProcessStarted) -> None:
             self._record_running(request, info)
+            if info.output is not None and (job is None or job.source != GATEWAY):
+                self._live[request.id] = info.output  # a gateway run's CLI output is not the job's
             if self._on_started is not None:
                 self._on_started(request, info)
 
+        run = asyncio.get_running_loop().create_task(
+            self.sources.run(request.job_id, timeout=self.job_timeout, on_started=started),
+            name=f"run:{request.id}",
+        )
+        self._run_tasks[request.id] = run
         try:
-            return await self.sources.run(request.job_id, timeout=self.job_timeout, on_started=started)
+            return await asyncio.shield(run)
         except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if run.cancelled() and request.id in self._stop_asked and not (current and current.cancelling()):
+                return self._stopped_outcome(request, started_mono)
+            if not run.done():
+                run.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await run
             seconds = time.monotonic() - started_mono
             outcome = RunOutcome(
                 "error",
@@ -273,6 +325,80 @@ class Executor:
                 async with asyncio.timeout(STOP_REPORT_TIMEOUT):
                     await self.deliver(entry, retry=False)
             raise
+        finally:
+            self._run_tasks.pop(request.id, None)
+
+    # -- stopping one request -------------------------------------------------------------------------
+
+    def stop_request(self, request_id: str, by: str | None) -> bool:
+        """Someone asked to stop this running request: end its job's process group (TERM, then KILL after
+        the grace) and report `cancelled`. False when it is not ours or cannot be stopped from here."""
+        entry = self._running.get(request_id)
+        if entry is None or request_id in self._stop_asked:
+            return False
+        request, _ = entry
+        job = self.sources.find(request.job_id)
+        if job is not None and job.source == GATEWAY:
+            log.info(
+                "stop of %s (%s) asked by %s: a gateway run cannot be stopped from here; it goes on",
+                request_id,
+                request.job_id,
+                by or "someone",
+            )
+            self._stop_refused.setdefault(request_id, by or "someone")
+            return False
+        self._stop_asked[request_id] = by or "someone"
+        run = self._run_tasks.get(request_id)
+        log.info("stopping %s (%s), asked by %s", request_id, request.job_id, by or "someone")
+        if run is not None and not run.done():
+            run.cancel()
+        return True
+
+    def _stopped_outcome(
+        self, request: CronRunRequest, started_mono: float, *, before_start: bool = False
+    ) -> RunOutcome:
+        seconds = time.monotonic() - started_mono
+        who = self._stop_asked.get(request.id) or "someone"
+        live = self._live.get(request.id)
+        if before_start:
+            reason = f"stopped by {who} before it started; nothing was run"
+        else:
+            reason = f"stopped by {who} after {seconds:.0f} s; its process group was ended"
+        return RunOutcome(
+            "cancelled",
+            reason,
+            source="worker",
+            job_id=request.job_id,
+            duration_ms=int(seconds * 1000),
+            stdout_tail=live.stdout if live is not None else "",
+            stderr_tail=live.stderr if live is not None else "",
+            ran=not before_start,
+        )
+
+    async def _progress(self, request: CronRunRequest) -> None:
+        """Publish the running job's output every `progress_every` seconds while it changes."""
+        published = -1
+        while True:
+            await asyncio.sleep(self.progress_every)
+            live = self._live.get(request.id)
+            if live is None or live.total_bytes == published:
+                continue
+            size = live.total_bytes
+            result = {
+                "stdoutTail": self._text(live.stdout),
+                "stderrTail": self._text(live.stderr),
+                "live": True,
+                "workerId": self.worker_id,
+            }
+            try:
+                await self.store.report_progress(request.id, self.worker_id, result)
+            except CronMirrorError as exc:
+                log.debug("live output of %s not published: %s", request.id, exc)
+                continue
+            published = size
+
+    def _text(self, text: str) -> str:
+        return storable_text(self._redact(text) if self._redact is not None else text)[-TAIL_CHARS:]
 
     async def _apply(self, request: CronRunRequest, started_mono: float) -> RunOutcome:
         """An action request: applied by the job's source; on success the mirror is synced before the
@@ -401,11 +527,18 @@ class Executor:
         return entry
 
     async def _report(self, request: CronRunRequest, outcome: RunOutcome) -> Finished:
+        refused_by = self._stop_refused.pop(request.id, None)
+        if refused_by is not None:
+            outcome = replace(
+                outcome,
+                reason=f"{outcome.reason} ({refused_by} asked to stop it, but a gateway run cannot be "
+                "stopped from here; it ran to its end)",
+            )
         entry = self._keep(request, outcome)
         recorded = await self.deliver(entry, retry=True)
         if recorded:
             log.info("request %s (%s): %s — %s", request.id, request.job_id, outcome.verdict, outcome.reason)
-        return Finished(request, outcome, bool(recorded))
+        return Finished(request, outcome, bool(recorded), entry.result)
 
     async def deliver(self, entry: OutboxEntry, *, retry: bool = True) -> bool | None:
         """Report `entry`: True when recorded, False when the store refused it (the request was ended
@@ -487,6 +620,15 @@ class Executor:
 
     # -- leases -------------------------------------------------------------------------------------
 
+    async def _look_for_stop(self, request_id: str) -> None:
+        """Without live events a stop request is not announced: read the request now and then."""
+        try:
+            current = await self.store.get_request(request_id)
+        except CronMirrorError:
+            return
+        if current is not None and current.stopping:
+            self.stop_request(request_id, current.cancel_requested_by)
+
     async def keep_lease(self, request_id: str, worker_id: str) -> None:
         """Heartbeat a request held under `worker_id` until cancelled or the lease is gone."""
         await self._heartbeat(request_id, worker_id)
@@ -499,6 +641,8 @@ class Executor:
             except CronMirrorError as exc:
                 log.warning("heartbeat for %s failed (will retry): %s", request_id, exc)
                 continue
+            if held and not self.events_live:
+                await self._look_for_stop(request_id)
             if not held:
                 log.warning(
                     "the lease of %s could not be extended (it expired or the request was rescued); "

@@ -33,7 +33,7 @@ class OutboxEntry:
     job_id: str
     #: The worker id that claimed the request: only it may complete it.
     worker_id: str
-    status: Literal["done", "error"]
+    status: Literal["done", "error", "cancelled"]
     result: dict[str, Any]
     finished_at: str
 
@@ -52,7 +52,11 @@ class OutboxEntry:
             )
         except (KeyError, TypeError, ValueError):
             return None
-        return entry if entry.status in ("done", "error") and _plain_uuid(entry.request_id) else None
+        return (
+            entry
+            if entry.status in ("done", "error", "cancelled") and _plain_uuid(entry.request_id)
+            else None
+        )
 
 
 def _plain_uuid(value: str) -> bool:

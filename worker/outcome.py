@@ -18,11 +18,13 @@ from cronmirror_desktop.core.text import storable_text
 from worker.process import TAIL_CHARS, ProcessResult
 
 Verdict = Literal["done", "error"]
+#: How a request ends: its source's verdict, or `cancelled` when someone stopped it.
+FinalStatus = Literal["done", "error", "cancelled"]
 
 
 @dataclass(frozen=True)
 class RunOutcome:
-    verdict: Verdict
+    verdict: FinalStatus
     reason: str
     source: str
     job_id: str | None = None

@@ -77,6 +77,26 @@ class OutputTail:
             self._chars = len(kept)
 
 
+class LiveOutput:
+    """What a running process has printed so far (its bounded tails), for showing it while it runs."""
+
+    def __init__(self, out: OutputTail, err: OutputTail) -> None:
+        self._out, self._err = out, err
+
+    @property
+    def stdout(self) -> str:
+        return self._out.text
+
+    @property
+    def stderr(self) -> str:
+        return self._err.text
+
+    @property
+    def total_bytes(self) -> int:
+        """Grows with every byte printed: a cheap "has anything changed" check."""
+        return self._out.total_bytes + self._err.total_bytes
+
+
 @dataclass(frozen=True)
 class ProcessStarted:
     """Given to `on_started` the moment the process exists."""
@@ -84,6 +104,8 @@ class ProcessStarted:
     pid: int
     argv: tuple[str, ...]
     started_at: datetime
+    #: Its output so far (None for a run that is not a local process, e.g. one the gateway makes).
+    output: LiveOutput | None = None
 
 
 @dataclass(frozen=True)
@@ -184,7 +206,7 @@ async def run_process(
     pid = transport.get_pid()
     try:
         _feed_stdin(transport, stdin_data)
-        _notify(on_started, ProcessStarted(pid, args, started_at))
+        _notify(on_started, ProcessStarted(pid, args, started_at, LiveOutput(out, err)))
         timed_out = False
         try:
             await asyncio.wait_for(asyncio.shield(proto.exited), timeout)

@@ -45,6 +45,7 @@ from typing import Literal, Protocol
 
 from cronmirror_desktop.core.aio import wait_event
 from cronmirror_desktop.core.fileio import atomic_write_text
+from cronmirror_desktop.core.run_log import run_entry
 from cronmirror_desktop.core.schedule import AT, CRON, EVERY, InvalidSchedule, next_runs
 from cronmirror_desktop.core.timeutil import format_timestamp, now_utc, parse_timestamp
 from worker.executor import Executor
@@ -115,9 +116,35 @@ class ScheduledRun:
     reason: str = ""
     #: How many due times a catch-up run stands for.
     missed: int = 0
+    #: What the run printed (storable, secrets redacted), for the run history; not kept in the log file.
+    stdout_tail: str = ""
+    stderr_tail: str = ""
+    host: str | None = None
+
+    def log_entry(self) -> dict[str, object]:
+        """This run as a run-history row (`cron_run_log`)."""
+        summary = self.reason
+        if self.missed > 1:
+            summary += f" (stands for {self.missed} missed runs)"
+        return run_entry(
+            job_id=self.mirror_id,
+            run_key=f"jobs:{self.run_id}",
+            run_at=self.started_at or self.due_at,
+            status=self.status,
+            trigger=self.trigger,
+            finished_at=self.finished_at,
+            duration_ms=self.duration_ms if self.status != "skipped" else None,
+            summary=summary,
+            stdout_tail=self.stdout_tail,
+            stderr_tail=self.stderr_tail,
+            source=JOBS_SOURCE,
+            host=self.host,
+        )
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
+        data.pop("stdout_tail")
+        data.pop("stderr_tail")
         for key in ("due_at", "started_at", "finished_at"):
             data[key] = format_timestamp(data[key])
         return data
@@ -217,8 +244,12 @@ class Scheduler:
         clock: Clock | None = None,
         redact: Callable[[str], str] | None = None,
         on_changed: Callable[[], None] | None = None,
+        on_run: Callable[[ScheduledRun], None] | None = None,
     ) -> None:
+        """`on_changed`: a run ended or a job's next run moved (sync the mirror). `on_run`: every run and
+        skip as it is recorded (the run history)."""
         self.sources = sources
+        self._on_run = on_run
         self.executor = executor
         self.clock: Clock = clock or SystemClock()
         self._redact = redact
@@ -488,6 +519,7 @@ class Scheduler:
                 duration_ms=duration_ms,
                 reason="the worker was stopped before the job finished; its process group was killed",
                 missed=due.missed,
+                host=job.host,
             )
         )
 
@@ -504,6 +536,7 @@ class Scheduler:
             status="skipped",
             reason=self._text(reason),
             missed=due.missed,
+            host=job.host,
         )
         listed = self.sources.find(job.mirror_id) or job
         self.sources.remember(listed, LastRun(due.at, "skipped", 0))
@@ -513,6 +546,11 @@ class Scheduler:
         self.runs.append(run)
         if self._log_file is not None:
             self._append_log(self._log_file, run)
+        if self._on_run is not None:
+            try:
+                self._on_run(run)
+            except Exception:
+                log.exception("on_run failed")
         self._notify()
 
     def _notify(self) -> None:
@@ -619,4 +657,7 @@ def _finished(
         exit_code=outcome.exit_code,
         reason=text(outcome.reason),
         missed=due.missed,
+        stdout_tail=text(outcome.stdout_tail),
+        stderr_tail=text(outcome.stderr_tail),
+        host=job.host,
     )

@@ -14,13 +14,18 @@ outlive the worker are found again at the next start (`running/`, see worker.orp
 
 The presence row (`job_id = '__cronmirror_worker__@<host>'`, `schedule_kind = 'state'`, never listed as a
 job; core.presence) is touched every few minutes so the app can say when the worker was last seen even when
-nothing changes; it also publishes the host's time zone, which readers use for jobs without one.
+nothing changes; it also publishes the host's time zone, which readers use for jobs without one. It also
+says how the worker is doing (state, jobs running, requests queued, sync interval, each source's state and
+warnings: core/worker_report.py) and is rewritten soon after one of those changes, but never when nothing
+did. Beside it, the details row (`__cronmirror_details__@<host>`) says how each command job runs (argument
+vector, cwd, timeout, names of its environment variables), written only when that changes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -50,17 +55,33 @@ from cronmirror_desktop.core.store import (
     Subscription,
 )
 from cronmirror_desktop.core.timeutil import format_timestamp, now_utc, parse_timestamp
+from cronmirror_desktop.core.worker_report import (
+    DETAILS_PREFIX,
+    JobDetails,
+    SourceReport,
+    bookkeeping_row,
+    details_instructions,
+    presence_fields,
+)
 from worker.executor import Executor, Finished
+from worker.history_feed import HistoryFeed
 from worker.orphans import RUNNING_DIR_NAME, RunningRecord, RunningRegistry, watch_survivor
 from worker.outbox import OUTBOX_DIR_NAME, Outbox, OutboxEntry
 from worker.process import ProcessStarted
 from worker.redact import Redactor
-from worker.scheduler import Clock, Scheduler
+from worker.run_recorder import RunRecorder
+from worker.scheduler import Clock, ScheduledRun, Scheduler
 from worker.sources.registry import SourceSet
 from worker.sync import MirrorSync, SyncReport
 
 log = logging.getLogger(__name__)
 
+#: How long after a gateway's event its run log is read again when the run was not in it yet.
+RUN_LOG_LAG_S = 1.0
+#: How long a stopping worker tries to write the last runs' history (the rest waits in the spool).
+STOP_FLUSH_TIMEOUT = 5.0
+#: The last presence write waits at most this long when the worker stops (the store may be gone).
+FINAL_PRESENCE_TIMEOUT = 2.0
 #: Rescue this long after the first known lease ran out (clocks of worker and database differ a little).
 RESCUE_MARGIN = 0.5
 
@@ -83,6 +104,9 @@ class WorkerOptions:
     #: A safety net: live events normally trigger a rescue right when a lease expires.
     rescue_every: float = 15.0
     presence_every: float = 300.0
+    #: After a change the presence row shows (a run starts, a request is queued), wait this long for more
+    #: before writing, so a burst is one write.
+    presence_debounce: float = 1.0
     #: How often the sync compares with the store again instead of with its own memory.
     reconcile_every: float = 600.0
     #: Run jobs.toml jobs on their schedule (worker.scheduler) while the daemon runs.
@@ -187,7 +211,12 @@ class WorkerService:
             clock=clock,
             redact=redactor if redactor else None,
             on_changed=self._scheduled_changed,
+            on_run=self._scheduled_run,
         )
+        self.history = HistoryFeed(
+            store, options.project_id, sources, RunRecorder(store, options.project_id, state_dir=state_dir)
+        )
+        self.history.retry_soon = self._sync_soon
         self.status = WorkerStatus(self.worker_id, options.project_id, f"{store.kind}: {store.location}")
         self._wake = asyncio.Event()
         self._sync_now = asyncio.Event()
@@ -197,6 +226,12 @@ class WorkerService:
         self._leases: dict[str, datetime] = {}
         self._leases_changed = asyncio.Event()
         self._reconciled_mono = time.monotonic()
+        #: Queued requests of the project as live events tell (for the presence row).
+        self._queued: set[str] = set()
+        self._presence_changed = asyncio.Event()
+        #: What the presence row and the details row hold as far as this worker knows (None: unknown).
+        self._presence_written: dict[str, Any] | None = None
+        self._details_written: str | None = None
         self.sources.subscribe_changes(self._inventory_changed)
 
     # -- one-shot operations (the CLI's sync-once / drain-once) -----------------------------------
@@ -204,6 +239,7 @@ class WorkerService:
     async def sync_once(self) -> SyncReport:
         report = await self.sync.sync_once()
         self._record_sync(report)
+        await self._after_sync()
         return report
 
     async def drain_once(self) -> list[Finished]:
@@ -219,6 +255,10 @@ class WorkerService:
         interval. Several changes during one sync cost one more sync, not one each."""
         log.debug("%s changed: syncing now", source)
         self._sync_now.set()
+
+    def _sync_soon(self) -> None:
+        """Sync again in a moment (the gateway's run log lags its events by a little)."""
+        asyncio.get_running_loop().call_later(RUN_LOG_LAG_S, self._sync_now.set)
 
     def request_sync(self) -> None:
         """Sync now instead of at the next interval (the app's "Sync now"). Call on the service's loop;
@@ -250,6 +290,7 @@ class WorkerService:
             ("executor", self._executor_loop),
             ("rescue", self._rescue_loop),
             ("presence", self._presence_loop),
+            ("history", self.history.recorder.run),
             *((("scheduler", self.scheduler.run),) if self.options.run_schedules else ()),
         ):
             task = asyncio.get_running_loop().create_task(loop(), name=f"worker-{name}")
@@ -271,10 +312,20 @@ class WorkerService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        # The last runs' history, if the store takes it now; otherwise it waits in the spool.
+        with contextlib.suppress(CronMirrorError, TimeoutError):
+            async with asyncio.timeout(STOP_FLUSH_TIMEOUT):
+                await self.history.recorder.flush()
         if self._subscription is not None:
             await self._subscription.close()
         await self.sources.close()  # the gateway's WebSocket
         self._update(state="stopped", running=())
+        if self._presence_written is not None:  # readers learn it stopped, not only that it went quiet
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._guard("announce presence", lambda: self._presence(heartbeat=False)),
+                    FINAL_PRESENCE_TIMEOUT,
+                )
         log.info("worker stopped")
 
     def _on_event(self, event: StoreEvent) -> None:
@@ -282,17 +333,29 @@ class WorkerService:
             if event.type is ChangeType.INSERT and event.request and event.request.status == "queued":
                 self._wake.set()
             self._track_lease(event.row_id, event.request)
+            self._maybe_stop(event.request)
+            self._track_queued(event.row_id, event.request)
         elif isinstance(event, Snapshot):
             self._wake.set()  # after a reconnect: catch up with requests queued meanwhile
             self._leases.clear()
             for request in event.requests:
                 self._track_lease(request.id, request)
+                self._maybe_stop(request)
+            self.history.forget()
+            self._queued = {r.id for r in event.requests if r.status == "queued"}
+            self._presence_may_have_changed()
             # Someone may have written the mirror while we were away: compare with the store again.
             self.sync.forget()
             self._reconciled_mono = time.monotonic()
             self._sync_now.set()
         elif isinstance(event, StateChange):
+            self.executor.events_live = event.state is LiveState.LIVE
             self._update(live=event.state.value)
+
+    def _maybe_stop(self, request: CronRunRequest | None) -> None:
+        """Someone asked to stop a request this worker runs: end it."""
+        if request is not None and request.stopping and request.worker_id == self.worker_id:
+            self.executor.stop_request(request.id, request.cancel_requested_by)
 
     def _track_lease(self, request_id: str, request: CronRunRequest | None) -> None:
         if request is not None and request.status == "running" and request.lease_until is not None:
@@ -301,6 +364,15 @@ class WorkerService:
                 self._leases_changed.set()
         elif self._leases.pop(request_id, None) is not None:
             self._leases_changed.set()
+
+    def _track_queued(self, request_id: str, request: CronRunRequest | None) -> None:
+        queued = request is not None and request.status == "queued"
+        if queued != (request_id in self._queued):
+            if queued:
+                self._queued.add(request_id)
+            else:
+                self._queued.discard(request_id)
+            self._presence_may_have_changed()
 
     async def _executor_loop(self) -> None:
         while True:
@@ -334,9 +406,17 @@ class WorkerService:
         return min(self.options.rescue_every, max(0.0, seconds))
 
     async def _presence_loop(self) -> None:
+        """A sign of life every `presence_every` seconds; sooner (debounced) when what it says changed."""
         while True:
-            await asyncio.sleep(self.options.presence_every)
-            await self._guard("announce presence", self._presence)
+            changed = await wait_event(self._presence_changed, self.options.presence_every)
+            if changed:
+                await asyncio.sleep(self.options.presence_debounce)  # one write for a burst of changes
+            self._presence_changed.clear()
+            await self._guard("announce presence", functools.partial(self._presence, heartbeat=not changed))
+
+    def _presence_may_have_changed(self) -> None:
+        if self._presence_written is not None and self._presence_details() != self._presence_written:
+            self._presence_changed.set()
 
     async def _guard(self, what: str, action: Callable[[], Any]) -> None:
         """Run a step; a store error is recorded and logged, never fatal (the loops retry)."""
@@ -353,6 +433,20 @@ class WorkerService:
     async def _sync_and_record(self) -> None:
         self._record_sync(await self.sync.sync_once())
         self.scheduler.jobs_changed()
+        await self._after_sync()
+        inventory = self.sources.inventory
+        if inventory is not None:
+            await self.history.after_sync(inventory)
+
+    def _scheduled_run(self, run: ScheduledRun) -> None:
+        self.history.scheduled(run)
+
+    async def _after_sync(self) -> None:
+        stored = self.sync.stored_bookkeeping
+        if stored is not None:  # this pass compared with the store: so do the bookkeeping rows
+            row = stored.get(self.details_job_id)
+            self._details_written = _details_text(row.instructions if row is not None else None)
+        await self._publish_details()
 
     def _scheduled_changed(self) -> None:
         """A scheduled run ended (or a job's next run moved): mirror it, and claim with the freed slot."""
@@ -437,15 +531,66 @@ class WorkerService:
             )
         )
 
-    async def _presence(self) -> None:
-        row = presence_row(
+    def _presence_report(self) -> dict[str, Any]:
+        """What the presence row says about the worker's work (core.worker_report)."""
+        inventory = self.sources.inventory
+        state = self.status.state if self.status.state in ("stopping", "stopped") else "running"
+        return presence_fields(
+            state=state,
+            running=len(self.status.running),
+            queued=len(self._queued),
+            sync_every_s=self.options.sync_interval,
+            sources=[
+                SourceReport.build(lst.source, lst.state, lst.message, len(lst.jobs), lst.warnings)
+                for lst in (inventory.listings if inventory else ())
+            ],
+        )
+
+    def _presence_details(self) -> dict[str, Any]:
+        return presence_row(
             host=self.sources.host,
             worker_id=self.worker_id,
             version=__version__,
             started_at=format_timestamp(self.status.started_at),
             time_zone=self.sources.zone_name,
+            report=self._presence_report(),
         )
+
+    async def _presence(self, *, heartbeat: bool = True) -> None:
+        """Write the presence row: always for a heartbeat, else only when what it says changed."""
+        row = self._presence_details()
+        if not heartbeat and row == self._presence_written:
+            return
         await self.store.upsert_mirror(self.options.project_id, [row])
+        self._presence_written = row
+
+    @property
+    def details_job_id(self) -> str:
+        return f"{DETAILS_PREFIX}@{self.sources.host}"
+
+    async def _publish_details(self) -> None:
+        """Write how each command job runs, when that changed since this worker last wrote it."""
+        inventory = self.sources.inventory
+        if inventory is None:
+            return
+        jobs = {
+            job.mirror_id: JobDetails.build(
+                source=job.source,
+                argv=job.run_spec.argv,
+                cwd=job.run_spec.cwd,
+                timeout_s=job.timeout_s,
+                env=job.run_spec.env,
+            )
+            for job in inventory.jobs
+            if job.run_spec is not None and job.source != "gateway"
+        }
+        host = self.sources.host
+        text = details_instructions(jobs, host=host, default_timeout_s=self.options.job_timeout)
+        if text == self._details_written:
+            return
+        row = bookkeeping_row(self.details_job_id, "CronMirror job details (do not delete)", host, text)
+        await self.store.upsert_mirror(self.options.project_id, [{**row, "host": host}])
+        self._details_written = text
 
     # -- status -------------------------------------------------------------------------------------
 
@@ -470,12 +615,14 @@ class WorkerService:
         )
 
     def _job_started(self, request: CronRunRequest, info: ProcessStarted) -> None:
+        self.history.request_started(request, info)
         running = tuple(r for r in self.status.running if r.request_id != request.id)
         self._update(running=(*running, RunningJob(request.id, request.job_id, info.started_at, info.pid)))
         if self._on_started_hook is not None:
             self._on_started_hook(request, info)
 
     def _job_finished(self, finished: Finished) -> None:
+        self.history.request_finished(finished, finished.result)
         running = tuple(r for r in self.status.running if r.request_id != finished.request.id)
         self._update(
             running=running,
@@ -487,6 +634,8 @@ class WorkerService:
 
     def _update(self, **changes: Any) -> None:
         self.status = replace(self.status, **changes)
+        if changes.keys() & {"running", "sources", "state"}:
+            self._presence_may_have_changed()
         if self.status_file is not None:
             write_status(self.status_file, self.status)
         if self._on_status is not None:
@@ -494,6 +643,16 @@ class WorkerService:
                 self._on_status(self.status)
             except Exception:
                 log.exception("status callback failed")
+
+
+def _details_text(text: str | None) -> str | None:
+    """A stored details row's JSON as this worker would have written it (so equal means unchanged)."""
+    if not text:
+        return None
+    try:
+        return json.dumps(json.loads(text), sort_keys=True)
+    except ValueError:
+        return None
 
 
 def write_status(path: Path, status: WorkerStatus) -> None:

@@ -73,6 +73,9 @@ class MirrorSync:
         #: Ids of rows that belong to other hosts, as of the last comparison with the store.
         self._foreign: frozenset[str] = frozenset()
         self._owner: dict[str, str] = {}
+        #: The bookkeeping rows (presence, details) the last pass read from the store, by job id; None
+        #: when it compared with memory only.
+        self.stored_bookkeeping: dict[str, CronMirrorJob] | None = None
 
     @property
     def host(self) -> str:
@@ -88,6 +91,7 @@ class MirrorSync:
 
     async def _read_store(self) -> dict[str, dict[str, Any]]:
         rows = await self.store.mirror_rows(self.project_id)
+        self.stored_bookkeeping = {row.job_id: row for row in rows if not row.is_job}
         mirrored: dict[str, dict[str, Any]] = {}
         foreign: set[str] = set()
         for row in rows:
@@ -113,6 +117,7 @@ class MirrorSync:
         }
 
     async def apply(self, inventory: Inventory) -> SyncReport:
+        self.stored_bookkeeping = None
         if self._mirrored is None:
             self._mirrored = await self._read_store()
         mirrored = self._mirrored

@@ -9,7 +9,7 @@ reader's zone is the best guess).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from cronmirror_desktop.core.lateness import NOT_LATE, Lateness, late_rule_for_source, lateness
 from cronmirror_desktop.core.rows import CronMirrorJob
@@ -49,8 +49,11 @@ def next_run(job: CronMirrorJob, *, after: datetime, mac_zone: str | None = None
     return runs[0] if runs else None
 
 
-def late(job: CronMirrorJob, now: datetime, mac_zone: str | None = None) -> Lateness:
-    """Whether the job is Late at `now` (core.lateness; rows that are not jobs never are)."""
+def late(
+    job: CronMirrorJob, now: datetime, mac_zone: str | None = None, *, display_tz: tzinfo | None = None
+) -> Lateness:
+    """Whether the job is Late at `now` (core.lateness; rows that are not jobs never are). `display_tz`:
+    the zone of the time in the reason (the app passes the viewer's: instants are shown in it)."""
     if not job.is_job:
         return NOT_LATE
     return lateness(
@@ -61,4 +64,5 @@ def late(job: CronMirrorJob, now: datetime, mac_zone: str | None = None) -> Late
         enabled=job.enabled,
         rule=late_rule_for_source(job.source),
         default_tz=mac_zone,
+        display_tz=display_tz,
     )

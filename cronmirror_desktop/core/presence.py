@@ -70,15 +70,23 @@ class WorkerPresence:
 
 
 def presence_row(
-    *, host: str, worker_id: str, version: str, started_at: str | None, time_zone: str | None
+    *,
+    host: str,
+    worker_id: str,
+    version: str,
+    started_at: str | None,
+    time_zone: str | None,
+    report: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The mirror row a worker writes about itself (the mirror's columns; `instructions` is JSON)."""
+    """The mirror row a worker writes about itself (the mirror's columns; `instructions` is JSON).
+    `report`: how it is doing (state, runs, queue, sources: core.worker_report.presence_fields)."""
     details = {
         "workerId": worker_id,
         "host": host,
         "version": version,
         "startedAt": started_at,
         "timeZone": time_zone,
+        **(report or {}),
     }
     return {
         "job_id": presence_job_id(host),

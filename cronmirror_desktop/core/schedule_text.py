@@ -33,6 +33,7 @@ from cronmirror_desktop.core.schedule import (
     next_runs,
     resolve_zone,
 )
+from cronmirror_desktop.core.timetext import interval
 from cronmirror_desktop.core.timeutil import parse_iso
 
 _UNITS = (
@@ -172,3 +173,16 @@ def try_describe(schedule: Schedule, *, default_tz: tzinfo | str | None = None, 
     except InvalidSchedule as exc:
         raw = " ".join(x for x in (schedule.kind, schedule.expr) if x)
         return f"{raw} (not understood: {exc.message})" if raw else f"(no schedule: {exc.message})"
+
+
+def expression_text(kind: str | None, expr: str | None) -> str:
+    """The schedule as stored, for people who read cron, with an `every` interval in words: "cron 0 7 *
+    * 1-5", "every 30 min" (the mirror stores 1800000 milliseconds), "at 2026-12-24T17:00:00.000Z"."""
+    if kind is None:
+        return "—"
+    if kind == EVERY:
+        try:
+            return f"every {interval(every_ms(expr))}"
+        except InvalidSchedule:
+            pass
+    return f"{kind} {expr or ''}".strip()

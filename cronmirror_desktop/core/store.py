@@ -35,14 +35,16 @@ def make_snapshot(project_id: str, mirror: list[CronMirrorJob], requests: list[C
     """A Snapshot from every mirror row of the project: the jobs, and when a worker was last heard of."""
     seen = max((row.updated_at for row in mirror if row.updated_at is not None), default=None)
     presences = tuple(p for p in map(WorkerPresence.from_job, mirror) if p is not None)
-    return Snapshot(project_id, sort_jobs([row for row in mirror if row.is_job]), requests, seen, presences)
+    jobs = sort_jobs([row for row in mirror if row.is_job])
+    bookkeeping = tuple(row for row in mirror if not row.is_job)
+    return Snapshot(project_id, jobs, requests, seen, presences, bookkeeping)
 
 
 def mirror_touched(project_id: str, row: CronMirrorJob) -> MirrorTouched | None:
     """The event for a changed bookkeeping row (None when it carries no time)."""
     if row.updated_at is None:
         return None
-    return MirrorTouched(project_id, row.updated_at, WorkerPresence.from_job(row))
+    return MirrorTouched(project_id, row.updated_at, WorkerPresence.from_job(row), row)
 
 
 def check_lease(worker_id: str, lease_seconds: int) -> None:
@@ -112,6 +114,9 @@ class Snapshot:
     worker_seen_at: datetime | None = None
     #: What the workers' presence rows say (their hosts and time zones; core.presence).
     presences: tuple[WorkerPresence, ...] = ()
+    #: The mirror's rows that are not jobs: the workers' presence and details rows (what they say about
+    #: their work and sources: core.worker_report), ClawdOS's fingerprint.
+    bookkeeping: tuple[CronMirrorJob, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,9 @@ class MirrorTouched:
     at: datetime
     #: When the row is a worker's presence row: what it says now.
     presence: WorkerPresence | None = None
+    #: The row as it is now (what a presence or details row says about the worker's work:
+    #: core.worker_report).
+    row: CronMirrorJob | None = None
 
 
 @dataclass(frozen=True)

@@ -276,9 +276,7 @@ class SupabaseSubscription(Subscription):
             return None
         if data["table"] == "cron_mirror":
             job = CronMirrorJob.from_row(record) if change is not ChangeType.DELETE else None
-            if job is not None and not job.is_job:
-                return mirror_touched(self.project_id, job)
-            return JobChange(change, self.project_id, row_id, job)
+            return self._mirror_event(change, row_id, job)
         if data["table"] == "cron_run_requests":
             request = CronRunRequest.from_row(record) if change is not ChangeType.DELETE else None
             return RequestChange(change, self.project_id, row_id, request)
@@ -287,13 +285,24 @@ class SupabaseSubscription(Subscription):
             return RunLogChange(change, self.project_id, row_id, entry)
         return None
 
+    def _mirror_event(
+        self, change: ChangeType, row_id: str, job: CronMirrorJob | None
+    ) -> JobChange | MirrorTouched | None:
+        """A job's change, or for a bookkeeping row (a worker's presence or details, too large for one
+        Realtime message at times: then it is fetched) the sign of life it is."""
+        if job is not None and not job.is_job:
+            return mirror_touched(self.project_id, job)
+        return JobChange(change, self.project_id, row_id, job)
+
     def _refetch(self, table: str, row_id: str, change: ChangeType) -> None:
         async def fetch() -> None:
             row = await self._store.read_row(table, row_id)
             if row is None:
                 return
             if table == "cron_mirror":
-                self._emit(JobChange(change, self.project_id, row_id, CronMirrorJob.from_row(row)))
+                event = self._mirror_event(change, row_id, CronMirrorJob.from_row(row))
+                if event is not None:
+                    self._emit(event)
             elif table == "cron_run_log":
                 self._emit(RunLogChange(change, self.project_id, row_id, RunLogEntry.from_row(row)))
             else:

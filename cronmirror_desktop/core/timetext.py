@@ -1,12 +1,17 @@
 """Words for times and durations, shared by every view (pure Python, so it is cheap to test).
 
-Relative times are what people scan ("in 5 min", "3 h ago"); the exact instant, in the job's own zone,
-goes into tooltips. Qt-free, so the app and the `cronmirror` CLI say times the same way.
+Relative times are what people scan ("in 5 min", "3 h ago"); the exact instant goes into tooltips, in the
+viewer's own zone (one rule for every instant: `absolute`). Qt-free, so the app and the `cronmirror` CLI
+say times the same way.
+
+A relative text is only true for a while: `changes_at` says when it next reads differently, so a view can
+re-render exactly the texts that changed, when they change (every second while it counts seconds, every
+minute after that), instead of repainting everything on a fixed beat.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 _MINUTE = 60
@@ -28,14 +33,57 @@ def _span(seconds: float) -> str:
     return f"{days} d {hours} h" if hours and days < 3 else f"{days} d"
 
 
-def relative(when: datetime | None, now: datetime, *, empty: str = "—") -> str:
-    """ "in 5 min" / "3 h ago" / "just now"; `empty` for an unknown time."""
+def relative(when: datetime | None, now: datetime, *, empty: str = "—", past: bool = False) -> str:
+    """ "in 5 min" / "3 h ago" / "just now"; `empty` for an unknown time.
+
+    `past`: `when` is something that already happened (a request, a run, a sign of life). Written by
+    another machine's clock, it can still lie a little ahead of ours; that reads "just now", never "in 7 s".
+    """
     if when is None:
         return empty
     delta = (when - now).total_seconds()
+    if past and delta > 0:
+        return "just now"
     if abs(delta) < 5:
         return "just now" if delta <= 0 else "now"
     return f"in {_span(delta)}" if delta > 0 else f"{_span(-delta)} ago"
+
+
+_TICK = timedelta(microseconds=1)
+
+
+def _bucket(seconds: int) -> tuple[int, int]:
+    """The whole-second span [low, high) over which `_span` says the same as for `seconds`."""
+    if seconds < _MINUTE:
+        return seconds, seconds + 1
+    if seconds < _DAY and seconds // _HOUR < 10:  # "5 min", "3 h 20 min": minute by minute
+        low = seconds // _MINUTE * _MINUTE
+        return low, low + _MINUTE
+    if seconds < _DAY or seconds // _DAY < 3:  # "14 h", "1 d 5 h": hour by hour
+        low = seconds // _HOUR * _HOUR
+        return low, low + _HOUR
+    low = seconds // _DAY * _DAY
+    return low, low + _DAY
+
+
+def changes_at(when: datetime | None, now: datetime, *, past: bool = False) -> datetime | None:
+    """The first instant after `now` at which `relative(when, ·, past=past)` reads differently (None for
+    an unknown time, whose text never changes)."""
+    if when is None:
+        return None
+    delta = (when - now).total_seconds()
+    if past and delta > 0:
+        return when + timedelta(seconds=5)  # "just now" until it is 5 s old
+    if delta > 0:
+        if delta < 5:
+            return when  # "now" until it is here
+        low, _ = _bucket(int(delta))
+        return when - timedelta(seconds=low) + _TICK
+    age = -delta
+    if age < 5:
+        return when + timedelta(seconds=5)
+    _, high = _bucket(int(age))
+    return when + timedelta(seconds=high)
 
 
 def duration(ms: int | None, *, empty: str = "—") -> str:
@@ -54,6 +102,22 @@ def duration(ms: int | None, *, empty: str = "—") -> str:
         return f"{minutes} min {rest} s"
     hours, rest = divmod(int(seconds), _HOUR)
     return f"{hours} h {rest // _MINUTE} min"
+
+
+def interval(ms: int) -> str:
+    """How often an `every` job runs, as people say it: 1800000 → "30 min", 5400000 → "1 h 30 min",
+    86400000 → "1 d", 1500 → "1.5 s" (unlike `duration`, no "0 s" tails)."""
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms % 1000:
+        return f"{ms / 1000:g} s"
+    parts: list[str] = []
+    rest = ms // 1000
+    for size, unit in ((_DAY, "d"), (_HOUR, "h"), (_MINUTE, "min"), (1, "s")):
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(f"{count} {unit}")
+    return " ".join(parts)
 
 
 def zone_name(zone: tzinfo | None) -> str:

@@ -24,7 +24,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -47,7 +47,7 @@ from cronmirror_desktop.ui.startup import (
     wait_for_worker,
     worker_setup,
 )
-from cronmirror_desktop.ui.theme import ThemeMode, apply_theme
+from cronmirror_desktop.ui.theme import ThemeMode, apply_theme, stored_theme
 from cronmirror_desktop.ui.tray import TrayIcon, tray_available
 from cronmirror_desktop.ui.worker_host import WorkerHost
 from cronmirror_desktop.ui.worker_menu import WorkerMenu, start_at_launch
@@ -103,7 +103,8 @@ async def run_app(
         worker_menu=worker_menu,
     )
     if args.screenshot is not None:
-        window.resize(1280, 800)
+        width, _, height = (args.screenshot_size or "1280x800").partition("x")
+        window.resize(int(width), int(height))
     has_tray = (tray_available() if tray is None else tray) and args.screenshot is None
     tray_icon = TrayIcon(worker_menu) if has_tray else None
     presence = Presence(window, worker_menu, tray_icon, tray_only=args.tray_only)
@@ -139,6 +140,7 @@ async def run_app(
                 controller,
                 args.screenshot,
                 worker_menu=args.screenshot_worker_menu,
+                sources=args.screenshot_sources,
                 job_id=args.screenshot_job,
                 job_menu=args.screenshot_job_menu,
                 edit=args.screenshot_edit,
@@ -167,6 +169,26 @@ async def run_app(
     return exit_code
 
 
+NO_DISPLAY = "no display (set DISPLAY, or use --screenshot with QT_QPA_PLATFORM=offscreen)"
+
+
+def display_problem(environ: Mapping[str, str], platform: str = sys.platform) -> str | None:
+    """Why Qt could not open a window here, said before it tries: on Linux and the BSDs without DISPLAY
+    (or WAYLAND_DISPLAY) Qt aborts with "xcb-cursor0 is needed ... Reinstalling the application may fix
+    this problem", which sends people after the wrong cause. None: there is a display (or a platform
+    plugin that needs none, such as offscreen)."""
+    if platform.startswith(("darwin", "win", "cygwin")):
+        return None
+    chosen = environ.get("QT_QPA_PLATFORM", "").split(":", 1)[0].strip()
+    x11 = bool(environ.get("DISPLAY", "").strip())
+    wayland = bool(environ.get("WAYLAND_DISPLAY", "").strip())
+    if chosen in ("", "xcb") and not x11 and not (chosen == "" and wayland):
+        return NO_DISPLAY
+    if chosen.startswith("wayland") and not wayland:
+        return NO_DISPLAY
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.dev_dir is not None:
@@ -177,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         and sys.platform.startswith("linux")
     ):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
+    problem = display_problem(os.environ)
+    if problem is not None:
+        print(f"cronmirror-desktop: {problem}", file=sys.stderr)
+        return 1
     log_file = configure_logging(
         app_paths().log_dir,
         LOG_NAME,
@@ -195,10 +221,13 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(BUNDLE_ID)
     app.setQuitOnLastWindowClosed(False)  # the window's `closed` ends run_app; see the module docstring
-    apply_theme(app, args.theme)
+    theme = ThemeMode(args.theme) if args.theme else stored_theme()
+    apply_theme(app, theme)
     hints = app.styleHints()
-    if args.theme == ThemeMode.SYSTEM.value and hints is not None:
-        hints.colorSchemeChanged.connect(lambda _scheme: apply_theme(app, ThemeMode.SYSTEM))
+    if hints is not None:  # follows the system while that is the choice (Settings may change it)
+        hints.colorSchemeChanged.connect(
+            lambda _scheme: apply_theme(app, ThemeMode.SYSTEM) if stored_theme() is ThemeMode.SYSTEM else None
+        )
     app.setWindowIcon(app_icon())
 
     reporter = CrashReporter(log_file)

@@ -20,6 +20,10 @@ class BannerKind(StrEnum):
     DISCONNECTED = "disconnected"
     STORE_ERROR = "store_error"
     SUPABASE_UNUSABLE = "supabase_unusable"
+    #: Supabase was never reached since the store was opened (not "lost": it never was there).
+    UNREACHABLE = "unreachable"
+    #: Requests wait and no worker has been seen for over two sync intervals.
+    NO_WORKER = "no_worker"
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--theme",
         choices=[m.value for m in ThemeMode],
-        default=ThemeMode.SYSTEM.value,
-        help="light or dark appearance (default: follow the system)",
+        default=None,
+        help="light or dark appearance (default: the one chosen in Settings, else follow the system)",
     )
     parser.add_argument(
         "--worker",
@@ -54,11 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # For docs/screenshots: the screenshot shows the Worker menu open.
     parser.add_argument("--screenshot-worker-menu", action="store_true", help=argparse.SUPPRESS)
+    # For docs/screenshots: the screenshot shows the Sources popover open.
+    parser.add_argument("--screenshot-sources", action="store_true", help=argparse.SUPPRESS)
     # For docs/screenshots: the job whose details the screenshot shows (default: the demo's weekly review).
     parser.add_argument("--screenshot-job", metavar="JOB_ID", help=argparse.SUPPRESS)
     # For docs/screenshots: the job's context menu open, or its Edit dialog with this schedule typed in.
     parser.add_argument("--screenshot-job-menu", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--screenshot-edit", metavar="SCHEDULE", help=argparse.SUPPRESS)
+    # For docs/screenshots: the window's size (default 1280x800), e.g. 900x600 for a narrow window.
+    parser.add_argument("--screenshot-size", metavar="WxH", help=argparse.SUPPRESS)
+    # For docs/screenshots: the demo's jobs.toml has a job it must leave out (the Sources badge shows it).
+    parser.add_argument("--demo-mistake", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--store-file", metavar="PATH", type=Path, help="the local store's SQLite file")
     parser.add_argument(
         "--dev-dir",

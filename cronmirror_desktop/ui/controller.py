@@ -17,6 +17,10 @@ showing one of its changes, expected (`CronMirrorError`) or not (a bug, a row no
 an error of that project (a notice, and the connection state with the reason, until a Snapshot can be
 shown again) and the app keeps running.
 
+What the project's workers say about themselves (their presence rows: state, host, runs, queue, sources)
+and how command jobs run (the details row) arrive as bookkeeping rows (core/worker_report.py) and are kept
+here (`workers`, `job_details`) for the connection panel, the empty state, the details pane and the toasts.
+
 Long because it is one thing: the app's state and the one door for store events; views only read it.
 """
 
@@ -26,13 +30,13 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from cronmirror_desktop.core import actions, timetext
 from cronmirror_desktop.core.aio import TaskSet
@@ -52,13 +56,26 @@ from cronmirror_desktop.core.store import (
     Subscription,
 )
 from cronmirror_desktop.core.timeutil import now_utc
+from cronmirror_desktop.core.worker_report import DetailsReport, JobDetails, WorkerReport
+from cronmirror_desktop.ui.clock import ViewClock
 from cronmirror_desktop.ui.job_model import JobTableModel
 from cronmirror_desktop.ui.request_model import RequestTableModel
 
 log = logging.getLogger(__name__)
 
-#: The seed plan's words, exactly.
+#: The seed plan's words, exactly: said when a worker elsewhere (the Mac mini's) was seen lately.
 QUEUED_TOAST = "Queued run request. Will execute when the Mac mini worker picks it up."
+#: ... when the worker inside this app serves the project: it takes the request at once.
+QUEUED_IN_APP_TOAST = "Queued run request. The in-app worker is picking it up now."
+#: ... when no worker has been seen lately: nothing will run it until one starts.
+QUEUED_NO_WORKER_TOAST = (
+    "Queued run request. No worker has been seen for this project lately: it runs when one starts "
+    "(on the Mac mini, or Worker ▸ Start worker here)."
+)
+#: A worker's sync interval when its presence row does not say (WorkerOptions' default).
+DEFAULT_SYNC_S = 30.0
+#: A worker writes its presence at least this often (WorkerOptions.presence_every), plus a margin.
+PRESENCE_EVERY_S = 300.0 + 60.0
 DIRECT_TOAST = "Run requested on the Mac mini."
 #: How long a direct run may take to show up (run log or last_run_at) before the user is told nothing ran.
 DIRECT_CONFIRM_SECONDS = 60.0
@@ -112,6 +129,8 @@ class AppController(QObject):
     busyChanged = Signal(bool)
     #: The store (or the Control API) was replaced after the settings changed.
     storeChanged = Signal()
+    #: What the project's workers say about themselves changed (`workers`), or how its jobs run.
+    workersChanged = Signal()
 
     def __init__(
         self,
@@ -124,9 +143,14 @@ class AppController(QObject):
         requested_by: str = "ui",
         supabase_problem: str | None = None,
         demo: bool = False,
+        clock: Callable[[], datetime] = now_utc,
         parent: QObject | None = None,
     ) -> None:
+        """`clock`: where the time comes from (tests pass one they move by hand); every view reads it
+        through `self.clock`."""
         super().__init__(parent)
+        #: The one clock of every view (see clock.py); it ticks before any store event is shown.
+        self.clock = ViewClock(clock, self)
         self.store = store
         self.supabase_configured = supabase_configured
         #: Why Supabase is configured but not in use (the app runs on the local store meanwhile).
@@ -138,9 +162,9 @@ class AppController(QObject):
         self.confirm_interval = CONFIRM_INTERVAL_S
         #: The Control API for direct runs (None: not configured); rebound per project on switching.
         self.control_api = control_api
-        self.job_model = JobTableModel(self)
-        self.request_model = RequestTableModel(self, limit=20)
-        self.job_requests = RequestTableModel(self, limit=JOB_REQUEST_LIMIT)
+        self.job_model = JobTableModel(self, clock=self.clock)
+        self.request_model = RequestTableModel(self, limit=20, clock=self.clock)
+        self.job_requests = RequestTableModel(self, limit=JOB_REQUEST_LIMIT, clock=self.clock)
         names = self._job_name
         self.request_model.set_name_lookup(names)
         self.job_requests.set_name_lookup(names)
@@ -158,6 +182,17 @@ class AppController(QObject):
         self.dropped_events = 0
         #: Why the current project could not be shown (an unforeseen failure), until a Snapshot works.
         self.project_error: str | None = None
+        #: Whether the store has been live since it was opened ("can't reach" versus "lost since").
+        self.ever_live = False
+        #: The project's workers by `WorkerReport.key`, as their presence rows said last.
+        self.workers: dict[str, WorkerReport] = {}
+        #: How each command job runs (job id → details), from the workers' details rows.
+        self.job_details: dict[str, JobDetails] = {}
+        self.default_timeout_s: float | None = None
+        #: Mirror row id → what that bookkeeping row held (to forget it when the row is deleted).
+        self._bookkeeping: dict[str, str] = {}
+        #: Whether the worker inside this app serves the current project now (set by WorkerMenu).
+        self.in_app_worker_serves: Callable[[], bool] = lambda: False
 
         self._requested_project = project_id
         self._generation = 0
@@ -171,17 +206,12 @@ class AppController(QObject):
         self.job_model.countChanged.connect(self._forget_names)
         self.job_model.dataChanged.connect(self._forget_names)
 
-        self._clock = QTimer(self)
-        self._clock.setInterval(30_000)
-        self._clock.timeout.connect(self._tick)
-
     # -- life cycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Load the project list, open the current project and start the health checks."""
         self._loop = asyncio.get_running_loop()
         self._gui_thread = threading.get_ident()
-        self._clock.start()
         await self.reload_projects()
         self.switch_project(self._initial_project())
         if self.control_api is not None:
@@ -192,7 +222,7 @@ class AppController(QObject):
         if self._stopped:
             return
         self._stopped = True
-        self._clock.stop()
+        self.clock.stop()
         self._generation += 1
         await self._tasks.cancel_and_wait()
         await self._close_subscription()
@@ -242,6 +272,7 @@ class AppController(QObject):
         await self._close_subscription()
         old_store, old_api = self.store, self.control_api
         self.store = store
+        self.ever_live = False
         self.supabase_configured = supabase_configured
         self.supabase_problem = supabase_problem
         self.configured_projects = tuple(configured_projects)
@@ -311,6 +342,7 @@ class AppController(QObject):
             self.job_requests.job_id = None
             self.job_requests.clear()
             self._mine.clear()
+            self._forget_workers()
             if all(p.project_id != project_id for p in self.projects):
                 self.projects = sorted(
                     [*self.projects, ProjectInfo(project_id=project_id)], key=lambda p: p.project_id
@@ -382,6 +414,7 @@ class AppController(QObject):
             self.dropped_events += 1
             return
         try:
+            self.clock.tick()  # what is shown next is measured from the same "now" as everything else
             self._apply(event)
         except Exception as exc:  # see the module docstring: an error of this project, not of the app
             log.exception("showing a %s of project %r failed", type(event).__name__, project_id)
@@ -403,6 +436,8 @@ class AppController(QObject):
                 if subscription is not None and subscription.state is LiveState.LIVE:
                     self._set_live(LiveState.LIVE, "")
         elif isinstance(event, JobChange):
+            if event.job is None and event.row_id in self._bookkeeping:
+                self._bookkeeping_deleted(event.row_id)
             self.job_model.apply(event)
         elif isinstance(event, RequestChange):
             self.request_model.apply(event)
@@ -419,9 +454,15 @@ class AppController(QObject):
             self.job_model.note_seen([event.at])
             if event.presence is not None:
                 self.job_model.set_host_zones(self.job_model.host_zones.with_presence(event.presence))
+            if event.row is not None and self._read_bookkeeping(event.row):
+                self.workersChanged.emit()
 
     def _apply_snapshot(self, snapshot: Snapshot) -> None:
         self.job_model.set_host_zones(HostZones.from_presences(snapshot.presences))
+        self._forget_workers(emit=False)
+        for row in snapshot.bookkeeping:
+            self._read_bookkeeping(row)
+        self.workersChanged.emit()
         self.job_model.set_jobs(snapshot.jobs)
         self.job_model.note_seen([snapshot.worker_seen_at])
         self.request_model.set_requests(snapshot.requests)
@@ -432,8 +473,9 @@ class AppController(QObject):
     def _set_live(self, state: LiveState, detail: str) -> None:
         if state is LiveState.LIVE:
             self.stale_since = None
+            self.ever_live = True
         elif self.stale_since is None and state is not LiveState.CONNECTING:
-            self.stale_since = now_utc()
+            self.stale_since = self.clock.now
         self.live_state = state
         self.live_detail = detail
         if state in (LiveState.DISCONNECTED, LiveState.AUTH_FAILED, LiveState.CLOSED):
@@ -448,10 +490,83 @@ class AppController(QObject):
             self.loading = loading
             self.loadingChanged.emit(loading)
 
-    def _tick(self) -> None:
-        self.job_model.refresh_times()
-        self.request_model.refresh_times()
-        self.job_requests.refresh_times()
+    # -- workers ------------------------------------------------------------------------------
+
+    def _read_bookkeeping(self, row: CronMirrorJob) -> bool:
+        """Keep what a presence or details row says; True when it was one."""
+        report = WorkerReport.from_row(row)
+        if report is not None:
+            if row.id:
+                earlier = self._bookkeeping.get(row.id)
+                if earlier is not None and earlier != f"worker:{report.key}":
+                    self.workers.pop(earlier.removeprefix("worker:"), None)  # that host's worker restarted
+                self._bookkeeping[row.id] = f"worker:{report.key}"
+            self.workers[report.key] = report
+            return True
+        details = DetailsReport.from_row(row)
+        if details is not None:
+            self.job_details = dict(details.jobs)
+            self.default_timeout_s = details.default_timeout_s
+            if row.id:
+                self._bookkeeping[row.id] = "details"
+            return True
+        return False
+
+    def _bookkeeping_deleted(self, row_id: str) -> None:
+        what = self._bookkeeping.pop(row_id)
+        if what == "details":
+            self.job_details = {}
+        else:
+            self.workers.pop(what.removeprefix("worker:"), None)
+        self.workersChanged.emit()
+
+    def _forget_workers(self, *, emit: bool = True) -> None:
+        self.workers = {}
+        self.job_details = {}
+        self.default_timeout_s = None
+        self._bookkeeping = {}
+        if emit:
+            self.workersChanged.emit()
+
+    def live_workers(self) -> list[WorkerReport]:
+        """The workers seen lately (within their presence interval) and not stopped, newest first."""
+        now = self.clock.now
+        alive = [
+            w
+            for w in self.workers.values()
+            if not w.stopped
+            and w.seen_at is not None
+            and (now - w.seen_at).total_seconds() <= max(PRESENCE_EVERY_S, 2 * self.sync_interval_s())
+        ]
+        return sorted(alive, key=lambda w: w.seen_at or now, reverse=True)
+
+    def sync_interval_s(self) -> float:
+        """How often the project's workers sync (the slowest one that says), for "not seen for long"."""
+        known = [w.sync_every_s for w in self.workers.values() if w.sync_every_s is not None]
+        return max(known) if known else DEFAULT_SYNC_S
+
+    def last_worker_activity(self) -> datetime | None:
+        """The newest sign of life of any worker: a mirror write (jobs, presence) or a request it took,
+        heartbeat or finished."""
+        stamps = [self.job_model.last_seen]
+        for request in self.request_model.requests():
+            stamps += [request.picked_up_at, request.heartbeat_at, request.completed_at]
+        return max((s for s in stamps if s is not None), default=None)
+
+    def waiting_for_a_worker(self) -> tuple[bool, datetime | None]:
+        """(True when requests are queued and no worker has been seen for over two sync intervals since
+        the oldest was queued; else when that would become true, None: never without another change)."""
+        queued = [r.requested_at for r in self.request_model.requests() if r.status == "queued"]
+        if not queued or self.in_app_worker_serves():
+            return False, None
+        limit = timedelta(seconds=2 * self.sync_interval_s())
+        oldest = min((q for q in queued if q is not None), default=None)
+        seen = self.last_worker_activity()
+        since = max((t for t in (oldest, seen) if t is not None), default=None)
+        if since is None:
+            return True, None
+        due = since + limit
+        return (self.clock.now >= due), (None if self.clock.now >= due else due)
 
     # -- names --------------------------------------------------------------------------------
 
@@ -603,7 +718,7 @@ class AppController(QObject):
         if outcome.created:
             self._mine.add(request.id)
             if action == actions.RUN:
-                self._notify(Level.INFO, QUEUED_TOAST)
+                self._notify(Level.INFO, self.queued_notice())
             else:
                 self._notify(
                     Level.INFO,
@@ -611,7 +726,7 @@ class AppController(QObject):
                     "The Mac mini's worker applies it when it picks it up.",
                 )
         else:
-            when = timetext.relative(request.requested_at, now_utc())
+            when = timetext.relative(request.requested_at, self.clock.tick(), past=True)
             kind = "run" if action == actions.RUN else actions.words(action)
             name = self.job_name(job_id)
             self._notify(
@@ -621,6 +736,21 @@ class AppController(QObject):
             )
             self.highlightRequest.emit(request.id)
         return RunAttempt("queued", outcome.created, request)
+
+    def queued_notice(self) -> str:
+        """What a new queued request will meet: the in-app worker, a worker seen lately, or none."""
+        if self.in_app_worker_serves():
+            return QUEUED_IN_APP_TOAST
+        if self.live_workers() or (not self.workers and self._recently_active()):
+            return QUEUED_TOAST
+        return QUEUED_NO_WORKER_TOAST
+
+    def _recently_active(self) -> bool:
+        """A worker that publishes no presence (ClawdOS's) wrote lately."""
+        seen = self.last_worker_activity()
+        return seen is not None and (self.clock.now - seen).total_seconds() <= 2 * max(
+            self.sync_interval_s(), 60.0
+        )
 
     def _check_finished(self, request: CronRunRequest) -> None:
         if request.id not in self._mine or request.is_active:

@@ -24,6 +24,14 @@ from cronmirror_desktop.core.localstore import LocalStore
 from cronmirror_desktop.core.presence import presence_row
 from cronmirror_desktop.core.schedule import CRON_DIALECT, Schedule, next_runs
 from cronmirror_desktop.core.timeutil import format_timestamp, iso_z
+from cronmirror_desktop.core.worker_report import (
+    DETAILS_PREFIX,
+    JobDetails,
+    SourceReport,
+    bookkeeping_row,
+    details_instructions,
+    presence_fields,
+)
 from worker.configured import WorkerParts
 from worker.history import RunHistory
 from worker.service import WorkerOptions
@@ -311,35 +319,76 @@ class Demo:
         return WorkerParts(LocalStore(self.store_file), self.sources(), options)
 
 
-def write_demo_files(directory: Path, now: datetime) -> Demo:
+#: `--demo-mistake` (for docs/screenshots): a job written the way people get it wrong, a command as one
+#: string; the worker leaves it out and says so (the app's Sources badge, `cronmirror doctor`).
+MISTAKE = """
+[jobs.typo]
+name = "Clean downloads"
+cron = "0 4 * * *"
+command = "rm -rf ~/Downloads/tmp"
+"""
+
+
+def write_demo_files(directory: Path, now: datetime, *, mistake: bool = False) -> Demo:
     jobs = demo_jobs(now)
     directory.mkdir(parents=True, exist_ok=True)
     demo = Demo(directory, directory / "demo.sqlite3", directory / "jobs.toml", directory / "history.json")
-    demo.jobs_file.write_text(jobs_toml(jobs), encoding="utf-8")
+    demo.jobs_file.write_text(jobs_toml(jobs) + (MISTAKE if mistake else ""), encoding="utf-8")
     demo.history_file.write_text(history_json(jobs, now), encoding="utf-8")
     return demo
 
 
-async def seed_demo(directory: Path, *, now: datetime | None = None) -> Demo:
-    """Write the demo's files into `directory` and fill its store; returns where everything is."""
+async def seed_demo(directory: Path, *, now: datetime | None = None, mistake: bool = False) -> Demo:
+    """Write the demo's files into `directory` and fill its store; returns where everything is.
+    `mistake`: add a job jobs.toml has to leave out (see MISTAKE)."""
     now = now or datetime.now(UTC)
-    demo = write_demo_files(directory, now)
+    demo = write_demo_files(directory, now, mistake=mistake)
 
     store = LocalStore(demo.store_file)
     async with store:
-        report = await MirrorSync(store, DEMO_PROJECT, demo.sources()).sync_once()
-        if report.warnings:
-            raise RuntimeError(f"the demo jobs file is broken: {report.warnings}")
+        sources = demo.sources()
+        report = await MirrorSync(store, DEMO_PROJECT, sources).sync_once()
+        broken = [w for w in report.warnings if not (mistake and "[jobs.typo]" in w)]
+        if broken:
+            raise RuntimeError(f"the demo jobs file is broken: {broken}")
         await store.upsert_mirror(DEMO_PROJECT, clawdos_rows(now))
-        # What the Mac mini's worker says about itself: readers compute jobs without a zone in its zone.
+        # What the Mac mini's worker says about itself (core.worker_report): readers compute jobs without
+        # a zone in its zone, show what its sources found and how its command jobs run.
+        inventory = sources.inventory
+        listings = inventory.listings if inventory is not None else ()
         presence = presence_row(
             host=DEMO_HOST,
             worker_id=OTHER_WORKER,
             version=__version__,
             started_at=iso_z(now - timedelta(days=2)),
             time_zone=DEMO_ZONE,
+            report=presence_fields(
+                state="running",
+                running=1,
+                queued=1,
+                sync_every_s=30.0,
+                sources=[
+                    SourceReport.build(lst.source, lst.state, lst.message, len(lst.jobs), lst.warnings)
+                    for lst in listings
+                ],
+            ),
         )
-        await store.upsert_mirror(DEMO_PROJECT, [presence])
+        details = {
+            job.mirror_id: JobDetails.build(
+                source=job.source,
+                argv=job.run_spec.argv,
+                cwd=job.run_spec.cwd,
+                timeout_s=job.timeout_s,
+                env=job.run_spec.env,
+            )
+            for job in (inventory.jobs if inventory is not None else ())
+            if job.run_spec is not None
+        }
+        text = details_instructions(details, host=DEMO_HOST, default_timeout_s=120.0)
+        details_row = bookkeeping_row(
+            f"{DETAILS_PREFIX}@{DEMO_HOST}", "CronMirror job details", DEMO_HOST, text
+        )
+        await store.upsert_mirror(DEMO_PROJECT, [presence, {**details_row, "host": DEMO_HOST}])
         await store.upsert_mirror(SECOND_PROJECT, home_lab_rows(now))
         ages = await _requests(store)
     await asyncio.to_thread(_backdate, demo.store_file, ages, now)

@@ -2,14 +2,24 @@
 
 Instructions, the schedule in words and as stored (with its time zone), whether it is Late, the next five
 run times (the source's own first, then the schedule's, as its scheduler runs them, in the job's zone or
-its Mac mini's), the last run, the target agent (ClawdOS rows), problems of an unreadable row, and this
-job's recent run requests. Times and Late are judged at the job table's "now" (`JobTableModel.now`), so the
-pane and the table never disagree.
+its Mac mini's), the last run, the target agent (ClawdOS rows), problems of an unreadable row, this job's
+recent run requests, and for a command job (jobs.toml, crontab, launchd) how it runs: its argument vector,
+working directory, timeout and the names of the environment variables it sets (from its worker's details
+row, core/worker_report.py; values are never published).
+
+Times and Late are judged at the app's one clock (clock.py), the job table's too, so the pane and the
+table never disagree; the time-dependent parts (Late, next runs, last run) are re-rendered when one of
+their words changes, so "20 s ago" never stays on screen for minutes. Time zones follow one rule
+everywhere in the app: an instant (a run, a request) is shown in the viewer's own zone; the job's zone
+(or its Mac mini's) appears only where its schedule is described, named there when it is not the
+viewer's.
 """
 
 from __future__ import annotations
 
 import html
+import shlex
+from datetime import datetime, timedelta
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QResizeEvent
@@ -28,15 +38,36 @@ from PySide6.QtWidgets import (
 )
 
 from cronmirror_desktop.core import timetext
-from cronmirror_desktop.core.rows import CronMirrorJob, zone_or_none
+from cronmirror_desktop.core.presence import HostZones
+from cronmirror_desktop.core.rows import CronMirrorJob
+from cronmirror_desktop.core.worker_report import JobDetails
 from cronmirror_desktop.ui import icons, schedule_info
 from cronmirror_desktop.ui.controller import AppController
+from cronmirror_desktop.ui.elided_label import ShrinkingLabel
 from cronmirror_desktop.ui.job_model import STATUS_WORDS, row_key
-from cronmirror_desktop.ui.request_dock import configure_request_view
+from cronmirror_desktop.ui.request_dock import configure_request_view, fit_to_viewport
 from cronmirror_desktop.ui.request_model import COL_DURATION, COL_JOB, COL_RESULT
 from cronmirror_desktop.ui.theme import is_dark, signal_color
 
 NEXT_RUN_COUNT = 5
+#: Where a command job comes from, in words.
+SOURCE_WORDS = {
+    "jobs": "from jobs.toml",
+    "crontab": "from the crontab",
+    "launchd": "from a launchd agent",
+    "gateway": "from the gateway",
+}
+
+
+def command_text(argv: tuple[str, ...]) -> str:
+    """A command as its arguments: on one line when none needs quoting ("restic backup /Users/me"),
+    else one argument per line (the exact words the process gets, no shell quoting to untangle)."""
+    if not argv:
+        return "(no command)"
+    line = shlex.join(argv)
+    if line == " ".join(argv) and len(line) <= 72:
+        return line
+    return "\n".join([argv[0], *(f"  {arg}" for arg in argv[1:])])
 
 
 def _section(text: str, parent: QWidget) -> QLabel:
@@ -71,7 +102,8 @@ class DetailsPane(QWidget):
         self.controller = controller
         self._row_id: str | None = None
         self.job: CronMirrorJob | None = None
-        self._filled_generation = -1
+        #: The hosts' zones the pane was filled with (a new zone changes the schedule's words).
+        self._filled_zones: HostZones | None = None
 
         self.stack = QStackedWidget(self)
         outer = QVBoxLayout(self)
@@ -98,9 +130,9 @@ class DetailsPane(QWidget):
         lay.setContentsMargins(16, 14, 16, 14)
         lay.setSpacing(6)
 
-        self.title = QLabel(body)
+        # One line, cut with "…" (the whole name in its tooltip): a long name wrapped to seven bold lines.
+        self.title = ShrinkingLabel(body, min_chars=8)
         self.title.setObjectName("detailsTitle")
-        self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         title_font = self.title.font()
         title_font.setPointSizeF(title_font.pointSizeF() * 1.35)
@@ -145,6 +177,18 @@ class DetailsPane(QWidget):
         lay.addWidget(self.schedule)
         lay.addWidget(self.expression)
 
+        # What a command job runs comes right after when: it is what a person checks first.
+        self.command_title = _section("Command", body)
+        self.command = _value(body)
+        self.command.setObjectName("detailsCommand")
+        self.command.setFont(mono)
+        self.command_info = _value(body)
+        self.command_info.setObjectName("detailsCommandInfo")
+        lay.addSpacing(6)
+        lay.addWidget(self.command_title)
+        lay.addWidget(self.command)
+        lay.addWidget(self.command_info)
+
         lay.addSpacing(6)
         lay.addWidget(_section(f"Next {NEXT_RUN_COUNT} runs", body))
         self.next_runs = _value(body)
@@ -172,6 +216,8 @@ class DetailsPane(QWidget):
         self.requests_empty = QLabel("No run requests for this job yet.", self.requests_view.viewport())
         self.requests_empty.setEnabled(False)
         self.requests_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.requests_empty.setWordWrap(True)
+        fit_to_viewport(self.requests_empty, self.requests_view)
 
         self.target_title = _section("Target agent", body)
         self.target = _value(body)
@@ -203,6 +249,10 @@ class DetailsPane(QWidget):
         jr = controller.job_requests
         for signal in (jr.modelReset, jr.rowsInserted, jr.rowsRemoved):
             signal.connect(self._requests_changed)
+        #: When one of the relative times shown next reads differently (None: none shown).
+        self._times_due: datetime | None = None
+        controller.clock.ticked.connect(self._clock_ticked)
+        controller.workersChanged.connect(self.refresh)
         self.show_job(None)
 
     # -- API ----------------------------------------------------------------------------------
@@ -232,7 +282,7 @@ class DetailsPane(QWidget):
             self.show_job(None)  # deleted, or the project changed
             return
         job = model.job_at(row)
-        if job is not self.job or model.generation != self._filled_generation:
+        if job is not self.job or model.host_zones != self._filled_zones:
             self.job = job
             self._fill(job)
 
@@ -261,7 +311,15 @@ class DetailsPane(QWidget):
         view.setFixedHeight(height + 2 * view.frameWidth() + 2)
         empty = rows == 0
         self.requests_empty.setVisible(empty)
-        self.requests_empty.resize(self.requests_view.viewport().size())
+        self.requests_empty.setGeometry(self.requests_view.viewport().rect())
+
+    def _clock_ticked(self) -> None:
+        if self.job is None or self._times_due is None:
+            return
+        if self._times_due <= self.controller.clock.now:
+            self._fill_times(self.job)
+        else:
+            self.controller.clock.wake_at(self._times_due)
 
     def _run_clicked(self) -> None:
         if self.job is not None:
@@ -269,8 +327,7 @@ class DetailsPane(QWidget):
 
     def _fill(self, job: CronMirrorJob) -> None:
         model = self.controller.job_model
-        self._filled_generation = model.generation
-        now = model.now
+        self._filled_zones = model.host_zones
         mac_zone = model.host_zones.for_host(job.host)
         dark = is_dark(self.palette())
         self.title.setText(job.display_name or "(unnamed)")
@@ -294,50 +351,11 @@ class DetailsPane(QWidget):
         else:
             self.problems.setVisible(False)
 
-        late = schedule_info.late(job, now, mac_zone)
-        if late.late:
-            color = signal_color("warning", dark).name()
-            self.late.setText(
-                f"<span style='color:{color}'><b>Late:</b> {html.escape(late.reason)}, and it has not run "
-                "since.</span>"
-            )
-        self.late.setVisible(late.late)
-
         self.schedule.setText(schedule_info.describe(job, mac_zone))
-        zone = job.zone or (zone_or_none(mac_zone) if mac_zone else None)
-        machine = f"{job.host}'s" if job.host else "the Mac mini's"
-        if job.tz:
-            tz_text = job.tz if job.zone is not None else f"{job.tz} (unknown time zone)"
-        elif mac_zone:
-            tz_text = f"{mac_zone} ({machine} local time zone)"
-        else:
-            tz_text = f"{machine} local time zone (not published yet: times shown in this computer's zone)"
-        self.expression.setText(f"{schedule_info.expression(job)}\nTime zone: {tz_text}")
-
-        runs, why = schedule_info.next_runs(job, NEXT_RUN_COUNT, after=now, mac_zone=mac_zone)
-        if not job.enabled:
-            self.next_runs.setText(
-                "Disabled: it does not run on its schedule."
-                + (f"\nWould run: {timetext.absolute(runs[0], zone)}" if runs else "")
-            )
-        elif runs:
-            self.next_runs.setText(
-                "\n".join(f"{timetext.absolute(r, zone)}   ({timetext.relative(r, now)})" for r in runs)
-            )
-        else:
-            self.next_runs.setText(why or "No upcoming runs.")
-
-        if job.last_run_at is None:
-            self.last_run.setText("Never run.")
-        else:
-            status = STATUS_WORDS.get(job.last_status, job.last_status or "unknown")
-            took = (
-                f" in {timetext.duration(job.last_duration_ms)}" if job.last_duration_ms is not None else ""
-            )
-            self.last_run.setText(
-                f"{status}{took}, {timetext.relative(job.last_run_at, now)}\n"
-                f"{timetext.absolute(job.last_run_at, zone)}"
-            )
+        self.expression.setText(
+            f"{schedule_info.expression(job)}\nTime zone: {schedule_info.zone_text(job, mac_zone)}"
+        )
+        self._fill_times(job)
 
         target = job.target_agent_key
         self.target_title.setVisible(bool(target))
@@ -350,8 +368,88 @@ class DetailsPane(QWidget):
             )
             self.target.setText(f"{target}{extra}")
 
+        details = self.controller.job_details.get(job.job_id)
+        self._fill_command(details)
         text = job.instructions or ""
         self.instructions.setPlainText(text)
-        self.instructions.setPlaceholderText("No instructions (system event or command job).")
+        self.instructions.setPlaceholderText(
+            "No instructions: a command job (its command is above)."
+            if details is not None
+            else "No instructions (a system event, or a job whose worker does not say how it runs)."
+        )
         self._fit_instructions(text)
         self._requests_changed()
+
+    def _fill_command(self, details: JobDetails | None) -> None:
+        for widget in (self.command_title, self.command, self.command_info):
+            widget.setVisible(details is not None)
+        if details is None:
+            return
+        self.command.setText(command_text(details.command))
+        self.command.setToolTip(
+            "Run as an argument vector, never through a shell:\n"
+            + "\n".join(f"{i}. {arg}" for i, arg in enumerate(details.command, 1))
+        )
+        parts = [SOURCE_WORDS.get(details.source or "", f"from {details.source or 'an unknown source'}")]
+        parts.append(f"in {details.cwd}" if details.cwd else "in the worker's home folder")
+        if details.timeout_s is not None:
+            parts.append(f"timeout {timetext.interval(int(details.timeout_s * 1000))}")
+        elif self.controller.default_timeout_s is not None:
+            parts.append(
+                f"timeout {timetext.interval(int(self.controller.default_timeout_s * 1000))} "
+                "(the worker's default)"
+            )
+        lines = [" · ".join(parts)]
+        if details.env:
+            lines.append(f"Sets {', '.join(details.env)} (values not shown)")
+        self.command_info.setText("\n".join(lines))
+
+    def _fill_times(self, job: CronMirrorJob) -> None:
+        """The next runs and the last run: instants in the viewer's zone, relative words at the clock's
+        now (re-rendered by `_clock_ticked` when one of them reads differently)."""
+        clock = self.controller.clock
+        now = clock.now
+        mac_zone = self.controller.job_model.host_zones.for_host(job.host)
+        due: list[datetime | None] = []
+
+        def ago(when: datetime, *, past: bool = False) -> str:
+            due.append(timetext.changes_at(when, now, past=past))
+            # No-break spaces: "(in 1 d 23 h)" wraps as a whole or not at all, never leaving "h)" alone.
+            return timetext.relative(when, now, past=past).replace(" ", "\u00a0")
+
+        late = schedule_info.late(job, now, mac_zone)
+        if late.late:
+            color = signal_color("warning", is_dark(self.palette())).name()
+            self.late.setText(
+                f"<span style='color:{color}'><b>Late:</b> {html.escape(late.reason)}, and it has not run "
+                "since.</span>"
+            )
+        self.late.setVisible(late.late)
+        if late.late and late.expected_at is not None:  # "expected at 03:10, 12 min ago" ages
+            due.append(timetext.changes_at(late.expected_at, now, past=True))
+        elif late.expected_at is not None:  # when it would become Late
+            due.append(late.expected_at + (late.grace or timedelta(minutes=2)))
+
+        runs, why = schedule_info.next_runs(job, NEXT_RUN_COUNT, after=now, mac_zone=mac_zone)
+        if not job.enabled:
+            self.next_runs.setText(
+                "Disabled: it does not run on its schedule."
+                + (f"\nWould run: {timetext.absolute(runs[0])}" if runs else "")
+            )
+        elif runs:
+            self.next_runs.setText("\n".join(f"{timetext.absolute(r)}   ({ago(r)})" for r in runs))
+        else:
+            self.next_runs.setText(why or "No upcoming runs.")
+
+        if job.last_run_at is None:
+            self.last_run.setText("Never run.")
+        else:
+            status = STATUS_WORDS.get(job.last_status, job.last_status or "unknown")
+            took = (
+                f" in {timetext.duration(job.last_duration_ms)}" if job.last_duration_ms is not None else ""
+            )
+            self.last_run.setText(
+                f"{status}{took}, {ago(job.last_run_at, past=True)}\n{timetext.absolute(job.last_run_at)}"
+            )
+        self._times_due = min((d for d in due if d is not None), default=None)
+        clock.wake_at(self._times_due)

@@ -120,6 +120,15 @@ def draw_warning(p: QPainter, r: QRectF, dark: bool) -> None:
     p.drawPoint(QPointF(r.left() + w * 0.5, r.top() + w * 0.75))
 
 
+def draw_info(p: QPainter, r: QRectF, dark: bool) -> None:
+    """An "i" in a disc: a notice that is neither a success nor a problem (never ▶, which means Run)."""
+    d = _disc(p, r, signal_color("info", dark))
+    p.setPen(_mark_pen(r))
+    x, w = d.center().x(), d.width()
+    p.drawLine(QPointF(x, d.top() + w * 0.45), QPointF(x, d.top() + w * 0.74))
+    p.drawPoint(QPointF(x, d.top() + w * 0.28))
+
+
 def draw_light(color_name: str) -> Draw:
     def draw(p: QPainter, r: QRectF, dark: bool) -> None:
         inset = r.width() * 0.25
@@ -238,6 +247,7 @@ _DRAWINGS: dict[str, Draw] = {
     "skipped": draw_skipped,
     "never": draw_never,
     "warning": draw_warning,
+    "info": draw_info,
     "run": draw_run,
     "refresh": draw_refresh,
     "settings": draw_settings,

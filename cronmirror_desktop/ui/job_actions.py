@@ -14,6 +14,7 @@ app keeps live anyway; pending runs are in the Run requests dock, as before.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, Qt
@@ -43,9 +44,9 @@ from cronmirror_desktop.ui.theme import is_dark
 Index = QModelIndex | QPersistentModelIndex
 
 
-def pending_lines(requests: list[CronRunRequest]) -> list[str]:
-    now = now_utc()
-    return [actions.pending_words(r.action, r.status, r.requested_at, now) for r in requests]
+def pending_lines(requests: list[CronRunRequest], now: datetime | None = None) -> list[str]:
+    when = now or now_utc()
+    return [actions.pending_words(r.action, r.status, r.requested_at, when) for r in requests]
 
 
 class PendingDelegate(QStyledItemDelegate):
@@ -69,7 +70,7 @@ class PendingDelegate(QStyledItemDelegate):
             return []
         first = pending[0]
         more = f" +{len(pending) - 1}" if len(pending) > 1 else ""
-        full = pending_lines(pending)[0]
+        full = pending_lines(pending, self.controller.clock.now)[0]
         state = "in progress" if first.status == "running" else "requested"
         word = actions.words(first.action)
         return [full + more, f"{word} {state}{more}", word + more]
@@ -107,7 +108,7 @@ class PendingDelegate(QStyledItemDelegate):
     def helpEvent(
         self, event: QHelpEvent, view: QAbstractItemView, option: QStyleOptionViewItem, index: Index
     ) -> bool:
-        lines = pending_lines(self._pending(index))
+        lines = pending_lines(self._pending(index), self.controller.clock.now)
         if not lines:
             return super().helpEvent(event, view, option, index)
         tooltip = index.data(Qt.ItemDataRole.ToolTipRole) or ""

@@ -12,8 +12,13 @@ and the change is announced with `dataChanged`, `beginInsertRows`/`beginRemoveRo
 
 Next runs and Late come from `schedule_info` (core's rules) in the Mac mini's zone: each host's published
 zone (`set_host_zones`) for jobs without one of their own. Both depend on the time, so an entry keeps them
-only for one "generation": `refresh_times` (every 30 s) and `set_now` start a new one, and the rows'
-Next/Last/Status cells are announced as changed (the filter then judges "Late" again).
+only for one "generation" of the model's time context, which follows the app's one `ViewClock`.
+
+Relative times ("in 5 min", "3 h ago") are rendered against that clock. Each one rendered notes when its
+words change next; at that tick only those cells are announced as changed (see clock.py), never the whole
+table. Late, which any row can become as time passes, is judged again every `JUDGE_EVERY` seconds: then
+the Status column alone is announced (the filter judges "Late" again). `set_now` (tests, screenshots)
+judges everything at a given instant at once.
 
 Long because it is one thing: the job table's rows, their sort keys and their roles.
 """
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from operator import attrgetter
 from typing import Any
 
@@ -41,6 +46,7 @@ from cronmirror_desktop.core.rows import CronMirrorJob, zone_or_none
 from cronmirror_desktop.core.store import ChangeType, JobChange
 from cronmirror_desktop.core.timeutil import now_utc
 from cronmirror_desktop.ui import icons, schedule_info
+from cronmirror_desktop.ui.clock import DueTimes, ViewClock
 from cronmirror_desktop.ui.table_model import Index, RowTableModel
 from cronmirror_desktop.ui.theme import is_dark, secondary_text, signal_color
 
@@ -77,6 +83,21 @@ STATUS_WORDS = {"ok": "Succeeded", "error": "Failed", "skipped": "Skipped", None
 LATE_WORD = "Late"
 
 _MISSING = (1, 0.0)
+#: How often Late is judged again for every row (seconds); relative times follow their own words.
+JUDGE_EVERY = 30.0
+#: What a Status cell shows differently when Late starts or ends.
+_LATE_ROLES = [
+    Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.ToolTipRole,
+    Qt.ItemDataRole.DecorationRole,
+    LateRole,
+]
+#: What a cell whose relative time aged shows differently.
+_TIME_ROLES = [
+    Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.ForegroundRole,
+    Qt.ItemDataRole.AccessibleTextRole,
+]
 
 
 def row_key(job: CronMirrorJob) -> str:
@@ -221,7 +242,7 @@ class JobTableModel(RowTableModel):
     #: The hosts the jobs live on changed (a sorted list of names; rows without a host count for none).
     hostsChanged = Signal(list)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, clock: ViewClock | None = None) -> None:
         super().__init__(parent)
         self._entries: list[JobEntry] = []
         self._by_id: dict[str, JobEntry] = {}
@@ -231,6 +252,13 @@ class JobTableModel(RowTableModel):
         self._ctx = TimeContext()
         self._italic_font: QFont | None = None
         self._hosts: Counter[str] = Counter()
+        self.clock = clock if clock is not None else ViewClock(parent=self)
+        self._ctx.advance(self.clock.now)
+        #: When Late was last judged for every row (see the module docstring).
+        self._judged = self.clock.now
+        #: (row id, column) of every relative time rendered, by when its words change next.
+        self._due: DueTimes[tuple[str, int]] = DueTimes()
+        self.clock.ticked.connect(self._times_due)
 
     @property
     def _now(self) -> datetime:
@@ -281,9 +309,9 @@ class JobTableModel(RowTableModel):
                 return "done"
             if schedule_info.by_hand_only(job):
                 return schedule_info.BY_HAND
-            return timetext.relative(entry.next_run, self._now)
+            return self._relative(entry, COL_NEXT, entry.next_run)
         if column == COL_LAST:
-            return timetext.relative(job.last_run_at, self._now, empty="never")
+            return self._relative(entry, COL_LAST, job.last_run_at, past=True, empty="never")
         if column == COL_STATUS:
             if entry.is_late:
                 return LATE_WORD
@@ -295,6 +323,17 @@ class JobTableModel(RowTableModel):
         if column == COL_HOST:
             return job.host or "—"
         return None
+
+    def _relative(
+        self, entry: JobEntry, column: int, when: datetime | None, *, past: bool = False, empty: str = "—"
+    ) -> str:
+        """The words for `when` at the clock's now; notes when they change, so that cell alone is
+        re-rendered then."""
+        now = self.clock.now
+        changes = timetext.changes_at(when, now, past=past)
+        if self._due.note((entry.row_id, column), changes):
+            self.clock.wake_at(changes)
+        return timetext.relative(when, now, empty=empty, past=past)
 
     def _sort_value(self, entry: JobEntry, column: int) -> Any:
         job = entry.job
@@ -339,11 +378,11 @@ class JobTableModel(RowTableModel):
                 return "No next run known."
             own = job.next_run_at is not None and job.next_run_at == entry.next_run
             source = "" if own else "\n(computed from the schedule)"
-            return f"Next run: {timetext.absolute_with_zone(entry.next_run, self._zone_of(entry))}{source}"
+            return f"Next run: {timetext.absolute(entry.next_run)}{source}"  # the viewer's zone
         if column == COL_LAST:
             if job.last_run_at is None:
                 return "This job has not run yet."
-            return f"Last run: {timetext.absolute_with_zone(job.last_run_at, self._zone_of(entry))}"
+            return f"Last run: {timetext.absolute(job.last_run_at)}"
         if column == COL_STATUS:
             last = (
                 f"Unknown status {job.last_status!r}"
@@ -463,7 +502,8 @@ class JobTableModel(RowTableModel):
         self.beginResetModel()
         self._by_id = by_id
         self._entries = sorted(by_id.values(), key=_sort_key)
-        self._ctx.advance(now_utc())
+        self._due.clear()
+        self._ctx.advance(self.clock.now)
         self.endResetModel()
         self._count_hosts(Counter(e.job.host for e in self._entries if e.job.host))
         self.note_seen([e.job.updated_at for e in self._entries])
@@ -563,14 +603,37 @@ class JobTableModel(RowTableModel):
         )
         self.layoutChanged.emit()
 
-    def refresh_times(self) -> None:
-        """Time passed: relative times ("in 5 min") age, a run falls due, a job becomes Late. Repaint the
-        Next, Last and Status cells without touching the rows (the filter judges them again)."""
-        self.set_now(now_utc())
+    def _times_due(self) -> None:
+        """The clock ticked: judge next runs and Late at its now, announce the time cells whose words
+        changed (rows that were painted and whose text aged), and every `JUDGE_EVERY` seconds the Status
+        column (a row may have become Late); nothing else."""
+        now = self.clock.now
+        if now != self._ctx.now:
+            self._ctx.advance(now)
+        for row_id, column in self._due.due(now):
+            entry = self._by_id.get(row_id)
+            if entry is None:
+                continue
+            index = self.index(self._view_row(self._position(entry)), column)
+            self.dataChanged.emit(index, index, _TIME_ROLES)
+        if (now - self._judged).total_seconds() >= JUDGE_EVERY:
+            self._judged = now
+            if self._entries:
+                last = len(self._entries) - 1
+                self.dataChanged.emit(self.index(0, COL_STATUS), self.index(last, COL_STATUS), _LATE_ROLES)
+        judge_at = self._judged + timedelta(seconds=JUDGE_EVERY)
+        due = self._due.next_at
+        self.clock.wake_at(judge_at if due is None else min(due, judge_at))
+
+    @property
+    def pending_times(self) -> int:
+        """How many rendered relative times wait for their words to change (tests and the bench)."""
+        return len(self._due)
 
     def set_now(self, now: datetime) -> None:
-        """The instant relative times, next runs and Late are judged at (tests and screenshots pass one)."""
+        """Judge everything at `now` at once (tests and screenshots): next runs, Late, relative times."""
         self._ctx.advance(now)
+        self._judged = now
         self._times_changed()
 
     def set_host_zones(self, zones: HostZones) -> None:

@@ -11,28 +11,33 @@ themselves (models, dock, details, panels) live in their own modules.
 
 from __future__ import annotations
 
-import html
+import sys
 from collections.abc import Callable
+from datetime import datetime
 
 from PySide6.QtCore import (
     QByteArray,
     QEvent,
     QItemSelection,
+    QProcess,
     QSettings,
     QSize,
     Qt,
     QTimer,
+    QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
+    QPushButton,
     QSizePolicy,
     QSplitter,
     QTableView,
@@ -44,12 +49,14 @@ from PySide6.QtWidgets import (
 
 from cronmirror_desktop.core.rows import CronMirrorJob, ProjectInfo
 from cronmirror_desktop.core.store import LiveState
-from cronmirror_desktop.ui import icons
-from cronmirror_desktop.ui.banner import Banner, BannerKind, BannerMessage
+from cronmirror_desktop.ui import icons, status_messages
+from cronmirror_desktop.ui.banner import Banner, BannerKind
 from cronmirror_desktop.ui.chips import JobStatusDelegate
+from cronmirror_desktop.ui.column_fit import ColumnFit
 from cronmirror_desktop.ui.connection_panel import ConnectionPanel
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.details_pane import DetailsPane
+from cronmirror_desktop.ui.elided_label import ElidedLabel
 from cronmirror_desktop.ui.job_actions import JobActions
 from cronmirror_desktop.ui.job_filter import (
     ENABLED_FILTER_LABELS,
@@ -67,57 +74,37 @@ from cronmirror_desktop.ui.job_model import (
     COL_STATUS,
     ObjectRole,
 )
+from cronmirror_desktop.ui.jobs_file_actions import open_jobs_file
 from cronmirror_desktop.ui.request_dock import RequestDock
+from cronmirror_desktop.ui.status_messages import (
+    LOADING_TEXT,
+    OPEN_JOBS_FILE,
+    SHOW_DEMO,
+    START_WORKER,
+    not_configured_banner,
+)
 from cronmirror_desktop.ui.theme import is_dark
 from cronmirror_desktop.ui.toast import Toast
-from cronmirror_desktop.ui.worker_host import WorkerState
 from cronmirror_desktop.ui.worker_menu import WorkerMenu
 
-EMPTY_TEXT = "No cron jobs mirrored yet. The Mac mini sync worker will publish jobs here."
-LOADING_TEXT = "Loading jobs…"
+__all__ = ["LOADING_TEXT", "ElidedLabel", "MainWindow", "not_configured_banner"]
+
+#: The empty table's buttons: what each next step is called.
+EMPTY_ACTION_LABELS = {
+    START_WORKER: "Start worker",
+    OPEN_JOBS_FILE: "Open jobs.toml",
+    SHOW_DEMO: "Show the demo",
+}
 SEARCH_DEBOUNCE_MS = 60
 #: 2: the job table got a Host column (a header state saved for 7 columns does not fit 8).
 SETTINGS_VERSION = 2
-#: How often the worker's status line is redrawn while it runs ("last sync 12 s ago" keeps counting).
-WORKER_LINE_REFRESH_MS = 5_000
-
-
-class ElidedLabel(QLabel):
-    """One line that ends in "…" when it does not fit, instead of widening the window (the worker's
-    status line can carry a long error; the whole text is in the tooltip)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._full = ""
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-
-    def full_text(self) -> str:
-        return self._full
-
-    def set_full_text(self, text: str) -> None:
-        self._full = text
-        self._elide()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        width = self.contentsRect().width()
-        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(width, 0))
-        super().setText(shown if width > 0 else self._full)
-
-
-def not_configured_banner() -> BannerMessage:
-    return BannerMessage(
-        BannerKind.NOT_CONFIGURED,
-        "Supabase is not configured",
-        "CronMirror is running on the local store on this computer, so you only see jobs kept here. "
-        "To see and run your Mac mini's jobs from anywhere, add your Supabase project's URL and anon key "
-        "(Settings, or <code>SUPABASE_URL</code> / <code>SUPABASE_ANON_KEY</code>, or import your web "
-        "app's <code>.env</code>).",
-        severity="info",
-    )
+#: The narrowest window: the toolbar still fits, the table shows Name and Status (column_fit.py).
+MIN_WIDTH = 860
+#: Below this window width the toolbar is compact (see `_fit_toolbar`).
+TOOLBAR_COMPACT_WIDTH = 1060
+#: Below this width of the table and details together, the details pane collapses (the table keeps the
+#: room; double-click a job or drag the splitter's handle to bring it back).
+DETAILS_COLLAPSE_WIDTH = 1000
 
 
 class MainWindow(QMainWindow):
@@ -139,7 +126,7 @@ class MainWindow(QMainWindow):
         self.worker_menu = worker_menu
         self.setWindowTitle("CronMirror")
         self._icons_dark: bool | None = None
-        self.setMinimumSize(QSize(960, 600))
+        self.setMinimumSize(QSize(MIN_WIDTH, 520))
         self.setUnifiedTitleAndToolBarOnMac(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
@@ -154,7 +141,7 @@ class MainWindow(QMainWindow):
         self.requests_action.setChecked(True)
         self.requests_action.toggled.connect(self.dock.setVisible)
         self.dock.visibilityChanged.connect(self._dock_visibility)
-        self.toast = Toast(self)
+        self.toast = Toast(self.central)
         self._build_shortcuts()
         self._build_status_bar()
 
@@ -164,9 +151,15 @@ class MainWindow(QMainWindow):
         controller.loadingChanged.connect(self._update_empty_state)
         controller.liveStateChanged.connect(self._live_changed)
         controller.busyChanged.connect(self._busy_changed)
-        controller.storeChanged.connect(
-            lambda: self._live_changed(controller.live_state, controller.live_detail)
-        )
+        controller.storeChanged.connect(self._update_banner)
+        controller.workersChanged.connect(self._update_banner)
+        controller.request_model.activeCountChanged.connect(self._update_banner)
+        controller.clock.ticked.connect(self._clock_ticked)
+        self._banner_due: datetime | None = None
+        #: How "Show the demo" starts a demo (a second app, detached); tests replace it.
+        self.launch: Callable[[str, list[str]], object] = QProcess.startDetached
+        #: How "Open jobs.toml" opens a file (the desktop's editor); tests replace it.
+        self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl
         model = controller.job_model
         for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved):
             signal.connect(self._update_empty_state)
@@ -182,7 +175,7 @@ class MainWindow(QMainWindow):
             self.proxy.layoutChanged,
         ):
             signal.connect(self._update_empty_state)
-        self.banner.actionClicked.connect(lambda _kind: self.open_settings())
+        self.banner.actionClicked.connect(self._banner_action)
         self.connection_panel.settingsRequested.connect(self.open_settings)
         self.details.runRequested.connect(self.run_job)
 
@@ -192,7 +185,7 @@ class MainWindow(QMainWindow):
         self._hosts_changed(controller.job_model.hosts())
         self._projects_changed(controller.projects)
         self._project_changed(controller.project_id)
-        self._live_changed(controller.live_state, controller.live_detail)
+        self._update_banner()
         self._update_empty_state()
 
     # -- construction -------------------------------------------------------------------------
@@ -211,7 +204,7 @@ class MainWindow(QMainWindow):
 
         project_label = QLabel("Project", bar)
         project_label.setContentsMargins(6, 0, 4, 0)
-        bar.addWidget(project_label)
+        self.project_label_action = bar.addWidget(project_label)
         self.project_combo = QComboBox(bar)
         self.project_combo.setObjectName("projectCombo")
         self.project_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -316,7 +309,7 @@ class MainWindow(QMainWindow):
         """The hosted worker's menu, filled by the same code as the menu-bar icon's (see worker_menu.py)."""
         button = QToolButton(bar)
         button.setObjectName("workerButton")
-        button.setText("Worker")
+        button.setText("In-app worker")
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         popup = QMenu(button)
@@ -330,6 +323,7 @@ class MainWindow(QMainWindow):
     def _build_central(self) -> None:
         central = QWidget(self)
         central.setObjectName("central")
+        self.central = central
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -374,6 +368,8 @@ class MainWindow(QMainWindow):
         }
         for column, width in widths.items():
             self.table.setColumnWidth(column, width)
+        # In a narrow window the long columns give way (and elide) so Name and Status stay in view.
+        self.column_fit = ColumnFit(self.table, {c: w for c, w in widths.items() if c != COL_NAME})
         header.moveSection(header.visualIndex(COL_HOST), 1)  # right after the name, when it is shown
         self.table.setColumnHidden(COL_HOST, True)
         self.table.setItemDelegateForColumn(COL_STATUS, JobStatusDelegate(self.table))
@@ -384,12 +380,31 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.installEventFilter(self)
 
-        self.empty_label = QLabel(self.table.viewport())
-        self.empty_label.setObjectName("emptyState")
+        # Over an empty table: why it is empty, and the next steps (buttons) when there are any.
+        self.empty_state = QWidget(self.table.viewport())
+        self.empty_state.setObjectName("emptyState")
+        box = QVBoxLayout(self.empty_state)
+        box.setContentsMargins(24, 24, 24, 24)
+        box.addStretch(1)
+        self.empty_label = QLabel(self.empty_state)
+        self.empty_label.setObjectName("emptyText")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
         self.empty_label.setEnabled(False)
-        self.empty_label.setMargin(24)
+        box.addWidget(self.empty_label)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.empty_buttons: dict[str, QPushButton] = {}
+        for action, label in EMPTY_ACTION_LABELS.items():
+            button = QPushButton(label, self.empty_state)
+            button.setObjectName(f"empty_{action}")
+            button.clicked.connect(lambda _checked=False, a=action: self.empty_action(a))
+            button.hide()
+            buttons.addWidget(button)
+            self.empty_buttons[action] = button
+        buttons.addStretch(1)
+        box.addLayout(buttons)
+        box.addStretch(1)
         self.table.viewport().installEventFilter(self)
 
         self.details = DetailsPane(self.controller, central)
@@ -402,7 +417,14 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
+        self.splitter.setCollapsible(1, True)  # the details give way in a narrow window (_fit_details)
         self.splitter.setSizes([920, 360])
+        self.splitter.splitterMoved.connect(self._details_moved_by_hand)
+        #: The details pane's share of the width before the window got too narrow for it (None: not
+        #: collapsed by us).
+        self._details_share_before: float | None = None
+        self.splitter.installEventFilter(self)
+        self.table.doubleClicked.connect(lambda _index: self.show_details())
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
@@ -427,9 +449,9 @@ class MainWindow(QMainWindow):
             self.worker_line.setContentsMargins(6, 0, 6, 0)
             bar.addWidget(self.worker_line, 1)
             self.worker_menu.changed.connect(self.update_worker_line)
-            self._worker_timer = QTimer(self)
-            self._worker_timer.setInterval(WORKER_LINE_REFRESH_MS)
-            self._worker_timer.timeout.connect(self.update_worker_line)
+            self.worker_menu.changed.connect(self._update_banner)
+            self.worker_menu.changed.connect(self._update_empty_state)
+            self.connection_panel.own_worker_id = self.worker_menu.worker_id
             self.update_worker_line()
 
     def update_worker_line(self) -> None:
@@ -445,10 +467,6 @@ class MainWindow(QMainWindow):
         if self.worker_button is not None:
             self.worker_button.setIcon(icons.icon(f"light-{summary.light}", is_dark(self.palette())))
             self.worker_button.setToolTip(summary.line)
-        if summary.state is WorkerState.STOPPED and not summary.problem:
-            self._worker_timer.stop()
-        elif not self._worker_timer.isActive():
-            self._worker_timer.start()
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -557,6 +575,7 @@ class MainWindow(QMainWindow):
         """Several Mac minis on one project: show which one each job lives on, and let the user pick one."""
         several = len(hosts) > 1
         self.table.setColumnHidden(COL_HOST, not several)
+        self.column_fit.fit()
         current = self.proxy.host_filter
         combo = self.host_combo
         combo.blockSignals(True)
@@ -581,65 +600,68 @@ class MainWindow(QMainWindow):
             self.requests_action.setChecked(self.dock.isVisibleTo(self))
             self.requests_action.blockSignals(False)
 
-    def _live_changed(self, state: LiveState, detail: str) -> None:
+    def _live_changed(self, _state: LiveState, _detail: str) -> None:
+        self._update_banner()
+
+    def _can_start_worker(self) -> bool:
+        menu = self.worker_menu
+        return (
+            menu is not None
+            and menu.summary().can_start
+            and menu.project_id == self.controller.project_id
+            and not self.controller.demo
+        )
+
+    def _update_banner(self, *_args: object) -> None:
+        """The banner's one message (status_messages decides); woken again when "no worker seen" would
+        start to hold."""
         c = self.controller
-        message: BannerMessage | None = None
-        if c.store.kind == "supabase":
-            if state is LiveState.AUTH_FAILED:
-                message = BannerMessage(
-                    BannerKind.AUTH_FAILED,
-                    "Supabase refused the key",
-                    "The anon key was not accepted, so nothing can be read or queued. "
-                    "Copy it again from your Supabase project's API settings."
-                    + (f"<br><small>{html.escape(detail)}</small>" if detail else ""),
-                    severity="error",
-                    dismissible=False,
-                )
-            elif state is LiveState.DISCONNECTED:
-                since = f" since {c.stale_since.astimezone():%H:%M}" if c.stale_since else ""
-                message = BannerMessage(
-                    BannerKind.DISCONNECTED,
-                    f"Connection to Supabase lost{since}",
-                    "Showing the jobs and requests as they were; the app keeps retrying and refreshes "
-                    "everything when it is back."
-                    + (f"<br><small>{html.escape(detail)}</small>" if detail else ""),
-                    action=None,
-                    severity="warning",
-                )
-        elif c.supabase_problem and not c.demo:
-            message = BannerMessage(
-                BannerKind.SUPABASE_UNUSABLE,
-                "Supabase is configured but cannot be used",
-                f"{html.escape(c.supabase_problem)}<br>Meanwhile CronMirror runs on the local store on this "
-                "computer.",
-                severity="warning",
-            )
-        elif not c.supabase_configured and not c.demo:
-            message = not_configured_banner()
-        if message is None and state is LiveState.DISCONNECTED and c.store.kind == "local":
-            message = BannerMessage(
-                BannerKind.STORE_ERROR,
-                "The local store cannot be read",
-                f"{html.escape(detail or 'It failed.')} The app keeps retrying.",
-                action=None,
-                severity="error",
-            )
-        self.banner.show_message(message)
+        self.banner.show_message(status_messages.banner_message(c, can_start_worker=self._can_start_worker()))
+        _, self._banner_due = c.waiting_for_a_worker()
+        c.clock.wake_at(self._banner_due)
         self._update_empty_state()
+
+    def _clock_ticked(self) -> None:
+        if self._banner_due is not None and self._banner_due <= self.controller.clock.now:
+            self._update_banner()
+
+    def _banner_action(self, kind: str) -> None:
+        if kind == BannerKind.NO_WORKER and self.worker_menu is not None:
+            self.worker_menu.start()
+        else:
+            self.open_settings()
+
+    def empty_action(self, action: str) -> None:
+        """A next step offered by the empty table."""
+        if action == START_WORKER and self.worker_menu is not None:
+            self.worker_menu.start()
+        elif action == OPEN_JOBS_FILE:
+            self.open_jobs_file()
+        elif action == SHOW_DEMO:
+            self.launch(sys.executable, ["-m", "cronmirror_desktop", "--demo"])
+
+    def open_jobs_file(self) -> None:
+        """This computer's jobs.toml in the desktop's editor (jobs_file_actions.py)."""
+        from cronmirror_desktop.core.config import resolve_config
+        from worker.configured import jobs_file_path
+
+        path = jobs_file_path(resolve_config())
+        try:
+            open_jobs_file(path, self.open_url)
+        except OSError as exc:
+            self.toast.show_message("error", f"Could not create {path}: {exc}")
 
     def _update_empty_state(self, *_args: object) -> None:
         total = self.controller.job_model.rowCount()
         shown = self.proxy.rowCount()
-        text = ""
-        if self.controller.loading and total == 0:
-            text = LOADING_TEXT
-        elif total == 0:
-            text = EMPTY_TEXT
-        elif shown == 0:
-            text = "No jobs match the search and filters."
-        self.empty_label.setText(text)
-        self.empty_label.setVisible(bool(text))
-        self.empty_label.resize(self.table.viewport().size())
+        empty = status_messages.empty_text(
+            self.controller, total=total, shown=shown, can_start_worker=self._can_start_worker()
+        )
+        self.empty_label.setText(empty.text if empty is not None else "")
+        for action, button in self.empty_buttons.items():
+            button.setVisible(empty is not None and action in empty.actions)
+        self.empty_state.setVisible(empty is not None)
+        self.empty_state.resize(self.table.viewport().size())
         if total:
             noun = "job" if total == 1 else "jobs"
             text = f"{shown:,} of {total:,} {noun}" if shown != total else f"{total:,} {noun}"
@@ -649,7 +671,9 @@ class MainWindow(QMainWindow):
 
     def eventFilter(self, watched: object, event: QEvent) -> bool:
         if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
-            self.empty_label.resize(self.table.viewport().size())
+            self.empty_state.resize(self.table.viewport().size())
+        elif watched is getattr(self, "splitter", None) and event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self._fit_details)  # after the splitter has laid out its panes
         elif (
             watched is self.table
             and event.type() == QEvent.Type.KeyPress
@@ -677,6 +701,71 @@ class MainWindow(QMainWindow):
         self.details.run_button.setIcon(icons.icon("run", dark))
         self.update_worker_line()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_toolbar()
+
+    def _fit_toolbar(self) -> None:
+        """In a narrow window the toolbar gives up words, never controls: the worker button shows its
+        light only (its name and state are in the tooltip and the status bar), the "Project" label goes
+        (the combo says it), the search field may get narrower."""
+        compact = self.width() < TOOLBAR_COMPACT_WIDTH
+        self.project_label_action.setVisible(not compact)
+        self.search.setMinimumWidth(160 if compact else 220)
+        if self.worker_button is not None:
+            self.worker_button.setToolButtonStyle(
+                Qt.ToolButtonStyle.ToolButtonIconOnly
+                if compact
+                else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+            )
+
+    def _fit_details(self) -> None:
+        """Collapse the details pane while the window is narrow; give it back its share when it is not."""
+        total = self.splitter.width()
+        sizes = self.splitter.sizes()
+        if total <= 0 or len(sizes) != 2 or sum(sizes) <= 0:
+            return
+        if total < DETAILS_COLLAPSE_WIDTH:
+            if sizes[1] > 0 and self._details_share_before is None:
+                self._details_share_before = sizes[1] / sum(sizes)
+                self.splitter.setSizes([total, 0])
+        elif self._details_share_before is not None:
+            self._uncollapse()
+
+    def _uncollapse(self) -> None:
+        share, self._details_share_before = self._details_share_before or 0.28, None
+        total = self.splitter.width()
+        width = max(self.details.minimumWidth(), round(total * share))
+        self.splitter.setSizes([max(0, total - width), width])
+
+    def _details_moved_by_hand(self, _pos: int, _index: int) -> None:
+        if self.splitter.sizes()[1] > 0:
+            self._details_share_before = None  # opened by hand: it stays until the window changes
+
+    @property
+    def details_collapsed(self) -> bool:
+        return self.splitter.sizes()[1] == 0
+
+    def show_details(self) -> None:
+        """Bring a collapsed details pane back (a double-click on a job does)."""
+        if self.details_collapsed:
+            if self._details_share_before is None:
+                self._details_share_before = 0.28
+            self._uncollapse()
+
+    def _splitter_state(self) -> QByteArray:
+        """The splitter as the user left it: a pane collapsed only because the window is narrow is saved
+        open, at its share, so a wider window next time shows it."""
+        share = self._details_share_before
+        if share is None:
+            return self.splitter.saveState()
+        total = max(1, sum(self.splitter.sizes()))
+        width = round(total * share)
+        self.splitter.setSizes([total - width, width])
+        state = self.splitter.saveState()
+        self.splitter.setSizes([total, 0])
+        return state
+
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) and hasattr(
@@ -685,7 +774,7 @@ class MainWindow(QMainWindow):
             self._refresh_icons()
             self.table.viewport().update()
             self.dock.view.viewport().update()
-            self.banner.show_message(self.banner.message)
+            self._update_banner()
 
     # -- persistence --------------------------------------------------------------------------
 
@@ -702,6 +791,10 @@ class MainWindow(QMainWindow):
         header = s.value("jobTable/header")
         if isinstance(header, QByteArray):
             self.table.horizontalHeader().restoreState(header)
+            fit = self.column_fit
+            for column in list(fit.preferred):
+                if self.table.columnWidth(column) > 0:
+                    fit.preferred[column] = self.table.columnWidth(column)
         splitter = s.value("mainWindow/splitter")
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
@@ -714,8 +807,8 @@ class MainWindow(QMainWindow):
         s.setValue("layout/version", SETTINGS_VERSION)
         s.setValue("mainWindow/geometry", self.saveGeometry())
         s.setValue("mainWindow/state", self.saveState())
-        s.setValue("jobTable/header", self.table.horizontalHeader().saveState())
-        s.setValue("mainWindow/splitter", self.splitter.saveState())
+        s.setValue("jobTable/header", self.column_fit.preferred_state())
+        s.setValue("mainWindow/splitter", self._splitter_state())
         s.setValue("requests/header", self.dock.view.horizontalHeader().saveState())
         s.sync()
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QFont, QFontDatabase, QGuiApplication, QResizeEvent
+from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QFont, QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
@@ -140,7 +140,11 @@ class RequestDock(QDockWidget):
         self.empty_label = QLabel("No run requests yet. Select a job and press Run.", self.view.viewport())
         self.empty_label.setObjectName("requestsEmpty")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
         self.empty_label.setEnabled(False)
+        # Sized with the viewport itself (not with the dock, whose size settles before the table's):
+        # otherwise it was drawn as a clipped fragment, "yet. Select a jo", until the next resize.
+        fit_to_viewport(self.empty_label, self.view)
 
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         for signal in (
@@ -183,14 +187,17 @@ class RequestDock(QDockWidget):
             f"{active} active · last {count}" if active else f"Last {count}" if count else ""
         )
         self.empty_label.setVisible(count == 0)
-        self.empty_label.resize(self.view.viewport().size())
+        self.empty_label.setGeometry(self.view.viewport().rect())
         self._selection_changed()
         self.pulse.update_state()
 
     def _live_changed(self, state: LiveState, detail: str) -> None:
         stale = self.model.stale
         self.stale_label.setVisible(stale)
-        if stale:
+        if stale and not self.controller.ever_live:  # never connected: nothing here is out of date yet
+            self.stale_label.setText("⚠ Not connected yet: requests show once the store answers")
+            self.stale_label.setToolTip(detail or "The app keeps trying.")
+        elif stale:
             since = self.controller.stale_since
             when = f" since {since.astimezone():%H:%M}" if isinstance(since, datetime) else ""
             self.stale_label.setText(f"⚠ Not live{when}: statuses may be out of date")
@@ -235,9 +242,23 @@ class RequestDock(QDockWidget):
         menu.addAction(copy)
         menu.popup(self.view.viewport().mapToGlobal(pos))
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self.empty_label.resize(self.view.viewport().size())
+
+class _FitToViewport(QObject):
+    def __init__(self, label: QLabel, view: QTableView) -> None:
+        super().__init__(label)
+        self._label = label
+        view.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Show) and isinstance(watched, QWidget):
+            self._label.setGeometry(watched.rect())
+        return False
+
+
+def fit_to_viewport(label: QLabel, view: QTableView) -> None:
+    """Keep a placeholder over an item view's viewport exactly as large as the viewport, always."""
+    _FitToViewport(label, view)
+    label.setGeometry(view.viewport().rect())
 
 
 def _copy(text: str) -> None:

@@ -4,13 +4,13 @@ Used twice: the dock (the project's last 20) and the details pane (one job's rec
 set). Changes arrive one row at a time and are applied with insert/remove/dataChanged, never a reset;
 rows past the limit fall off the bottom, except active ones (a queued request must stay cancellable).
 While the live subscription is down the model is `stale`: rows are greyed and say so, because they may
-no longer be true.
+no longer be true. "Requested 2 min ago" is rendered against the app's one clock and re-rendered, that
+cell alone, when its words change (clock.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
@@ -19,8 +19,8 @@ from PySide6.QtGui import QGuiApplication
 from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.rows import CronRunRequest
 from cronmirror_desktop.core.store import ChangeType, RequestChange
-from cronmirror_desktop.core.timeutil import now_utc
 from cronmirror_desktop.ui import icons
+from cronmirror_desktop.ui.clock import DueTimes, ViewClock
 from cronmirror_desktop.ui.table_model import Index, RowTableModel
 from cronmirror_desktop.ui.theme import is_dark, secondary_text
 
@@ -106,14 +106,23 @@ class RequestTableModel(RowTableModel):
     #: A row was added or changed status (for the tray and the dock title).
     activeCountChanged = Signal(int)
 
-    def __init__(self, parent: QObject | None = None, *, limit: int = 20, job_id: str | None = None) -> None:
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        limit: int = 20,
+        job_id: str | None = None,
+        clock: ViewClock | None = None,
+    ) -> None:
         super().__init__(parent)
         self.limit = limit
         self.job_id = job_id
         self._rows: list[CronRunRequest] = []
         self._stale = False
-        self._now = now_utc()
         self._names: Callable[[str], str | None] = lambda _job_id: None
+        self.clock = clock if clock is not None else ViewClock(parent=self)
+        self._due: DueTimes[str] = DueTimes()
+        self.clock.ticked.connect(self._times_due)
 
     # -- Qt model interface -------------------------------------------------------------------
 
@@ -150,7 +159,11 @@ class RequestTableModel(RowTableModel):
             name = self._names(request.job_id) or request.job_id or "(no job id)"
             return name if request.is_run else f"{name} · {request.action_text}"
         if column == COL_REQUESTED:
-            return timetext.relative(request.requested_at, self._now)
+            now = self.clock.now
+            changes = timetext.changes_at(request.requested_at, now, past=True)
+            if self._due.note(request.id, changes):
+                self.clock.wake_at(changes)
+            return timetext.relative(request.requested_at, now, past=True)
         if column == COL_STATUS:
             return STATUS_LABELS.get(request.status, request.status)
         if column == COL_DURATION:
@@ -220,16 +233,14 @@ class RequestTableModel(RowTableModel):
                 self.index(0, COL_JOB), self.index(last, COL_JOB), [Qt.ItemDataRole.DisplayRole]
             )
 
-    def refresh_times(self) -> None:
-        self._now = now_utc()
-        if self._rows:
-            last = len(self._rows) - 1
-            self.dataChanged.emit(
-                self.index(0, COL_REQUESTED), self.index(last, COL_REQUESTED), [Qt.ItemDataRole.DisplayRole]
-            )
-
-    def set_now(self, now: datetime) -> None:
-        self._now = now
+    def _times_due(self) -> None:
+        """The clock ticked: re-render the "Requested … ago" cells whose words changed, only those."""
+        for request_id in self._due.due(self.clock.now):
+            row = self.row_of(request_id)
+            if row is not None:
+                index = self.index(row, COL_REQUESTED)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole])
+        self.clock.wake_at(self._due.next_at)
 
     def _all_changed(self) -> None:
         if self._rows:
@@ -246,7 +257,7 @@ class RequestTableModel(RowTableModel):
         rows = sorted(unique.values(), key=_order_key)
         self.beginResetModel()
         self._rows = rows
-        self._now = now_utc()
+        self._due.clear()
         self.endResetModel()
         self._trim()
         self.activeCountChanged.emit(self.active_count())

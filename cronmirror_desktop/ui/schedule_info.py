@@ -11,15 +11,15 @@ Descriptions are cached (10,000 rows usually share a few dozen expressions, and 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from cronmirror_desktop.core import job_times
 from cronmirror_desktop.core.job_times import by_hand_only
 from cronmirror_desktop.core.lateness import Lateness
-from cronmirror_desktop.core.rows import CronMirrorJob
+from cronmirror_desktop.core.rows import CronMirrorJob, zone_or_none
 from cronmirror_desktop.core.schedule import schedule_for
-from cronmirror_desktop.core.schedule_text import try_describe
+from cronmirror_desktop.core.schedule_text import expression_text, try_describe
 from cronmirror_desktop.core.timeutil import now_utc
 
 #: What the table's Next column says for a job nothing starts on a clock.
@@ -37,15 +37,63 @@ def _describe(
 
 
 def describe(job: CronMirrorJob, mac_zone: str | None = None) -> str:
-    """ "Every 30 minutes", "At 07:00, Monday through Friday", "Once, at 2026-12-24 18:00 CET"."""
-    return _describe(job.schedule_kind, job.schedule_expr, job.tz, job.source, mac_zone)
+    """ "Every 30 minutes", "At 07:00, Monday through Friday", "Once, at 2026-12-24 18:00 CET". A wall
+    clock schedule in a zone other than the viewer's names it: "At 07:00, Monday through Friday
+    (Europe/Berlin)" (the one place the job's zone is shown; instants are in the viewer's)."""
+    text = _describe(job.schedule_kind, job.schedule_expr, job.tz, job.source, mac_zone)
+    zone = job.tz or mac_zone
+    if zone and job.schedule_kind in _WALL_CLOCK_KINDS and not is_viewers_zone(zone):
+        text += f" ({zone})"
+    return text
+
+
+#: Schedules read on a wall clock, whose words depend on the zone.
+_WALL_CLOCK_KINDS = frozenset({"cron", "calendar"})
+
+
+def is_viewers_zone(tz: str, *, at: datetime | None = None) -> bool:
+    """Whether the zone called `tz` keeps the viewer's time now (and a day either side, so a DST switch
+    of one of them this week does not count as the same zone). An unknown zone is not."""
+    zone = zone_or_none(tz)
+    if zone is None:
+        return False
+    at = at or datetime.now(UTC)
+    return all(
+        (at + timedelta(days=d)).astimezone(zone).utcoffset()
+        == (at + timedelta(days=d)).astimezone().utcoffset()
+        for d in (-1, 0, 1)
+    )
+
+
+def _relation(tz: str) -> str:
+    """How the zone called `tz` stands to the viewer's: "this computer's time too", "CET, 1 h ahead of
+    this computer"."""
+    zone = zone_or_none(tz)
+    if zone is None:
+        return "unknown time zone"
+    if is_viewers_zone(tz):
+        return "this computer's time too"
+    now = datetime.now(UTC)
+    hours = (now.astimezone(zone).utcoffset() or timedelta()) - (now.astimezone().utcoffset() or timedelta())
+    diff = hours.total_seconds() / 3600
+    side = "ahead of" if diff > 0 else "behind"
+    return f"{now.astimezone(zone).tzname()}, {abs(diff):g} h {side} this computer"
+
+
+def zone_text(job: CronMirrorJob, mac_zone: str | None = None) -> str:
+    """The zone a job's schedule is read in, for the details pane: its own, else its Mac mini's."""
+    machine = f"{job.host}'s" if job.host else "the Mac mini's"
+    if job.tz:
+        return f"{job.tz} ({_relation(job.tz)})"
+    if mac_zone:
+        return f"{mac_zone} ({machine} local time zone; {_relation(mac_zone)})"
+    return f"{machine} local time zone (not published yet: times shown in this computer's zone)"
 
 
 def expression(job: CronMirrorJob) -> str:
-    """The schedule as the mirror stores it, for people who read cron: "cron 0 7 * * 1-5"."""
-    if job.schedule_kind is None:
-        return "—"
-    return f"{job.schedule_kind} {job.schedule_expr or ''}".strip()
+    """The schedule as the mirror stores it, for people who read cron: "cron 0 7 * * 1-5", "every 30
+    min"."""
+    return expression_text(job.schedule_kind, job.schedule_expr)
 
 
 def next_runs(
@@ -63,5 +111,6 @@ def next_run(
 
 
 def late(job: CronMirrorJob, now: datetime, mac_zone: str | None = None) -> Lateness:
-    """Whether the job is Late now (core.lateness, one rule for every reader)."""
-    return job_times.late(job, now, mac_zone)
+    """Whether the job is Late now (core.lateness, one rule for every reader); the expected time in the
+    reason is in the viewer's zone, as every instant the app shows."""
+    return job_times.late(job, now, mac_zone, display_tz=now.astimezone().tzinfo)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtWidgets import QMenu, QWidget
 
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.main_window import MainWindow
@@ -32,15 +33,17 @@ async def take_screenshot(
     path: Path,
     *,
     worker_menu: bool = False,
+    sources: bool = False,
     job_id: str | None = None,
     job_menu: bool = False,
     edit: str | None = None,
 ) -> bool:
     """Wait until data is shown (or a timeout), let the window settle, save it as a PNG. `worker_menu`
     opens the Worker menu and draws it where it drops down (a popup is a window of its own, which
-    `grab()` of the main window does not include). `job_id`: the job whose details are shown (the demo's
-    default: SCREENSHOT_DEMO_JOB). `job_menu`: that job's context menu open at its row; `edit`: its Edit
-    dialog open with this schedule typed in (ui/job_actions.py)."""
+    `grab()` of the main window does not include); `sources` does the same with the connection panel's
+    Sources popover. `job_id`: the job whose details are shown (the demo's default: SCREENSHOT_DEMO_JOB).
+    `job_menu`: that job's context menu open at its row; `edit`: its Edit dialog open with this schedule
+    typed in (ui/job_actions.py)."""
     loaded = asyncio.Event()
     controller.loadingChanged.connect(lambda loading: None if loading else loaded.set())
     if not controller.loading:
@@ -59,8 +62,12 @@ async def take_screenshot(
     await asyncio.sleep(0.4)  # layouts, the details pane's requests and fades settle
     path.parent.mkdir(parents=True, exist_ok=True)
     image = window.grab()
+    menus: list[tuple[QWidget, QMenu]] = []
     if worker_menu and window.worker_button is not None and window.worker_popup is not None:
-        button, popup = window.worker_button, window.worker_popup
+        menus.append((window.worker_button, window.worker_popup))
+    if sources and window.connection_panel.sources.isVisible():
+        menus.append((window.connection_panel.sources, window.connection_panel.sources_popup))
+    for button, popup in menus:
         popup.popup(button.mapToGlobal(button.rect().bottomLeft()))
         await asyncio.sleep(0.2)
         at = button.mapTo(window, button.rect().bottomLeft())

@@ -6,6 +6,12 @@ plain values go to the settings file, keys to the keychain, never anywhere else.
 shown: their fields stay empty with a "stored in the keychain" placeholder, and an empty field means
 "keep it". A value set by an environment variable is shown read-only with the variable's name, because
 that is the value the app actually uses.
+
+Save stores everything or nothing (issue 19): a key when the keychain cannot hold one refuses the whole
+save before anything is written, and a value refused half-way puts the settings file (and the keys
+already stored) back as they were. One message says what happened; the dialog grows instead of
+squashing its fields, and a long connection-test result is shown whole. Also here: the theme (light,
+dark, or the system's), this computer's jobs.toml with Open and Reveal, and what a project id is.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDesktopServices, QResizeEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -42,13 +50,21 @@ from cronmirror_desktop.core.config_import import DotenvImport, import_dotenv
 from cronmirror_desktop.core.config_write import set_value, unset_value
 from cronmirror_desktop.core.controlapi import ControlApiClient
 from cronmirror_desktop.core.errors import CronMirrorError
+from cronmirror_desktop.core.settings import load_settings, save_settings
 from cronmirror_desktop.core.stores import supabase_store
-from cronmirror_desktop.ui.theme import is_dark, signal_color
+from cronmirror_desktop.ui.jobs_file_actions import Opener, open_jobs_file, reveal_jobs_file
+from cronmirror_desktop.ui.theme import THEME_KEY, ThemeMode, apply_theme, is_dark, signal_color, stored_theme
+from worker.configured import jobs_file_path
 
 log = logging.getLogger(__name__)
 
 TEST_TIMEOUT_S = 10.0
 KEYCHAIN_PLACEHOLDER = "•••••••• stored in the keychain (leave empty to keep)"
+PROJECT_NOTE = (
+    "The id both tables are scoped by: the app, the CLI and the Mac mini's worker must use the same one. "
+    "ClawdOS uses front-office, the default."
+)
+THEME_LABELS = {ThemeMode.SYSTEM: "Follow the system", ThemeMode.LIGHT: "Light", ThemeMode.DARK: "Dark"}
 
 
 @dataclass
@@ -92,6 +108,8 @@ class SettingsDialog(QDialog):
         self.config = config or resolve_config(probe_keychain=True)
         self.fields: dict[str, Field] = {}
         self._tasks = TaskSet()
+        #: Labels with wrapped messages whose whole text must show (`_fit_height`).
+        self._wrapped: set[QLabel] = set()
         self.last_import: DotenvImport | None = None
 
         layout = QVBoxLayout(self)
@@ -137,6 +155,11 @@ class SettingsDialog(QDialog):
         projects = QGroupBox("Projects", self)
         form = QFormLayout(projects)
         self._line(form, "project", "Current project", "front-office")
+        project_note = QLabel(PROJECT_NOTE, self)
+        project_note.setObjectName("projectNote")
+        project_note.setWordWrap(True)
+        project_note.setEnabled(False)
+        form.addRow("", project_note)
         self._line(form, "projects", "Other project ids", "comma-separated")
         store = QComboBox(projects)
         for value, label in (("auto", "Supabase when configured, else local"), ("local", "Local store only"),
@@ -153,14 +176,53 @@ class SettingsDialog(QDialog):
         self._spin(form, "worker.job_timeout_s", "Job timeout (s)", w.job_timeout_s, 10, 86_400)
         self._spin(form, "worker.grace_period_s", "Grace period (s)", w.grace_period_s, 1, 600)
         self._line(form, "worker.jobs_file", "Jobs file", "jobs.toml in the settings folder")
+        self.jobs_file_path = QLabel(self)
+        self.jobs_file_path.setObjectName("jobsFilePath")
+        self.jobs_file_path.setWordWrap(True)
+        self.jobs_file_path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        open_button = QPushButton("Open", self)
+        open_button.setObjectName("openJobsFile")
+        open_button.setToolTip(
+            "Edit this computer's jobs.toml (an example is written first if there is none)"
+        )
+        open_button.clicked.connect(lambda: self._jobs_file_action(open_jobs_file))
+        reveal_button = QPushButton("Reveal", self)
+        reveal_button.setObjectName("revealJobsFile")
+        reveal_button.setToolTip("Show jobs.toml in its folder")
+        reveal_button.clicked.connect(lambda: self._jobs_file_action(reveal_jobs_file))
+        path_row = QWidget(self)
+        path_line = QHBoxLayout(path_row)
+        path_line.setContentsMargins(0, 0, 0, 0)
+        path_line.addWidget(self.jobs_file_path, 1)
+        path_line.addWidget(open_button)
+        path_line.addWidget(reveal_button)
+        form.addRow("", path_row)
+        self.fields["worker.jobs_file"].widget.textChanged.connect(lambda _t: self._show_jobs_file())  # type: ignore[union-attr]
+        self._show_jobs_file()
         second.addWidget(worker)
+
+        look = QGroupBox("Appearance", self)
+        form = QFormLayout(look)
+        self.theme = QComboBox(look)
+        self.theme.setObjectName("field_theme")
+        for mode, label in THEME_LABELS.items():
+            self.theme.addItem(label, mode.value)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(stored_theme().value)))
+        self._theme_initial = stored_theme()
+        form.addRow("Theme", self.theme)
+        second.addWidget(look)
         second.addStretch(1)
+        #: How Open and Reveal open a path (the desktop's; tests record it).
+        self.open_url: Opener = QDesktopServices.openUrl
 
         self.status = QLabel(self)
         self.status.setObjectName("settingsStatus")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.hide()
         layout.addWidget(self.status)
+        # The fields never give up height to a message: the dialog grows instead (`_fit_height`).
+        tabs.setMinimumHeight(tabs.sizeHint().height())
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
@@ -249,18 +311,22 @@ class SettingsDialog(QDialog):
         self.fields[key] = Field(key, widget, initial, secret)
 
     def _test_row(self, form: QFormLayout, text: str, action: Any) -> QLabel:
+        """The test button, and its result on a row of its own below it (beside the button, a long
+        result such as "… the app keeps retrying." was cut off)."""
+        button = QPushButton(text, self)
+        button.setObjectName(text.replace(" ", ""))
+        button.clicked.connect(lambda: self._spawn(action()))
         row = QWidget(self)
         line = QHBoxLayout(row)
         line.setContentsMargins(0, 0, 0, 0)
-        button = QPushButton(text, row)
-        button.setObjectName(text.replace(" ", ""))
-        result = QLabel(row)
+        line.addWidget(button)
+        line.addStretch(1)
+        form.addRow("", row)
+        result = QLabel(self)
         result.setWordWrap(True)
         result.setObjectName(f"{button.objectName()}Result")
-        button.clicked.connect(lambda: self._spawn(action()))
-        line.addWidget(button)
-        line.addWidget(result, 1)
-        form.addRow("", row)
+        result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("", result)
         return result
 
     def _show_keychain(self) -> None:
@@ -288,32 +354,105 @@ class SettingsDialog(QDialog):
         return ""
 
     def save(self) -> bool:
-        """Store every changed value; on any problem, say which and stay open."""
-        problems: list[str] = []
+        """Store every changed value, or none: on any problem, say which (one message) and stay open."""
+        changed = [f for f in self.fields.values() if f.editable and f.changed]
+        keys = [f for f in changed if f.secret]
+        plain = [f for f in changed if not f.secret]
+        keychain = self.config.keychain
+        if keys and keychain is not None and not keychain.usable:
+            names = ", ".join(self._label(f.key) for f in keys)
+            why = (keychain.message or "the keychain cannot be used").rstrip(".")
+            self._say(
+                f"Nothing was saved: {names} can only be kept in the keychain, and {why}. "
+                f"{keychain.hint or ''}".strip(),
+                "error",
+            )
+            return False
+        settings_file = self.config.paths.settings_file
+        before = settings_file.read_bytes() if settings_file.exists() else None
         warnings: list[str] = []
-        for field in self.fields.values():
-            if not field.editable or not field.changed:
-                continue
-            text = field.text()
-            try:
-                result = set_value(field.key, text) if text else unset_value(field.key)
-            except CronMirrorError as exc:
-                problems.append(f"{exc.message} {exc.hint}".strip())
-                continue
-            warnings.extend(result.warnings)
-            if result.overridden_by:
-                warnings.append(
-                    f"{field.key} is saved, but {', '.join(result.overridden_by)} still overrides it."
-                )
-        if problems:
-            self._say("\n".join(problems), "error")
+        stored_keys: list[tuple[Field, str | None]] = []
+        try:
+            for field in [*plain, *keys]:
+                if field.secret:
+                    stored_keys.append((field, self._stored_secret(field.key)))
+                warnings.extend(self._store(field))
+            theme = ThemeMode(self.theme.currentData())
+            if theme is not self._theme_initial:
+                self._store_theme(theme)
+        except (CronMirrorError, OSError) as exc:
+            self._undo(settings_file, before, stored_keys)
+            message = f"{exc.message} {exc.hint}".strip() if isinstance(exc, CronMirrorError) else str(exc)
+            self._say(f"Nothing was saved: {message}", "error")
             return False
         self.config = resolve_config(probe_keychain=True)
+        app = QApplication.instance()
+        if isinstance(app, QApplication) and theme is not self._theme_initial:
+            apply_theme(app, theme)
         if warnings:
             self._say("\n".join(warnings), "warning")
         self.saved.emit()
         self.accept()
         return True
+
+    def _store(self, field: Field) -> list[str]:
+        text = field.text()
+        result = set_value(field.key, text) if text else unset_value(field.key)
+        warnings = list(result.warnings)
+        if result.overridden_by:
+            warnings.append(
+                f"{field.key} is saved, but {', '.join(result.overridden_by)} still overrides it."
+            )
+        return warnings
+
+    def _store_theme(self, theme: ThemeMode) -> None:
+        loaded = load_settings(self.config.paths.settings_file)
+        settings = loaded.settings
+        settings.ui = {**settings.ui, THEME_KEY: theme.value}
+        save_settings(settings, loaded.path)
+
+    def _stored_secret(self, key: str) -> str | None:
+        resolved = self._resolved(key)
+        spec_value = resolved.value if resolved is not None and resolved.source is Source.KEYCHAIN else None
+        return spec_value.get_secret_value() if spec_value is not None else None
+
+    def _undo(self, settings_file: Path, before: bytes | None, keys: list[tuple[Field, str | None]]) -> None:
+        """Put back what this save changed: the settings file as it was, the keys stored before."""
+        try:
+            if before is None:
+                settings_file.unlink(missing_ok=True)
+            else:
+                settings_file.write_bytes(before)
+        except OSError:
+            log.exception("could not restore %s", settings_file)
+        for field, previous in keys:
+            try:
+                if previous is None:
+                    unset_value(field.key)
+                else:
+                    set_value(field.key, previous)
+            except CronMirrorError:
+                log.exception("could not restore %s", field.key)
+
+    def _label(self, key: str) -> str:
+        return {"anon_key": "the anon key", "service_role_key": "the service-role key"}.get(
+            key, "the Control API token" if key == "control_api_token" else key
+        )
+
+    def _show_jobs_file(self) -> None:
+        """The jobs file this computer's worker reads: the field's path, else the default's, in full."""
+        typed = self.fields["worker.jobs_file"].text()
+        path = Path(typed).expanduser() if typed else jobs_file_path(self.config)
+        state = "" if path.exists() else " (not there yet: Open writes an example)"
+        self.jobs_file_path.setText(f"{path}{state}")
+        self._jobs_file = path
+
+    def _jobs_file_action(self, action: Any) -> None:
+        try:
+            action(self._jobs_file, self.open_url)
+        except OSError as exc:
+            self._say(f"Could not create {self._jobs_file}: {exc}", "error")
+        self._show_jobs_file()
 
     def import_file(self, path: Path) -> DotenvImport | None:
         """Import a `.env` (secrets → keychain, the rest → settings) and show what happened."""
@@ -347,9 +486,30 @@ class SettingsDialog(QDialog):
             self.import_file(Path(path))
 
     def _say(self, text: str, level: str) -> None:
+        """The one message: a problem of saving replaces the keychain note (it says the same, and more)."""
         color = {"error": "error", "warning": "warning"}.get(level, "ok")
         self.status.setStyleSheet(f"color: {signal_color(color, is_dark()).name()};")
         self.status.setText(text)
+        self.status.setVisible(bool(text))
+        if level == "error":
+            self.keychain_note.hide()
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grow (never squash the fields) so every wrapped message is shown whole. Layouts do not pass a
+        wrapped label's height for its width through the tabs to the dialog, so each such label gets it
+        as its minimum height, which they do pass."""
+        for label in (*self._wrapped, self.status):
+            if label.isVisibleTo(self) and label.width() > 0:
+                label.setMinimumHeight(label.heightForWidth(label.width()))
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.activate()
+        need = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else -1
+        need = max(need, layout.totalMinimumSize().height())
+        if need > self.height():
+            self.resize(self.width(), need)
 
     # -- testing connections ------------------------------------------------------------------
 
@@ -413,6 +573,13 @@ class SettingsDialog(QDialog):
         color = "info" if ok is None else ("ok" if ok else "error")
         label.setStyleSheet(f"color: {signal_color(color, is_dark()).name()};")
         label.setText(("✓ " if ok else "✗ " if ok is False else "") + text)
+        self._wrapped.add(label)
+        self._fit_height()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._wrapped or self.status.isVisible():
+            self._fit_height()
 
     def done(self, result: int) -> None:
         self._tasks.cancel()

@@ -62,7 +62,7 @@ async def open_context(args: argparse.Namespace, config: EffectiveConfig | None 
         from cronmirror_desktop.ui.demo import seed_demo
 
         tmp = tempfile.TemporaryDirectory(prefix="cronmirror-demo-")
-        demo = await seed_demo(Path(tmp.name))
+        demo = await seed_demo(Path(tmp.name), mistake=getattr(args, "demo_mistake", False))
         store = LocalStore(demo.store_file, poll_interval=0.25)
         await store.open()
         project = args.project or demo.project_id

@@ -88,6 +88,10 @@ def signal_color(name: str, dark: bool) -> QColor:
     return QColor(SIGNAL[dark].get(name, SIGNAL[dark]["info"]))
 
 
+#: The selection's colour in both themes (white text on it: 5.5:1).
+SELECTION = "#0A64D6"
+
+
 def _palette(dark: bool) -> QPalette:
     p = QPalette()
     if dark:
@@ -113,7 +117,7 @@ def _palette(dark: bool) -> QPalette:
             QPalette.ColorRole.Link: "#4DA3FF",
             QPalette.ColorRole.LinkVisited: "#BF8BFF",
         }
-        disabled_text = "#6E6E73"
+        disabled_text = "#98989F"  # secondary text: ≥ 4.5:1 on Base and AlternateBase (was 3.1:1)
     else:
         colors = {
             QPalette.ColorRole.Window: "#EFEFF2",
@@ -137,21 +141,32 @@ def _palette(dark: bool) -> QPalette:
             QPalette.ColorRole.Link: "#0A64D6",
             QPalette.ColorRole.LinkVisited: "#6A3FB5",
         }
-        disabled_text = "#A1A1A6"
+        disabled_text = "#6C6C70"  # secondary text: ≥ 4.5:1 on Base, AlternateBase and Window (was 2.4:1)
     for role, value in colors.items():
         p.setColor(role, QColor(value))
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText):
         p.setColor(QPalette.ColorGroup.Disabled, role, QColor(disabled_text))
-    # Keep the selection visible when the table loses focus (macOS greys it; Fusion hides it).
-    p.setColor(
-        QPalette.ColorGroup.Inactive, QPalette.ColorRole.Highlight, QColor("#3D4E66" if dark else "#D0DDF2")
-    )
-    p.setColor(
-        QPalette.ColorGroup.Inactive,
-        QPalette.ColorRole.HighlightedText,
-        QColor("#E8E8ED" if dark else "#1D1D1F"),
-    )
+    # One selection colour, focused or not: the job table and the Run requests dock take turns having the
+    # focus, and a dimmer selection in whichever has not (#3D4E66 in dark) read as two different colours.
+    for group in (QPalette.ColorGroup.Inactive, QPalette.ColorGroup.Active):
+        p.setColor(group, QPalette.ColorRole.Highlight, QColor(SELECTION))
+        p.setColor(group, QPalette.ColorRole.HighlightedText, QColor("#FFFFFF"))
     return p
+
+
+#: Key in `Settings.ui` (the user's settings file) for the theme chosen in Settings.
+THEME_KEY = "theme"
+
+
+def stored_theme() -> ThemeMode:
+    """The theme chosen in Settings (system when none was, or the file cannot be read)."""
+    from cronmirror_desktop.core.settings import load_settings
+
+    try:
+        value = load_settings().settings.ui.get(THEME_KEY)
+        return ThemeMode(value) if value else ThemeMode.SYSTEM
+    except (ValueError, OSError):
+        return ThemeMode.SYSTEM
 
 
 def system_prefers_dark() -> bool:

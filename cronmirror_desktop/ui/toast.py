@@ -1,8 +1,10 @@
 """Non-modal notices that fade in, stay a moment and fade out ("toasts").
 
 A toast never takes focus or blocks input: it is a child widget floating over the bottom of its parent,
-transparent to the keyboard. A new notice replaces the one showing (the newest is what matters); a click
-dismisses it. Longer texts stay longer (about a second per 12 words, at least 4 s).
+transparent to the keyboard. The main window gives it the central area as parent, so it never covers the
+Run requests dock (whose rows are what a notice is often about). A new notice replaces the one showing
+(the newest is what matters); a click dismisses it. Longer texts stay longer (about a second per 12
+words, at least 4 s).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from PySide6.QtWidgets import QGraphicsOpacityEffect, QHBoxLayout, QLabel, QWidg
 from cronmirror_desktop.ui import icons
 from cronmirror_desktop.ui.theme import is_dark
 
-_ICON_FOR_LEVEL = {"success": "ok", "error": "error", "warning": "warning", "info": "run"}
+#: ▶ means Run everywhere in the app, so a notice never wears it ("Cancelled …" once did).
+_ICON_FOR_LEVEL = {"success": "ok", "error": "error", "warning": "warning", "info": "info"}
 
 
 class Toast(QWidget):
@@ -58,11 +61,15 @@ class Toast(QWidget):
     def level(self) -> str:
         return self._level
 
+    @property
+    def icon_name(self) -> str:
+        return _ICON_FOR_LEVEL.get(self._level, "info")
+
     def show_message(self, level: str, text: str) -> None:
         self.history.append((level, text))
         self._level = level
         self._label.setText(text)
-        self._icon.setPixmap(icons.icon(_ICON_FOR_LEVEL.get(level, "run"), is_dark()).pixmap(18, 18))
+        self._icon.setPixmap(icons.icon(self.icon_name, is_dark()).pixmap(18, 18))
         self._apply_colors()
         self._place()
         self.show()

@@ -4,8 +4,13 @@ exists).
 
 `WorkerMenu.populate(menu)` fills a QMenu from live state; both menus call it from `aboutToShow`, so what
 a person sees is never older than the click that opened it. The status line says what the worker does in
-one line ("Worker running · 2 queued · last sync 12 s ago"); `summarize` makes it and is pure, so each state
-is tested without a worker. Start/Stop is one item whose words follow the state.
+one line ("In-app worker running · 2 queued · last sync 12 s ago"); `summarize` makes it and is pure, so
+each state is tested without a worker. Start/Stop is one item whose words follow the state.
+
+All of it is about the worker *in this app*, and says so ("In-app worker"): the project's workers as the
+mirror knows them (an external `cronmirror-worker run` on the Mac mini, this one too) are the connection
+panel's, from their presence rows. "last sync 12 s ago" is read on the app's one clock and the line is
+re-announced (`changed`) when those words change.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ from PySide6.QtWidgets import QMenu
 from cronmirror_desktop.core import timetext
 from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.settings import load_settings, save_settings
-from cronmirror_desktop.core.timeutil import now_utc
 from cronmirror_desktop.ui.controller import AppController, Level
 from cronmirror_desktop.ui.worker_host import ACTIVE_STATES, WorkerHost, WorkerState
 from worker.service import WorkerStatus
@@ -32,6 +36,9 @@ log = logging.getLogger(__name__)
 
 #: Key in `Settings.ui` (the user's settings file) for "start the worker when CronMirror opens".
 START_AT_LAUNCH_KEY = "start_worker_at_launch"
+#: What the worker inside this app is called wherever it is shown (never just "Worker": an external one
+#: may serve the same project).
+NAME = "In-app worker"
 #: How many characters of an error fit on a menu line (the whole text is in the tooltip).
 MENU_TEXT_LIMIT = 72
 
@@ -48,6 +55,8 @@ class WorkerSummary:
     problem: str | None = None
     #: Which status light goes with it: live / connecting / off / down (see `icons`).
     light: str = "off"
+    #: When `line` reads differently as time passes ("last sync 12 s ago"), None: never.
+    due: datetime | None = None
 
     @property
     def can_start(self) -> bool:
@@ -72,22 +81,23 @@ def summarize(
     *,
     failure: str | None = None,
     queued: int | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> WorkerSummary:
-    """The status line for a state: "Worker running · 1 running · 2 queued · last sync 12 s ago"."""
-    now = now or now_utc()
+    """The status line for a state: "In-app worker running · 1 running · 2 queued · last sync 12 s ago"."""
     parts: list[str]
     problem: str | None = None
     light = "off"
+    due: datetime | None = None
     running_jobs = len(status.running) if status is not None else 0
     if state is WorkerState.RUNNING:
-        parts = ["Worker running"]
+        parts = [f"{NAME} running"]
         if running_jobs:
             parts.append(_count(running_jobs, "running"))
         if queued is not None:
             parts.append(_count(queued, "queued"))
         if status is not None and status.last_sync_at is not None:
-            parts.append(f"last sync {timetext.relative(status.last_sync_at, now)}")
+            parts.append(f"last sync {timetext.relative(status.last_sync_at, now, past=True)}")
+            due = timetext.changes_at(status.last_sync_at, now, past=True)
         elif status is not None:
             parts.append("not synced yet")
         light = "live"
@@ -95,22 +105,22 @@ def summarize(
             problem = " ".join(p for p in (status.last_error, status.last_error_hint) if p)
             light = "down"
     elif state is WorkerState.STARTING:
-        parts = ["Worker starting…"]
+        parts = [f"{NAME} starting…"]
         light = "connecting"
     elif state is WorkerState.STOPPING:
-        parts = ["Worker stopping…"]
+        parts = [f"{NAME} stopping…"]
         if running_jobs:
             parts.append(f"{running_jobs} job{'s' if running_jobs != 1 else ''} finishing")
         light = "connecting"
     elif state is WorkerState.FAILED:
-        parts = ["Worker failed"]
+        parts = [f"{NAME} failed"]
         problem = failure
         light = "down"
     else:
-        parts = ["Worker stopped"]
+        parts = [f"{NAME} stopped"]
         if queued:
-            parts.append(f"{_count(queued, 'queued')}, waiting for a worker")
-    return WorkerSummary(state, " · ".join(parts), problem, light)
+            parts.append(_count(queued, "queued"))
+    return WorkerSummary(state, " · ".join(parts), problem, light, due)
 
 
 def elide(text: str, limit: int = MENU_TEXT_LIMIT) -> str:
@@ -165,8 +175,9 @@ class WorkerMenu(QObject):
         self.project_id = project_id
         self.stop_wait = stop_wait
         self._last_problem: str | None = None
+        self._due: datetime | None = None
 
-        self.status_action = self._action("Worker stopped", "workerStatusAction", enabled=False)
+        self.status_action = self._action(f"{NAME} stopped", "workerStatusAction", enabled=False)
         self.problem_action = self._action("", "workerProblemAction", enabled=False)
         self.toggle_action = self._action("Start worker", "workerToggleAction")
         self.toggle_action.triggered.connect(self.toggle)
@@ -187,6 +198,8 @@ class WorkerMenu(QObject):
         host.failed.connect(self._failed)
         controller.request_model.activeCountChanged.connect(lambda _n: self.changed.emit())
         controller.projectChanged.connect(lambda _p: self.changed.emit())
+        controller.clock.ticked.connect(self._clock_ticked)
+        controller.in_app_worker_serves = self.serves_current_project
 
     def _action(self, text: str, name: str, *, enabled: bool = True) -> QAction:
         action = QAction(text, self)
@@ -197,14 +210,41 @@ class WorkerMenu(QObject):
 
     # -- state --------------------------------------------------------------------------------
 
+    def serves_current_project(self) -> bool:
+        """The worker inside this app runs for the project the window shows (it takes its requests)."""
+        return self.host.state is WorkerState.RUNNING and self.controller.project_id == self.project_id
+
+    def worker_id(self) -> str | None:
+        """The id of the worker inside this app while it has one (it is in its presence row, too)."""
+        status = self.host.status
+        return status.worker_id if status is not None and self.host.state in ACTIVE_STATES else None
+
     def queued(self) -> int | None:
         if self.controller.project_id != self.project_id:
             return None
         return sum(1 for r in self.controller.request_model.requests() if r.status == "queued")
 
     def summary(self, now: datetime | None = None) -> WorkerSummary:
+        """The line now (at the app's clock unless `now` is given); asks the clock to wake `changed`
+        when its words change."""
         host = self.host
-        return summarize(host.state, host.status, failure=host.last_failure, queued=self.queued(), now=now)
+        clock = self.controller.clock
+        summary = summarize(
+            host.state, host.status, failure=host.last_failure, queued=self.queued(), now=now or clock.now
+        )
+        if now is None:
+            self._due = summary.due
+            clock.wake_at(summary.due)
+        return summary
+
+    def _clock_ticked(self) -> None:
+        due = self._due
+        if due is not None:
+            if due <= self.controller.clock.now:
+                self._due = None
+                self.changed.emit()
+            else:
+                self.controller.clock.wake_at(due)
 
     def populate(self, menu: QMenu, *, with_open: bool = True) -> WorkerSummary:
         """Fill `menu` from live state (call from its `aboutToShow`). Returns what it showed."""

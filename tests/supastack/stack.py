@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 STANDIN_SQL = Path(__file__).resolve().parent / "sql" / "supastack.sql"
 #: the app's tables that `reset()` empties
-APP_TABLES = ("cron_mirror", "cron_run_requests")
+APP_TABLES = ("cron_mirror", "cron_run_requests", "cron_run_log")
 
 
 def prepare_database(cluster: PgCluster, dbname: str) -> None:

@@ -62,6 +62,16 @@ class JobSource(abc.ABC):
     async def list_jobs(self) -> SourceListing:
         """The jobs this source sees now. Must not raise for bad data (warnings instead)."""
 
+    #: True when `run_log` is cheap to ask for many jobs at once (no process per call).
+    @property
+    def cheap_run_log(self) -> bool:
+        return False
+
+    async def run_log(self, job: LocalJob, limit: int) -> list[dict[str, Any]]:
+        """The source's own record of `job`'s latest runs (raw entries, newest last), for sources that keep
+        one (the gateway). Others run only what the worker starts, and the worker records that itself."""
+        return []
+
     @abc.abstractmethod
     async def run(self, job: LocalJob, *, timeout: float, on_started: OnStarted | None = None) -> RunOutcome:  # noqa: ASYNC109 - the run's own kill deadline
         """Run `job` (one this source listed) once, now. Never raises for a failed run."""

@@ -29,6 +29,7 @@ a failed run, as `openclaw cron run --wait` judges it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -63,6 +64,8 @@ from worker.sources.gateway_map import SOURCE, judge_run_entry, map_gateway_job
 from worker.sources.gateway_native import NativeGateway
 from worker.sources.gateway_protocol import GatewayDisconnected, GatewayRpcError, GatewayRpcTimeout
 from worker.sources.gateway_store import locate_store, read_store
+
+log = logging.getLogger(__name__)
 
 LIST_TIMEOUT_MS = 60_000
 RUNS_LIMIT = 5
@@ -219,6 +222,8 @@ class GatewaySource(JobSource):
         read = read_store(location)
         if read.problem and not read.jobs:
             state: SourceState = "unavailable" if cli_missing and location.state_dir is None else "error"
+            if location.state_dir is None:  # "no job store" and "no state directory": one fact, said once
+                return SourceListing(SOURCE, (), state, "; ".join((reason, *location.notes)))
             return SourceListing(SOURCE, (), state, f"{reason}; {read.problem}", location.notes)
         jobs, warnings = self._map(read.jobs)
         notes = (*location.notes, *warnings, *([read.problem] if read.problem else []))
@@ -319,6 +324,37 @@ class GatewaySource(JobSource):
             )
         return await actions.apply_cli(cli, job, action, args, changes)
 
+    @property
+    def cheap_run_log(self) -> bool:
+        return self._native is not None and self._native.connected
+
+    async def run_log(self, job: LocalJob, limit: int) -> list[dict[str, Any]]:
+        """The gateway's run log of `job` (`cron.runs`; `cron runs --id` on the CLI path), oldest first.
+        Empty when the gateway can't be asked now (the run history catches up later)."""
+        refused = self.refuse_foreign(job)
+        gateway_id = job.native_id
+        if refused is not None or not is_plain_id(gateway_id) or gateway_id.startswith("-"):
+            return []
+        if self._native is not None:
+            status = await self._native.status()
+            if status.state == "connected":
+                entries = await self._native.runs(gateway_id, limit)
+                return _oldest_first(entries)
+        cli = self._get_cli()
+        if cli is None:
+            return []
+        try:
+            result = await cli.call(
+                ["cron", "runs", "--id", gateway_id, "--limit", str(limit)], timeout=LIST_TIMEOUT_MS / 1000
+            )
+            self._raise_for(result, "`cron runs`")
+        except (SpawnError, GatewayError) as exc:
+            log.info("could not read the run log of %s: %s", gateway_id, exc)
+            return []
+        payload = extract_json(result.stdout_tail, lambda v: isinstance(v, dict) and "entries" in v)
+        listed = payload.get("entries") if isinstance(payload, dict) else None
+        return _oldest_first([e for e in listed or [] if isinstance(e, dict)])
+
     async def _run_cli(
         self,
         cli: GatewayCli,
@@ -369,6 +405,16 @@ class GatewaySource(JobSource):
             if time.monotonic() + self.poll_interval > until:
                 return None
             await asyncio.sleep(self.poll_interval)
+
+
+def _oldest_first(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ClawdBot lists its run log oldest first, OpenClaw newest first: one order for everybody."""
+
+    def started(entry: dict[str, Any]) -> float:
+        value = entry.get("runAtMs", entry.get("ts"))
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+    return sorted(entries, key=started)
 
 
 def _once(hook: OnStarted | None) -> OnStarted | None:

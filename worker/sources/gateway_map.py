@@ -16,9 +16,11 @@ A job that cannot be mapped at all (no usable id) is left out with a warning; od
 from __future__ import annotations
 
 import shlex
+from datetime import datetime, timedelta
 from typing import Any
 
 from cronmirror_desktop.core.rows import LAST_STATUSES
+from cronmirror_desktop.core.run_log import RunStatus, RunTrigger, run_entry
 from cronmirror_desktop.core.schedule import AT, CRON, EVERY
 from cronmirror_desktop.core.timeutil import iso_z, parse_iso, utc_from_ms
 from worker.jobs import LocalJob
@@ -157,3 +159,47 @@ def _text(value: object) -> str:
 def _cut(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def gateway_run_at(entry: dict[str, Any]) -> datetime | None:
+    """When a run-log entry's run started (`runAtMs`, else the entry's own time)."""
+    return utc_from_ms(entry.get("runAtMs", entry.get("ts")))
+
+
+def run_log_entry(job: LocalJob, entry: dict[str, Any]) -> dict[str, Any] | None:
+    """A finished entry of the gateway's run log as a run-history row (None for an entry that is not a
+    finished run, or has no time). Its key is the gateway's run id, else the job and start time, so
+    reading the same entry again never makes a second row."""
+    run_at = gateway_run_at(entry)
+    if run_at is None or entry.get("action", "finished") != "finished" or entry.get("status") is None:
+        return None
+    verdict, reason = judge_run_entry(entry)
+    status: RunStatus = (
+        "skipped" if entry.get("status") == "skipped" else ("ok" if verdict == "done" else "error")
+    )
+    run_id = entry.get("runId")
+    key = (
+        run_id if isinstance(run_id, str) and run_id else f"{job.native_id}:{int(run_at.timestamp() * 1000)}"
+    )
+    trigger: RunTrigger = "unknown"
+    if isinstance(run_id, str):
+        trigger = "manual" if run_id.startswith("manual:") else "schedule"
+    duration = entry.get("durationMs")
+    duration_ms = (
+        int(duration) if isinstance(duration, int | float) and not isinstance(duration, bool) else None
+    )
+    error = _text(entry.get("error")) or _text(entry.get("deliveryError"))
+    return run_entry(
+        job_id=job.mirror_id,
+        run_key=f"gateway:{key}"[:512],
+        run_at=run_at,
+        status=status,
+        trigger=trigger,
+        finished_at=run_at + timedelta(milliseconds=duration_ms) if duration_ms is not None else None,
+        duration_ms=duration_ms,
+        summary=reason,
+        stdout_tail=_text(entry.get("summary")) or None,
+        stderr_tail=error or None,
+        source=SOURCE,
+        host=job.host,
+    )

@@ -133,6 +133,11 @@ class NativeGateway:
         hello = self.hello
         return hello is not None and (hello.scopes is None or ADMIN_SCOPE in hello.scopes)
 
+    @property
+    def connected(self) -> bool:
+        """The gateway's socket is up now (asking it costs a message, not a process)."""
+        return self._status.state == "connected" and self._client is not None
+
     def describe(self) -> str:
         hello, endpoint = self.hello, self._endpoint
         if hello is None or endpoint is None:
@@ -412,6 +417,19 @@ class NativeGateway:
             if back.done() or self._clock() - polled_at >= self._run_poll_s:
                 polled_at = self._clock()
                 waiter.entries += await self._poll_runs(waiter.job_id, run_id)
+
+    async def runs(self, job_id: str, limit: int) -> list[dict[str, Any]]:
+        """The job's latest run-log entries (`cron.runs`); empty when the gateway can't be asked."""
+        client = self._client
+        if client is None:
+            return []
+        params: CronRunsParams = {"id": job_id, "limit": max(1, min(limit, 200))}
+        try:
+            answer = await client.call(CRON_RUNS, params, timeout=LIST_TIMEOUT_S)
+        except (GatewayRpcError, GatewayRpcTimeout, GatewayDisconnected):
+            return []
+        entries = answer.get("entries") if isinstance(answer, dict) else None
+        return [e for e in entries or [] if isinstance(e, dict)]
 
     async def _poll_runs(self, job_id: str, run_id: str | None) -> list[dict[str, Any]]:
         client = self._client

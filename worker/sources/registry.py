@@ -202,6 +202,10 @@ class SourceSet:
             self._listed_mono = time.monotonic()
             return self._inventory
 
+    def source(self, name: str) -> JobSource | None:
+        """The source called `name` ("gateway", "jobs", ...), if it is one of this set's."""
+        return self._by_name.get(name)
+
     def find(self, job_id: object) -> LocalJob | None:
         """The listed job whose mirror row has exactly this id (what a request names; no trimming, case
         folding or Unicode normalisation)."""
