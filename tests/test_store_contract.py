@@ -414,7 +414,7 @@ async def test_runs_are_recorded_once_per_key_listed_newest_first_and_pruned(bac
     assert history[1].output == "first"
     everything = await backend.app.run_history(PROJECT)
     assert [e.run_key for e in everything] == ["b-1", "a-2", "a-1"]
-    assert everything[0].first_line == "exit code 3"
+    assert everything[0].first_line == "exit code 3: disk full"  # why, and what it said
     assert all(e.valid for e in everything)
     assert set(await backend.app.latest_runs(PROJECT)) == {"a", "b"}
     assert await backend.app.run_history(OTHER) == []

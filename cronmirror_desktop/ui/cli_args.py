@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot-sources", action="store_true", help=argparse.SUPPRESS)
     # For docs/screenshots: the job whose details the screenshot shows (default: the demo's weekly review).
     parser.add_argument("--screenshot-job", metavar="JOB_ID", help=argparse.SUPPRESS)
+    # For docs/screenshots: the dock shows the running request (its live output) instead of the failed one,
+    # and the details pane is scrolled to the job's run history.
+    parser.add_argument("--screenshot-watching", action="store_true", help=argparse.SUPPRESS)
     # For docs/screenshots: the window's size (default 1280x800), e.g. 900x600 for a narrow window.
     parser.add_argument("--screenshot-size", metavar="WxH", help=argparse.SUPPRESS)
     # For docs/screenshots: the demo's jobs.toml has a job it must leave out (the Sources badge shows it).
