@@ -5,8 +5,12 @@ being spawned by a worker (service-role key) that runs in its own thread and loo
 hosted in the app. 100 requests, one at a time. Goal: median ≤ 50 ms. Baseline: the seed's design, a worker
 polling every 30 s, picks a request up after 15 s on average (uniform over the interval: median 15,000 ms,
 p95 28,500 ms), computed, not measured.
-idle_sync_writes / one_change_sync_writes: rows written by a sync pass over 1,000 jobs when nothing changed
-and when one job changed, counted in PostgreSQL (xmin of every row), not by the worker's own report.
+idle_sync_writes / one_change_sync_writes: rows written by a sync pass over 1,000 jobs.toml jobs and a
+gateway (the fake built from the real CLIs' outputs, with a run in its run log, so the pass also reads the
+gateway's history) when nothing changed and when one job changed, counted in PostgreSQL (xmin of every row
+of cron_mirror and cron_run_log), not by the worker's own report. Goal: 0 and 1.
+live_output_writes_per_2s: a job printing a line every 100 ms for 6 s while its request runs: the worker's
+writes of the request's live output per 2 s of running (counted at the store). Goal ≤ 1.
 backlog_drain_10_ms: 10 trivial requests queued at once, from the first insert to the last one `done`,
 on one worker with concurrency 1 (each finished run must claim the next at once). Goal: ≤ 2,000 ms.
 """
@@ -14,12 +18,15 @@ on one worker with concurrency 1 (each finished run must claim the next at once)
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench.common import Figure, summarize
 
@@ -28,8 +35,11 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from cronmirror_desktop.core.supabasestore import SupabaseStore  # noqa: E402
+from tests.fakes.gateway import install_fake_gateway, sample_jobs  # noqa: E402
 from tests.supastack import Supastack, start_supastack  # noqa: E402
+from tests.ui_support import WrappingStore  # noqa: E402
 from tests.worker_harness import service, sources_for, toml_job, write_jobs  # noqa: E402
+from worker.sources.gateway import GatewaySource  # noqa: E402
 
 PROJECT = "front-office"
 POLL_INTERVAL_S = 30.0
@@ -45,6 +55,7 @@ def run(quick: bool) -> dict[str, Figure]:
         pickup = _pickup_latency(stack, 30 if quick else 100)
         backlog = _backlog_drain(stack, 3 if quick else 10)
         idle, one = _sync_writes(stack, 1000)
+        live = _live_output_writes(stack)
     finally:
         stack.close()
     baseline = POLL_INTERVAL_S * 1000 / 2
@@ -53,6 +64,7 @@ def run(quick: bool) -> dict[str, Figure]:
         "backlog_drain_10_ms": summarize(backlog, "ms", goal=2000.0, baseline=BACKLOG_BASELINE_MS),
         "idle_sync_writes": summarize([idle], "rows", goal=0.0),
         "one_change_sync_writes": summarize([one], "rows", goal=1.0),
+        "live_output_writes_per_2s": summarize([live], "writes", goal=1.0),
     }
 
 
@@ -172,11 +184,14 @@ def _backlog_drain(stack: Supastack, rounds: int, size: int = BACKLOG) -> list[f
 
 
 def _versions(stack: Supastack) -> dict[str, str]:
+    """Every mirror and run-log row of the project with its row version (xmin changes on each write)."""
     with stack.connect() as conn:
         rows = conn.execute(
-            "select job_id, xmin::text from cron_mirror where project_id = %s", (PROJECT,)
+            "select 'job:' || job_id, xmin::text from cron_mirror where project_id = %s "
+            "union all select 'run:' || run_key, xmin::text from cron_run_log where project_id = %s",
+            (PROJECT, PROJECT),
         ).fetchall()
-    return {job_id: version for job_id, version in rows}
+    return {key: version for key, version in rows}
 
 
 def _writes(before: dict[str, str], after: dict[str, str]) -> int:
@@ -188,12 +203,34 @@ def _sync_writes(stack: Supastack, n: int) -> tuple[int, int]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     jobs = [toml_job(f"s{i}", ["true"], cron=f"{i % 60} 4 * * *") for i in range(n)]
     jobs_file = write_jobs(tmp / "jobs.toml", jobs)
+    gw = install_fake_gateway(tmp / "gw", "openclaw-2026.9.6")
+    gw.write_jobs(sample_jobs())
+    job_id = sample_jobs()[0]["id"]
+    ran = subprocess.run(
+        [str(gw.binary), "cron", "run", job_id],
+        env={**os.environ, **gw.env()},
+        capture_output=True,
+        check=False,
+    )
+    deadline = time.monotonic() + 15
+    while ran.returncode == 0 and not gw.runs(job_id) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the gateway finishes the run on its own, then writes its run log
+    if not gw.runs(job_id):
+        raise RuntimeError(f"the fake gateway did not run its job: {ran.stderr.decode(errors='replace')}")
+    gateway = GatewaySource(search_dirs=[gw.bin_dir], env=gw.env(), native=False)
 
     async def measure() -> tuple[int, int]:
         store = SupabaseStore(stack.url, stack.service_role_key)
         try:
-            worker = service(store, sources_for(jobs_file))
+            worker = service(store, sources_for(jobs_file, gateway=gateway))
             await worker.sync_once()
+            with stack.connect() as conn:
+                runs = conn.execute(
+                    "select count(*) from cron_run_log where project_id = %s and job_id = %s",
+                    (PROJECT, job_id),
+                )
+                if runs.fetchone() != (1,):
+                    raise RuntimeError("the gateway's run was not recorded: the figure would mean nothing")
             before = _versions(stack)
             await worker.sync_once()
             idle = _writes(before, _versions(stack))
@@ -203,6 +240,41 @@ def _sync_writes(stack: Supastack, n: int) -> tuple[int, int]:
             await worker.sync_once()
             return idle, _writes(before, _versions(stack))
         finally:
+            await store.close()
+
+    return asyncio.run(measure())
+
+
+class _CountingProgress(WrappingStore):
+    def __init__(self, inner: SupabaseStore) -> None:
+        super().__init__(inner)
+        self.progress = 0
+
+    async def report_progress(self, request_id: str, worker_id: str, result: Any) -> bool:
+        self.progress += 1
+        return await self.inner.report_progress(request_id, worker_id, result)
+
+
+def _live_output_writes(stack: Supastack, seconds: float = 6.0) -> float:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
+    lines = int(seconds * 10)
+    code = f"import time; [(print('line', i, flush=True), time.sleep(0.1)) for i in range({lines})]"
+    jobs_file = write_jobs(tmp / "jobs.toml", [toml_job("chatty", [sys.executable, "-c", code])])
+
+    async def measure() -> float:
+        store = _CountingProgress(SupabaseStore(stack.url, stack.service_role_key))
+        app = SupabaseStore(stack.url, stack.anon_key)
+        try:
+            worker = service(store, sources_for(jobs_file))
+            await worker.sync_once()
+            request = (await app.queue_run(PROJECT, "jobs:chatty", "bench")).request
+            await worker.drain_once()
+            done = await app.get_request(request.id)
+            if done is None or done.status != "done" or done.duration_ms is None:
+                raise RuntimeError(f"the chatty job did not finish: {done}")
+            return store.progress / (done.duration_ms / 2000)
+        finally:
+            await app.close()
             await store.close()
 
     return asyncio.run(measure())

@@ -23,11 +23,9 @@ import argparse
 import asyncio
 import difflib
 import functools
-import getpass
 import json
 import os
 import shutil
-import socket
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
@@ -42,6 +40,7 @@ from cronmirror_desktop.core import config_write, job_times
 from cronmirror_desktop.core.aio import wait_event
 from cronmirror_desktop.core.config_import import import_dotenv
 from cronmirror_desktop.core.errors import CronMirrorError, NotFound, Unreachable
+from cronmirror_desktop.core.identity import requester
 from cronmirror_desktop.core.lateness import Lateness
 from cronmirror_desktop.core.paths import set_dev_dir
 from cronmirror_desktop.core.presence import HostZones, WorkerPresence
@@ -123,15 +122,6 @@ class Output:
             widths = fit_widths(widths, headers, limit)
         for row in (headers, *rows):
             self.line("  ".join(clip(cell, w).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-
-
-def requester() -> str:
-    """Who asked, for the request's audit trail: `cli:user@host` (no secrets, no paths)."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"cli:{user}@{socket.gethostname().split('.')[0]}"
 
 
 def request_json(request: CronRunRequest) -> dict[str, Any]:
@@ -286,7 +276,7 @@ class Cli:
 
     async def cancel(self) -> int:
         async with self.store() as store:
-            request = await store.cancel_request(self.project, self.args.request_id, requester())
+            request = await store.cancel_request(self.project, self.args.request_id, requester("cli"))
         self.out.data(request_json(request))
         if request.stopping:
             self.out.line(
@@ -306,9 +296,8 @@ class Cli:
         if not entries:
             self.out.line(
                 escape_controls(
-                    f"No runs of {self.args.job_id} recorded yet. (crontab's and launchd's own "
-                    "scheduled runs are never seen; runs made through CronMirror and the gateway's and "
-                    "jobs.toml's are.)"
+                    f"No runs of {self.args.job_id} recorded yet. (crontab's and launchd's own scheduled "
+                    "runs are never seen; those through CronMirror, the gateway's and jobs.toml's are.)"
                 )
             )
             return 0
@@ -359,7 +348,7 @@ class Cli:
                     f"Did you mean {' or '.join(close)}?" if close else "`cronmirror jobs` lists the job ids."
                 )
                 raise NotFound(f"No job {self.args.job_id!r} in project {self.project!r}.", hint=hint)
-            outcome = await store.queue_run(self.project, self.args.job_id, requester())
+            outcome = await store.queue_run(self.project, self.args.job_id, requester("cli"))
             request = outcome.request
             if outcome.created:
                 self.out.line("Queued run request. Will execute when the Mac mini worker picks it up.")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from cronmirror_desktop.core import actions
 from cronmirror_desktop.core.errors import Conflict, InvalidRow, NotFound
+from cronmirror_desktop.core.identity import requester
 from cronmirror_desktop.core.rows import FINAL_STATUSES, CronMirrorJob
 from cronmirror_desktop.core.schedule import InvalidSchedule
 from cronmirror_desktop.core.store import Store
@@ -250,9 +251,9 @@ class ActionCommands:
     async def _queue(
         self, store: Store, job_id: str, name: str, action: str, args: dict[str, Any] | None
     ) -> int:
-        from cronmirror_desktop.cli import request_json, requester
+        from cronmirror_desktop.cli import request_json
 
-        outcome = await store.queue_run(self.cli.project, job_id, requester(), action=action, args=args)
+        outcome = await store.queue_run(self.cli.project, job_id, requester("cli"), action=action, args=args)
         request = outcome.request
         what = escape_controls(f"{actions.describe(action, args)} of {name}")
         if outcome.created:

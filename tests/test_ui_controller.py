@@ -12,6 +12,7 @@ from cronmirror_desktop.core.controlapi import ControlApiClient
 from cronmirror_desktop.core.rows import ProjectInfo
 from cronmirror_desktop.core.store import ChangeType, JobChange, LiveState, RequestChange
 from cronmirror_desktop.ui.controller import QUEUED_TOAST, AppController, ControlApiState
+from cronmirror_desktop.ui.request_model import COL_STATUS
 from tests.fake_controlapi import FakeControlApi, FakeJob
 from tests.ui_support import (
     PROJECT,
@@ -152,7 +153,7 @@ async def test_a_failed_run_tells_the_reason(env: UiEnv) -> None:
         assert notices.last() == "“Weekly review” failed on the Mac mini: error: unknown option '--force'"
 
 
-async def test_cancel_a_queued_request_and_explain_a_late_cancel(env: UiEnv) -> None:
+async def test_cancel_a_queued_request_stop_a_running_one_and_explain_a_late_cancel(env: UiEnv) -> None:
     async with env:
         await env.writer.upsert_mirror(PROJECT, [mirror_row("inbox"), mirror_row("backup")])
         controller = await started(env.controller())
@@ -162,18 +163,37 @@ async def test_cancel_a_queued_request_and_explain_a_late_cancel(env: UiEnv) -> 
         cancelled = await controller.cancel_request(queued.id)
         assert cancelled is not None
         assert cancelled.status == "cancelled"
+        assert "Cancelled the run request" in notices.last()
         row = controller.request_model.row_of(queued.id)
         assert row is not None
         assert controller.request_model.request_at(row).status == "cancelled"
 
+        # Running: Cancel becomes "stop", recorded with who asked; the row stays running until the
+        # worker reports, and says it is stopping.
         other = (await controller.run_job("backup")).request
         assert other is not None
         await env.writer.claim_next(PROJECT, WORKER)
-        assert await controller.cancel_request(other.id) is None
-        assert "already running" in notices.last()
+        stopping = await controller.cancel_request(other.id)
+        assert stopping is not None
+        assert stopping.status == "running"
+        assert stopping.stopping
+        assert stopping.cancel_requested_by is not None
+        assert stopping.cancel_requested_by.startswith("ui:")
+        assert "Asked the worker to stop “Backup”" in notices.last()
         row = controller.request_model.row_of(other.id)
         assert row is not None
-        assert controller.request_model.request_at(row).status == "running"
+        shown = controller.request_model.request_at(row)
+        assert shown.stopping
+        assert controller.request_model.index(row, COL_STATUS).data() == "Stopping…"
+        assert not controller.can_stop(shown)  # asked once; the button does not ask again
+
+        # Too late: it ended meanwhile; said plainly, and the row shows what really happened.
+        await env.writer.complete(other.id, WORKER, "done", {"exit_code": 0})
+        assert await controller.cancel_request(other.id) is None
+        assert "already ended" in notices.last()
+        row = controller.request_model.row_of(other.id)
+        assert row is not None
+        assert controller.request_model.request_at(row).status == "done"
 
 
 async def test_switching_projects_reloads_both_lists_and_late_events_never_show(env: UiEnv) -> None:

@@ -71,6 +71,7 @@ async def test_the_menu_offers_what_each_source_can_do(env: UiEnv) -> None:
             "action_disable": ("Disable", True),
             "action_set_schedule": ("Edit schedule…", True),
             "action_delete": ("Remove job…", True),
+            "muteNotifications": ("Mute notifications", True),
             "copyJobId": ("Copy job id", True),
             "addJob": ("Add job…", True),
         }
@@ -112,12 +113,24 @@ async def test_disable_from_the_menu_is_queued_and_shown_on_the_row(env: UiEnv, 
         assert notices == ["“Backup”: Disable done on the Mac mini."]
 
 
-async def test_copy_job_id(env: UiEnv) -> None:
+async def test_copy_job_id_and_mute_its_notifications(env: UiEnv) -> None:
     async with env:
         window = await open_window(env)
-        menu = window.job_actions.menu_for(window.controller.job_model.find_job(GATEWAY_ID))
+        job = window.controller.job_model.find_job(GATEWAY_ID)
+        menu = window.job_actions.menu_for(job)
         next(a for a in menu.actions() if a.objectName() == "copyJobId").trigger()
         assert QGuiApplication.clipboard().text() == GATEWAY_ID
+        mute = next(a for a in menu.actions() if a.objectName() == "muteNotifications")
+        assert mute.isCheckable()
+        assert not mute.isChecked()
+        mute.trigger()
+        assert window.controller.notifier.is_muted(GATEWAY_ID)
+        again = next(
+            a for a in window.job_actions.menu_for(job).actions() if a.objectName() == "muteNotifications"
+        )
+        assert again.isChecked()  # the next menu shows it muted
+        again.trigger()
+        assert not window.controller.notifier.is_muted(GATEWAY_ID)
 
 
 async def test_the_edit_dialog_checks_and_previews_in_the_jobs_dialect(env: UiEnv, qtbot: Any) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from cronmirror_desktop.ui.presence import Presence
 from cronmirror_desktop.ui.worker_host import WorkerState
 from cronmirror_desktop.ui.worker_menu import remember_start_at_launch
 from tests.procutil import alive, read_pid
-from tests.ui_support import ui_settings, wait_until
+from tests.ui_support import mirror_row, ui_settings, wait_until
 from tests.worker_harness import python_job, toml_job, write_jobs
 from worker.hosted import THREAD_NAME
 
@@ -245,4 +246,65 @@ async def test_activating_the_app_reopens_a_window_hidden_in_the_menu_bar(
     assert not app.window.isVisible()
     app.tray.menu.aboutToShow.emit()  # type: ignore[union-attr]
     app.menu.quit_action.trigger()
+    assert await app.ended() == 0
+
+
+async def test_a_failure_notifies_through_the_menu_bar_and_a_click_opens_the_job(
+    qapp: QApplication, ui_settings: QSettings, tmp_path: Path
+) -> None:
+    worker_settings()
+    app = await launch(qapp, ui_settings, tmp_path, "--tray-only", tray=True)
+    assert app.tray is not None
+    controller = app.menu.controller
+    shown: list[tuple[str, str]] = []
+    controller.notifier.notified.connect(lambda sent: shown.append((sent.title, sent.text)))
+    start = datetime.now(UTC)
+    async with LocalStore(app.store_file) as mac_mini:
+        await mac_mini.upsert_mirror(PROJECT, [mirror_row("backup", "Nightly backup", last_run_at=start)])
+        await wait_until(lambda: controller.job_model.find_job("backup") is not None, what="the job")
+        app.window.search.setText("inbox")  # a filter that hides the job the notification is about
+        await mac_mini.upsert_mirror(
+            PROJECT,
+            [
+                mirror_row(
+                    "backup", "Nightly backup", last_run_at=start + timedelta(minutes=1), last_status="error"
+                )
+            ],
+        )
+        await wait_until(lambda: shown, within=5, what="the notification")  # after the 800 ms batch
+    assert shown == [("“Nightly backup” failed", "its last run failed")]
+    assert not app.window.isVisible()
+    app.tray.messageClicked.emit()  # what the desktop reports when the notification is clicked
+    assert app.window.isVisible()
+    selected = app.window.selected_job()
+    assert selected is not None
+    assert selected.job_id == "backup"
+    assert app.window.search.text() == ""
+    app.menu.quit_action.trigger()
+    assert await app.ended() == 0
+
+
+async def test_without_a_menu_bar_a_notification_shows_in_the_window(
+    qapp: QApplication, ui_settings: QSettings, tmp_path: Path
+) -> None:
+    worker_settings()
+    app = await launch(qapp, ui_settings, tmp_path, tray=False)
+    controller = app.menu.controller
+    notices: list[tuple[str, str]] = []
+    controller.notice.connect(lambda level, text: notices.append((level, text)))
+    start = datetime.now(UTC)
+    async with LocalStore(app.store_file) as mac_mini:
+        await mac_mini.upsert_mirror(PROJECT, [mirror_row("backup", "Nightly backup", last_run_at=start)])
+        await wait_until(lambda: controller.job_model.find_job("backup") is not None, what="the job")
+        await mac_mini.upsert_mirror(
+            PROJECT,
+            [
+                mirror_row(
+                    "backup", "Nightly backup", last_run_at=start + timedelta(minutes=1), last_status="error"
+                )
+            ],
+        )
+        await wait_until(lambda: notices, within=5, what="the notice")
+    assert notices == [("warning", "“Nightly backup” failed: its last run failed")]
+    app.window.close()
     assert await app.ended() == 0

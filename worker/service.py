@@ -237,9 +237,14 @@ class WorkerService:
     # -- one-shot operations (the CLI's sync-once / drain-once) -----------------------------------
 
     async def sync_once(self) -> SyncReport:
+        """One sync pass as the daemon makes it: the mirror, then the gateway's runs newer than what is
+        recorded, written before returning (a one-shot `cronmirror-worker sync` leaves nothing behind)."""
         report = await self.sync.sync_once()
         self._record_sync(report)
         await self._after_sync()
+        inventory = self.sources.inventory
+        if inventory is not None and await self.history.after_sync(inventory):
+            await self.history.recorder.flush()
         return report
 
     async def drain_once(self) -> list[Finished]:

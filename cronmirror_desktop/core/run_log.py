@@ -105,12 +105,16 @@ class RunLogEntry(Row):
 
     @property
     def first_line(self) -> str:
-        """One line for a list: the summary's first line, else the output's last."""
-        for text in (self.summary, self.output):
-            if text and text.strip():
-                lines = text.strip().splitlines()
-                return (lines[0] if text is self.summary else lines[-1]).strip()[:300]
-        return ""
+        """One line for a list. A run that worked: the last line it printed ("Added 1.2 GiB"), not "exit
+        code 0". One that failed: why, with the last line of its error output ("exit code 128: fatal: not
+        a git repository"). Else the summary's first line, or the output's last."""
+        summary = _first(self.summary)
+        if self.status in ("ok", "running"):
+            return (_last(self.output) or summary)[:300]
+        error = _last(self.stderr_tail) if self.status == "error" else ""
+        if summary and error and error not in summary:
+            return f"{summary}: {error}"[:300]
+        return (summary or error or _last(self.output))[:300]
 
     @property
     def failed(self) -> bool:
@@ -158,3 +162,13 @@ def run_entry(
         "source": source if source in RUN_SOURCES else None,
         "host": host,
     }
+
+
+def _first(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+def _last(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[-1].strip() if lines else ""

@@ -36,6 +36,7 @@ from cronmirror_desktop.core.paths import app_paths, set_dev_dir
 from cronmirror_desktop.ui.cli_args import build_parser
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.crash_reporter import CrashReporter
+from cronmirror_desktop.ui.notifications import NotificationPrefs
 from cronmirror_desktop.ui.presence import AppWindow, Presence, QuitGuard, claim_single_instance
 from cronmirror_desktop.ui.screenshot import SCREENSHOT_TIMEOUT_S, screenshot_state, take_screenshot
 from cronmirror_desktop.ui.single_instance import SingleInstance
@@ -75,6 +76,7 @@ async def run_app(
     except CronMirrorError as exc:
         QMessageBox.critical(None, APP_NAME, f"{exc.message}\n\n{exc.hint}")
         return 1
+    throwaway = args.screenshot is not None or context.demo
     controller = AppController(
         context.store,
         supabase_configured=context.supabase_configured,
@@ -83,6 +85,9 @@ async def run_app(
         control_api=context.control_api,
         supabase_problem=context.supabase_problem,
         demo=context.demo,
+        # A screenshot or the demo neither reads nor changes this user's notification choices.
+        notification_prefs=None if throwaway else NotificationPrefs.load(),
+        save_notification_prefs=None if throwaway else NotificationPrefs.save,
     )
     if settings is None:
         # A screenshot shows the default layout at 1280×800, not whatever this user left behind.
@@ -144,6 +149,7 @@ async def run_app(
                 job_id=args.screenshot_job,
                 job_menu=args.screenshot_job_menu,
                 edit=args.screenshot_edit,
+                watching=args.screenshot_watching,
             )
             exit_code = 0 if ok else 1
             window.close()

@@ -100,7 +100,9 @@ class RequestDelegate(QStyledItemDelegate):
         if style is not None:
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
         status = str(model.data(index, StatusRole) or "")
-        label = STATUS_LABELS.get(status, status or "?")
+        label = str(
+            model.data(index, Qt.ItemDataRole.DisplayRole) or STATUS_LABELS.get(status, status or "?")
+        )
         pulse = pulse_level() if status == "running" else None
         paint_chip(painter, option.rect, status, label, is_dark(option.palette), pulse)
 
@@ -108,7 +110,7 @@ class RequestDelegate(QStyledItemDelegate):
         size = super().sizeHint(option, index)
         if index.column() == COL_STATUS:
             fm = QFontMetrics(option.font)
-            size.setWidth(max(size.width(), fm.horizontalAdvance("Cancelled") + 36))
+            size.setWidth(max(size.width(), fm.horizontalAdvance("Stopping…") + 36))
         size.setHeight(max(size.height(), QFontMetrics(option.font).height() + 10))
         return size
 

@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     # For docs/screenshots: the job's context menu open, or its Edit dialog with this schedule typed in.
     parser.add_argument("--screenshot-job-menu", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--screenshot-edit", metavar="SCHEDULE", help=argparse.SUPPRESS)
+    # For docs/screenshots: the dock shows the running request (its live output) instead of the failed one,
+    # and the details pane is scrolled to the job's run history.
+    parser.add_argument("--screenshot-watching", action="store_true", help=argparse.SUPPRESS)
     # For docs/screenshots: the window's size (default 1280x800), e.g. 900x600 for a narrow window.
     parser.add_argument("--screenshot-size", metavar="WxH", help=argparse.SUPPRESS)
     # For docs/screenshots: the demo's jobs.toml has a job it must leave out (the Sources badge shows it).

@@ -42,6 +42,7 @@ from cronmirror_desktop.core import actions, timetext
 from cronmirror_desktop.core.aio import TaskSet
 from cronmirror_desktop.core.controlapi import CONFIRM_INTERVAL_S, ControlApiClient, RunRequested
 from cronmirror_desktop.core.errors import CronMirrorError, Unreachable
+from cronmirror_desktop.core.identity import requester
 from cronmirror_desktop.core.presence import HostZones
 from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest, ProjectInfo
 from cronmirror_desktop.core.store import (
@@ -49,6 +50,7 @@ from cronmirror_desktop.core.store import (
     LiveState,
     MirrorTouched,
     RequestChange,
+    RunLogChange,
     Snapshot,
     StateChange,
     Store,
@@ -58,7 +60,9 @@ from cronmirror_desktop.core.store import (
 from cronmirror_desktop.core.timeutil import now_utc
 from cronmirror_desktop.core.worker_report import DetailsReport, JobDetails, WorkerReport
 from cronmirror_desktop.ui.clock import ViewClock
+from cronmirror_desktop.ui.history_model import RunHistoryModel
 from cronmirror_desktop.ui.job_model import JobTableModel
+from cronmirror_desktop.ui.notifications import NotificationPrefs, Notifier
 from cronmirror_desktop.ui.request_model import RequestTableModel
 
 log = logging.getLogger(__name__)
@@ -83,6 +87,7 @@ DIRECT_CONFIRM_SECONDS = 60.0
 HEALTH_INTERVAL_SECONDS = 30.0
 #: The project ClawdOS uses when none is configured.
 FALLBACK_PROJECT = "front-office"
+JOB_HISTORY_LIMIT = 50
 JOB_REQUEST_LIMIT = 10
 
 
@@ -144,6 +149,8 @@ class AppController(QObject):
         supabase_problem: str | None = None,
         demo: bool = False,
         clock: Callable[[], datetime] = now_utc,
+        notification_prefs: NotificationPrefs | None = None,
+        save_notification_prefs: Callable[[NotificationPrefs], None] | None = None,
         parent: QObject | None = None,
     ) -> None:
         """`clock`: where the time comes from (tests pass one they move by hand); every view reads it
@@ -165,6 +172,13 @@ class AppController(QObject):
         self.job_model = JobTableModel(self, clock=self.clock)
         self.request_model = RequestTableModel(self, limit=20, clock=self.clock)
         self.job_requests = RequestTableModel(self, limit=JOB_REQUEST_LIMIT, clock=self.clock)
+        #: The selected job's recent runs (cron_run_log), kept live.
+        self.job_history = RunHistoryModel(self, clock=self.clock, limit=JOB_HISTORY_LIMIT)
+        #: Failure, Late and recovery notifications (app.py connects them to the menu-bar icon).
+        self.notifier = Notifier(
+            self.clock, notification_prefs, save_prefs=save_notification_prefs, parent=self
+        )
+        self.job_model.lateJudged.connect(lambda: self.notifier.judge_late(self.job_model.late_jobs()))
         names = self._job_name
         self.request_model.set_name_lookup(names)
         self.job_requests.set_name_lookup(names)
@@ -438,7 +452,11 @@ class AppController(QObject):
         elif isinstance(event, JobChange):
             if event.job is None and event.row_id in self._bookkeeping:
                 self._bookkeeping_deleted(event.row_id)
+            if event.job is not None:
+                self.notifier.job_changed(self.job_model.find_job(event.job.job_id), event.job)
             self.job_model.apply(event)
+        elif isinstance(event, RunLogChange):
+            self.job_history.apply(event)
         elif isinstance(event, RequestChange):
             self.request_model.apply(event)
             self.job_requests.apply(event)
@@ -464,10 +482,13 @@ class AppController(QObject):
             self._read_bookkeeping(row)
         self.workersChanged.emit()
         self.job_model.set_jobs(snapshot.jobs)
+        self.notifier.reset(self.job_model.late_jobs())  # what is true now is not news
         self.job_model.note_seen([snapshot.worker_seen_at])
         self.request_model.set_requests(snapshot.requests)
         if self.job_requests.job_id is not None:
             self.spawn("job-requests", self._load_job_requests(self.job_requests.job_id, self._generation))
+        if self.job_history.job_id is not None:
+            self.spawn("job-history", self._load_job_history(self.job_history.job_id, self._generation))
         self._set_loading(False)
 
     def _set_live(self, state: LiveState, detail: str) -> None:
@@ -590,8 +611,11 @@ class AppController(QObject):
             return
         self.job_requests.job_id = job_id
         self.job_requests.clear()
+        self.job_history.job_id = job_id
+        self.job_history.clear()
         if job_id is not None:
             self.spawn("job-requests", self._load_job_requests(job_id, self._generation))
+            self.spawn("job-history", self._load_job_history(job_id, self._generation))
 
     async def _load_job_requests(self, job_id: str, generation: int) -> None:
         requests = await self.store.list_requests(self.project_id, limit=JOB_REQUEST_LIMIT, job_id=job_id)
@@ -648,6 +672,11 @@ class AppController(QObject):
         """The job's queued and running requests, oldest first (what its row shows as pending)."""
         active = [r for r in self.request_model.requests() if r.job_id == job_id and r.is_active]
         return active[::-1]
+
+    async def _load_job_history(self, job_id: str, generation: int) -> None:
+        entries = await self.store.run_history(self.project_id, job_id, limit=JOB_HISTORY_LIMIT)
+        if generation == self._generation and self.job_history.job_id == job_id:
+            self.job_history.set_entries(entries)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -772,9 +801,10 @@ class AppController(QObject):
             self._notify(Level.ERROR, f"“{name}” failed on the Mac mini: {reason}")
 
     async def cancel_request(self, request_id: str) -> CronRunRequest | None:
-        """Withdraw a queued request; a request that moved on meanwhile is explained, not an error."""
+        """Withdraw a queued request, or ask the worker to stop a running one; a request that ended
+        meanwhile is explained, not an error."""
         try:
-            request = await self.store.cancel_request(self.project_id, request_id)
+            request = await self.store.cancel_request(self.project_id, request_id, requester("ui"))
         except CronMirrorError as exc:
             self._notify(Level.WARNING, exc.message)
             current = await self.store.get_request(request_id)
@@ -782,11 +812,23 @@ class AppController(QObject):
                 self.request_model.upsert(current)
                 self.job_requests.upsert(current)
             return None
-        self._mine.discard(request_id)
         self.request_model.upsert(request)
         self.job_requests.upsert(request)
-        self._notify(Level.INFO, f"Cancelled the run request for “{self.job_name(request.job_id)}”.")
+        name = self.job_name(request.job_id)
+        if request.stopping:
+            self._notify(Level.INFO, f"Asked the worker to stop “{name}”.")
+        else:
+            self._mine.discard(request_id)
+            self._notify(Level.INFO, f"Cancelled the run request for “{name}”.")
         return request
+
+    def can_stop(self, request: CronRunRequest) -> bool:
+        """Whether Stop can end this request's run: running, not stopping yet, and not a gateway run (the
+        gateway runs those itself; the worker cannot end them)."""
+        if request.status != "running" or request.stopping:
+            return False
+        job = self.job_model.find_job(request.job_id)
+        return job is None or job.source not in (None, "gateway")
 
     def active_request_for(self, job_id: str) -> CronRunRequest | None:
         for request in self.request_model.requests():

@@ -6,13 +6,16 @@ code (`MirrorSync` over the jobs-file source), and the app hosts the real worker
 to end. Two rows are written the way ClawdOS's own worker writes them (a gateway agent job with a target
 agent, and an unreadable schedule), to show how those look. Requests are queued, claimed, completed and
 cancelled through the Store API; only their timestamps are moved into the past, with SQL, so the dock
-reads "2 h ago" instead of "just now". Qt-free.
+reads "2 h ago" instead of "just now". Each job that has run has a run history (`demo_runs`: a few weeks of
+runs on its schedule, with the durations and failures a real Mac mini shows; the nightly backup's last
+run was unusually slow), and the running request has printed its first lines. Qt-free.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +25,7 @@ from typing import Any
 from cronmirror_desktop import __version__
 from cronmirror_desktop.core.localstore import LocalStore
 from cronmirror_desktop.core.presence import presence_row
+from cronmirror_desktop.core.run_log import run_entry
 from cronmirror_desktop.core.schedule import CRON_DIALECT, Schedule, next_runs
 from cronmirror_desktop.core.timeutil import format_timestamp, iso_z
 from cronmirror_desktop.core.worker_report import (
@@ -232,6 +236,77 @@ def history_json(jobs: list[DemoJob], now: datetime) -> str:
     return json.dumps(history, indent=2)
 
 
+#: How often each demo job with a history runs (its schedule, roughly: enough for a trend).
+_RUN_EVERY = {
+    "inbox": timedelta(minutes=30),
+    "morning-briefing": timedelta(days=1),
+    "weekly-review": timedelta(days=7),
+    "nightly-backup": timedelta(days=1),
+    "calendar-sync": timedelta(minutes=15),
+    "log-rotation": timedelta(days=1),
+    "newsletter": timedelta(days=7),
+    "heartbeat": timedelta(minutes=5),
+    "standup": timedelta(days=1),
+    "uptime": timedelta(minutes=15),
+}
+#: What each run printed (stdout, stderr when it failed).
+_PRINTED = {
+    "inbox": ("Checked 42 messages.\n2 flagged as urgent.", "imap: connection reset by peer"),
+    "morning-briefing": ("Briefing posted to #daily (3 meetings, 11 °C, 5 messages).", "weather API: 503"),
+    "weekly-review": ("Collecting merged pull requests…", "error: unknown option '--force'"),
+    "nightly-backup": ("snapshot 5f1c2a9e saved\nAdded to the repository: 1.204 GiB", "repository is locked"),
+    "calendar-sync": ("Synced 3 calendars (214 events).", "caldav: 401 Unauthorized"),
+    "log-rotation": ("Rotated 6 logs, freed 312 MB.", "permission denied: /var/log/system.log"),
+    "newsletter": ("Digest of 9 newsletters sent.", "smtp: timeout"),
+    "heartbeat": ("gateway ok, 38 ms", "gateway: connection refused"),
+    "standup": ("Reading the commits of yesterday…", "fatal: not a git repository"),
+    "uptime": ("https://example.org: 200 OK in 212 ms", "https://example.org: 502 Bad Gateway"),
+}
+#: Runs per job in the demo's history.
+_HISTORY_RUNS = 24
+
+
+def demo_runs(jobs: list[DemoJob], now: datetime) -> list[dict[str, Any]]:
+    """A run history for every job that has run: its last run as the mirror says, and earlier ones on
+    its schedule with durations around the usual (seeded, so every demo and screenshot is the same).
+    The nightly backup's last run took over three times its usual length (the slow-run note); the
+    failing jobs failed before, too, now and then."""
+    rows: list[dict[str, Any]] = []
+    for job in jobs:
+        last = last_started(job, now)
+        every = _RUN_EVERY.get(job.key)
+        if job.last is None or last is None or every is None:
+            continue
+        rng = random.Random(job.key)
+        _, last_status, last_ms = job.last
+        usual = 52_000 if job.key == "nightly-backup" else max(last_ms, 200)
+        out, err = _PRINTED[job.key]
+        for age in range(_HISTORY_RUNS):
+            started = last - every * age
+            if age == 0:
+                status, duration = last_status, last_ms
+            else:
+                status = "error" if rng.random() < (0.25 if last_status == "error" else 0.06) else "ok"
+                duration = int(usual * rng.uniform(0.75, 1.3) * (0.4 if status == "error" else 1.0))
+            rows.append(
+                run_entry(
+                    job_id=job.job_id,
+                    run_key=f"{job.job_id}:demo:{age}",
+                    run_at=started,
+                    finished_at=started + timedelta(milliseconds=duration),
+                    duration_ms=duration,
+                    status=status,  # type: ignore[arg-type]
+                    trigger="schedule",
+                    summary=f"exit code {1 if status == 'error' else 0}" if status != "skipped" else None,
+                    stdout_tail=out if status != "skipped" else None,
+                    stderr_tail=err if status == "error" else None,
+                    source="jobs",
+                    host=DEMO_HOST,
+                )
+            )
+    return rows
+
+
 def clawdos_rows(now: datetime) -> list[dict[str, Any]]:
     """Rows as ClawdOS's Node worker mirrors gateway jobs (no `jobs:` prefix: not ours to sync)."""
     return [
@@ -390,13 +465,15 @@ async def seed_demo(directory: Path, *, now: datetime | None = None, mistake: bo
         )
         await store.upsert_mirror(DEMO_PROJECT, [presence, {**details_row, "host": DEMO_HOST}])
         await store.upsert_mirror(SECOND_PROJECT, home_lab_rows(now))
-        ages = await _requests(store)
+        await store.record_runs(DEMO_PROJECT, demo_runs(demo_jobs(now), now))
+        ages = await _requests(store, now)
     await asyncio.to_thread(_backdate, demo.store_file, ages, now)
     return demo
 
 
-async def _requests(store: LocalStore) -> dict[str, timedelta]:
-    """One request in every status, through the Store API; returns each one's age to back-date."""
+async def _requests(store: LocalStore, now: datetime) -> dict[str, timedelta]:
+    """One request in every status, through the Store API; returns each one's age to back-date. The
+    running one has printed its first lines, as a worker publishes them while it runs."""
     morning = await _finish(store, "jobs:morning-briefing", "done", {
         "exitCode": 0, "durationMs": 38_900,
         "stdoutTail": "Collecting calendar, weather and messages…\n"
@@ -414,6 +491,26 @@ async def _requests(store: LocalStore) -> dict[str, timedelta]:
     await store.cancel_request(DEMO_PROJECT, cancelled.id)
     running = (await store.queue_run(DEMO_PROJECT, "jobs:calendar-sync", "ui")).request
     await store.claim_next(DEMO_PROJECT, OTHER_WORKER, lease_seconds=600, host=DEMO_HOST)
+    printed = "Fetching 3 calendars…\nwork: 214 events\nfamily: 38 events\n"
+    await store.report_progress(
+        running.id, OTHER_WORKER, {"jobId": "jobs:calendar-sync", "stdoutTail": printed}
+    )
+    # The history has each of these runs, as the worker records them (started 3 s after the request).
+    runs = [
+        _request_run(
+            running.id, "jobs:calendar-sync", now - timedelta(seconds=37), "running", {"stdoutTail": printed}
+        )
+    ]
+    finished = [
+        (morning, "jobs:morning-briefing", timedelta(hours=5, minutes=3), "ok"),
+        (inbox, "jobs:inbox", timedelta(hours=2, minutes=14), "ok"),
+        (weekly, "jobs:weekly-review", timedelta(minutes=35), "error"),
+    ]
+    for request_id, job_id, age, status in finished:
+        request = await store.get_request(request_id)
+        result = (request.result if request is not None else None) or {}
+        runs.append(_request_run(request_id, job_id, now - age + timedelta(seconds=3), status, result))
+    await store.record_runs(DEMO_PROJECT, runs)
     queued = (await store.queue_run(DEMO_PROJECT, "jobs:standup", "ui")).request
     # An action waiting for the Mac mini: its row says "Disable requested 5 s ago".
     disable = (await store.queue_run(DEMO_PROJECT, "jobs:uptime", "ui", action="disable")).request
@@ -427,6 +524,28 @@ async def _requests(store: LocalStore) -> dict[str, timedelta]:
         queued.id: timedelta(seconds=8),
         disable.id: timedelta(seconds=5),
     }
+
+
+def _request_run(
+    request_id: str, job_id: str, started: datetime, status: str, result: dict[str, Any]
+) -> dict[str, Any]:
+    duration = result.get("durationMs")
+    code = result.get("exitCode")
+    return run_entry(
+        job_id=job_id,
+        run_key=f"request:{request_id}",
+        run_at=started,
+        status=status,  # type: ignore[arg-type]
+        trigger="request",
+        finished_at=started + timedelta(milliseconds=duration) if isinstance(duration, int) else None,
+        duration_ms=duration if isinstance(duration, int) else None,
+        summary=f"exit code {code}" if isinstance(code, int) else None,
+        stdout_tail=result.get("stdoutTail"),
+        stderr_tail=result.get("stderrTail"),
+        request_id=request_id,
+        source="jobs",
+        host=DEMO_HOST,
+    )
 
 
 async def _finish(

@@ -1,18 +1,18 @@
 """The details pane: everything about the selected job, kept current as live changes arrive.
 
-Instructions, the schedule in words and as stored (with its time zone), whether it is Late, the next five
-run times (the source's own first, then the schedule's, as its scheduler runs them, in the job's zone or
-its Mac mini's), the last run, the target agent (ClawdOS rows), problems of an unreadable row, this job's
-recent run requests, and for a command job (jobs.toml, crontab, launchd) how it runs: its argument vector,
-working directory, timeout and the names of the environment variables it sets (from its worker's details
-row, core/worker_report.py; values are never published).
+Instructions, the schedule in words and as stored (with its time zone), whether it is Late, the next five run
+times (the source's own first, then the schedule's, as its scheduler runs them, in the job's zone or its Mac
+mini's), the last run, the run history (trend, slow-run note, each run's output), the target agent (ClawdOS
+rows), problems of an unreadable row, this job's recent run requests, and for a command job (jobs.toml,
+crontab, launchd) how it runs: its argument vector, working directory, timeout and the names of the
+environment variables it sets (from its worker's details row, core/worker_report.py; values are never
+published).
 
-Times and Late are judged at the app's one clock (clock.py), the job table's too, so the pane and the
-table never disagree; the time-dependent parts (Late, next runs, last run) are re-rendered when one of
-their words changes, so "20 s ago" never stays on screen for minutes. Time zones follow one rule
-everywhere in the app: an instant (a run, a request) is shown in the viewer's own zone; the job's zone
-(or its Mac mini's) appears only where its schedule is described, named there when it is not the
-viewer's.
+Times and Late are judged at the app's one clock (clock.py), the job table's too, so the pane and the table
+never disagree; the time-dependent parts (Late, next runs, last run) are re-rendered when one of their words
+changes, so "20 s ago" never stays on screen for minutes. Time zones follow one rule everywhere in the app: an
+instant (a run, a request) is shown in the viewer's own zone; the job's zone (or its Mac mini's) appears only
+where its schedule is described, named there when it is not the viewer's.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from cronmirror_desktop.ui.elided_label import ShrinkingLabel
 from cronmirror_desktop.ui.job_model import STATUS_WORDS, row_key
 from cronmirror_desktop.ui.request_dock import configure_request_view, fit_to_viewport
 from cronmirror_desktop.ui.request_model import COL_DURATION, COL_JOB, COL_RESULT
+from cronmirror_desktop.ui.run_history_view import RunHistoryView
 from cronmirror_desktop.ui.theme import is_dark, signal_color
 
 NEXT_RUN_COUNT = 5
@@ -124,6 +125,7 @@ class DetailsPane(QWidget):
         body.setObjectName("detailsBody")
         scroll.setWidget(body)
         self.stack.addWidget(scroll)
+        self.scroller = scroll
         self.body = body
 
         lay = QVBoxLayout(body)
@@ -202,6 +204,12 @@ class DetailsPane(QWidget):
         lay.addWidget(self.last_run)
 
         lay.addSpacing(6)
+        self.history_title = _section("Run history", body)
+        lay.addWidget(self.history_title)
+        self.history = RunHistoryView(controller.job_history, body)
+        lay.addWidget(self.history)
+
+        lay.addSpacing(6)
         lay.addWidget(_section("Recent requests", body))
         self.requests_view = QTableView(body)
         self.requests_view.setObjectName("detailsRequests")
@@ -266,6 +274,14 @@ class DetailsPane(QWidget):
             return
         self.stack.setCurrentIndex(1)
         self._fill(job)
+
+    def show_history(self) -> None:
+        """Scroll the run history to the top of the pane, its latest run selected (its output shown)."""
+        if self.job is None:
+            return
+        self.history.select_latest()
+        self.body.adjustSize()
+        self.scroller.verticalScrollBar().setValue(self.history_title.y() - 8)
 
     def refresh(self) -> None:
         if self.job is not None:
@@ -339,6 +355,7 @@ class DetailsPane(QWidget):
             parts.append(job.job_intent)
         self.subtitle.setText(" · ".join(parts))
         self.run_button.setEnabled(bool(job.job_id))
+        self.history.show_job(job)
 
         if job.problems:
             color = signal_color("warning", dark).name()

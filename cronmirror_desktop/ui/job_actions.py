@@ -1,15 +1,14 @@
 """What the app lets you do to a job: its context menu, double-click to edit, the Edit and Add job dialogs,
 and the pending requests on its row.
 
-Menu: Run now, Enable/Disable, Edit schedule…, Remove job… (jobs.toml), Copy job id, and Add job… (a new
-jobs.toml job). An action the job's source cannot do is greyed out, its tooltip saying why
-(core.actions.capabilities and why_not, the same table the worker applies). Everything goes through
-`AppController.request_action`: the Control API for what it does itself (enable/disable of a gateway job),
-else the queue, as Run does. A job's pending actions show at the right of its name ("Disable requested 5 s
-ago", shortened to "Disable requested" or "Disable" when the column is narrow), from the request list the
-app keeps live anyway; pending runs are in the Run requests dock, as before.
-
-(No "Mute notifications": the app has no notifications to mute yet.)
+Menu: Run now, Enable/Disable, Edit schedule…, Remove job… (jobs.toml), Mute notifications (a tick: this
+job's failure, Late and recovery notifications stay silent on this computer; ui/notifications.py keeps it),
+Copy job id, and Add job… (a new jobs.toml job). An action the job's source cannot do is greyed out, its
+tooltip saying why (core.actions.capabilities and why_not, the same table the worker applies). Everything
+goes through `AppController.request_action`: the Control API for what it does itself (enable/disable of a
+gateway job), else the queue, as Run does. A job's pending actions show at the right of its name ("Disable
+requested 5 s ago", shortened to "Disable requested" or "Disable" when the column is narrow), from the
+request list the app keeps live anyway; pending runs are in the Run requests dock, as before.
 """
 
 from __future__ import annotations
@@ -166,6 +165,12 @@ class JobActions(QObject):
                 edit.setText("Edit…")
             self._item(menu, "Remove job…", job, actions.DELETE, lambda: self.remove(job))
             menu.addSeparator()
+            mute = menu.addAction("Mute notifications")
+            mute.setObjectName("muteNotifications")
+            mute.setCheckable(True)
+            mute.setChecked(self.controller.notifier.is_muted(job.job_id))
+            mute.setToolTip("No failure, Late or recovery notifications for this job on this computer")
+            mute.toggled.connect(lambda muted: self.controller.notifier.mute(job.job_id, muted))
             copy = menu.addAction("Copy job id")
             copy.setObjectName("copyJobId")
             copy.triggered.connect(lambda: self.copy_id(job))

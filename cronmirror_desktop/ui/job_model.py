@@ -239,6 +239,8 @@ class JobTableModel(RowTableModel):
     lastSeenChanged = Signal(object)
     #: Emitted after any change in the number of rows (for empty states and counts).
     countChanged = Signal(int)
+    #: Late was judged again for every row (every JUDGE_EVERY seconds): `late_jobs()` says which are.
+    lateJudged = Signal()
     #: The hosts the jobs live on changed (a sorted list of names; rows without a host count for none).
     hostsChanged = Signal(list)
 
@@ -621,9 +623,18 @@ class JobTableModel(RowTableModel):
             if self._entries:
                 last = len(self._entries) - 1
                 self.dataChanged.emit(self.index(0, COL_STATUS), self.index(last, COL_STATUS), _LATE_ROLES)
+            self.lateJudged.emit()
         judge_at = self._judged + timedelta(seconds=JUDGE_EVERY)
         due = self._due.next_at
         self.clock.wake_at(judge_at if due is None else min(due, judge_at))
+
+    def late_jobs(self) -> dict[str, tuple[str, str]]:
+        """The jobs that are Late now: job id -> (its name, why)."""
+        return {
+            entry.job.job_id: (entry.job.display_name, entry.lateness.reason or "its expected run has passed")
+            for entry in self._entries
+            if entry.is_late
+        }
 
     @property
     def pending_times(self) -> int:

@@ -507,6 +507,20 @@ class MainWindow(QMainWindow):
         self.table.scrollTo(index)
         return True
 
+    def reveal_job(self, job_id: str) -> bool:
+        """Select a job even when the search or a filter hides it (a notification was clicked): the
+        filters are cleared only when they are what hides it."""
+        if self.select_job(job_id):
+            return True
+        if self.controller.job_model.row_of_job(job_id) is None:
+            return False
+        self.search.clear()
+        self._apply_search()
+        for combo in (self.enabled_combo, self.status_combo, self.host_combo):
+            if combo.count():
+                combo.setCurrentIndex(0)
+        return self.select_job(job_id)
+
     def run_selected(self) -> None:
         job = self.selected_job()
         if job is not None:

@@ -21,7 +21,9 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
 
 from cronmirror_desktop import APP_NAME
+from cronmirror_desktop.ui.controller import Level
 from cronmirror_desktop.ui.main_window import MainWindow
+from cronmirror_desktop.ui.notifications import Sent
 from cronmirror_desktop.ui.single_instance import Forwarded, SingleInstance
 from cronmirror_desktop.ui.tray import TrayIcon, hide_dock_icon
 from cronmirror_desktop.ui.worker_menu import WorkerMenu
@@ -96,6 +98,11 @@ class Presence:
         window.hiddenToMenuBar.connect(self._hidden)
         worker_menu.openRequested.connect(self.open_window)
         worker_menu.controller.notice.connect(self._notice)
+        #: The jobs of the last notification shown (a click on it opens the first).
+        self._message_jobs: list[str] = []
+        worker_menu.controller.notifier.notified.connect(self.job_notified)
+        if tray is not None:
+            tray.messageClicked.connect(self.message_clicked)
         #: macOS answers a click on the Dock icon, or launching the app again from Finder, itself (no
         #: second process reaches our single-instance socket): the app just becomes active.
         self.reopens_on_activation = sys.platform == "darwin"
@@ -160,10 +167,31 @@ class Presence:
                 QSystemTrayIcon.MessageIcon.Information,
                 5000,
             )
+            self._message_jobs = []
 
     def _notice(self, level: str, text: str) -> None:
         if self.tray is not None and not self.window.isVisible():
+            self._message_jobs = []
             self.tray.notify(level, text)
+
+    def job_notified(self, sent: Sent) -> None:
+        """A job failed, became Late or recovered (notifications.py): a native notification through the
+        menu-bar icon (Notification Center on macOS); without one, a notice in the window."""
+        good = sent.kind == "recovery"
+        if self.tray is not None and self.tray.isVisible() and self.tray.supportsMessages():
+            self._message_jobs = list(sent.job_ids)
+            icon = QSystemTrayIcon.MessageIcon.Information if good else QSystemTrayIcon.MessageIcon.Warning
+            self.tray.showMessage(sent.title, sent.text, icon, 10_000)
+            return
+        level = Level.SUCCESS if good else Level.WARNING
+        self.worker_menu.controller.notice.emit(level, f"{sent.title}: {sent.text}")
+
+    def message_clicked(self) -> None:
+        """The notification was clicked: open the window on its (first) job."""
+        jobs, self._message_jobs = self._message_jobs, []
+        self.open_window()
+        if jobs:
+            self.window.reveal_job(jobs[0])
 
 
 def activation_message(args: argparse.Namespace) -> dict[str, Any]:

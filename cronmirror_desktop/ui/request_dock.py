@@ -1,8 +1,10 @@
-"""The Run requests dock: the project's last 20 requests, live, with cancel and the result on demand.
+"""The Run requests dock: the project's last 20 requests, live, with cancel, stop and the result on demand.
 
-Hovering a row shows its result (reason, exit code, output tail) as a tooltip; selecting it expands the
-same text below the table. While the subscription is down the dock says the list is stale and since
-when, because a row may have moved on without us hearing about it.
+Hovering a row shows its result (reason, exit code, output tail) as a tooltip; selecting it expands the same
+text below the table, and for a running request that text is its live output (the worker sends it every 2 s).
+The one button withdraws a queued request ("Cancel Request") or asks the worker to stop a running one ("Stop";
+the worker ends the job's whole process group and records it as stopped). While the subscription is down the
+dock says the list is stale and since when, because a row may have moved on without us hearing about it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ from cronmirror_desktop.ui.request_model import (
     COL_STATUS,
     RequestTableModel,
     result_details,
+    running_for,
+    running_started,
+    status_label,
 )
 from cronmirror_desktop.ui.theme import is_dark
 
@@ -66,7 +71,7 @@ def configure_request_view(view: QTableView, model: RequestTableModel) -> Reques
     fm = view.fontMetrics()
     view.setColumnWidth(COL_JOB, fm.horizontalAdvance("M") * 16)
     view.setColumnWidth(COL_REQUESTED, fm.horizontalAdvance("2 h 14 min ago") + 16)
-    view.setColumnWidth(COL_STATUS, fm.horizontalAdvance("Cancelled") + 44)
+    view.setColumnWidth(COL_STATUS, fm.horizontalAdvance("Stopping…") + 44)
     view.setColumnWidth(COL_DURATION, fm.horizontalAdvance("12 min 30 s") + 16)
     view.setColumnWidth(COL_RESULT, fm.horizontalAdvance("M") * 20)
     return delegate
@@ -103,7 +108,6 @@ class RequestDock(QDockWidget):
         self.cancel_button = QPushButton(icons.icon("cancel", is_dark()), "Cancel Request", body)
         self.cancel_button.setObjectName("cancelRequestButton")
         self.cancel_button.setEnabled(False)
-        self.cancel_button.setToolTip("Withdraw the selected queued request before a worker picks it up")
         self.cancel_button.clicked.connect(self._cancel_selected)
         bar.addWidget(self.status_label)
         bar.addWidget(self.stale_label)
@@ -125,11 +129,20 @@ class RequestDock(QDockWidget):
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.details.setFont(mono)
         self.details.setPlaceholderText("Select a request to see its output and result.")
-        self.details.setVisible(False)
+        #: "Running for 1 min 12 s" over the output of a selected running request (ticks with the clock).
+        self.running_label = QLabel(body)
+        self.running_label.setObjectName("requestRunningFor")
+        self.detail_box = QWidget(body)
+        box = QVBoxLayout(self.detail_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(4)
+        box.addWidget(self.running_label)
+        box.addWidget(self.details, 1)
+        self.detail_box.setVisible(False)
 
         split = QSplitter(Qt.Orientation.Horizontal, body)
         split.addWidget(self.view)
-        split.addWidget(self.details)
+        split.addWidget(self.detail_box)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setChildrenCollapsible(False)
@@ -206,21 +219,54 @@ class RequestDock(QDockWidget):
 
     def _selection_changed(self, *_args: object) -> None:
         request = self.selected_request()
-        self.cancel_button.setEnabled(request is not None and request.status == "queued")
+        label, tip, enabled = self._cancel_action(request)
+        self.cancel_button.setText(label)
+        self.cancel_button.setToolTip(tip)
+        self.cancel_button.setEnabled(enabled)
         if request is None:
-            self.details.setVisible(False)
+            self.detail_box.setVisible(False)
             return
+        started = running_started(request)
+        self.running_label.setVisible(started is not None)
+        if started is not None:
+            took, _ = running_for(started, self.controller.clock.now)
+            self.running_label.setText(f"Running for {took}" + (" · stopping…" if request.stopping else ""))
         text = result_details(request)
         head = (
-            f"{self.controller.job_name(request.job_id)} · {request.status}"
+            f"{self.controller.job_name(request.job_id)} · {status_label(request)}"
             f" · requested {timetext.absolute(request.requested_at)}"
         )
-        self.details.setPlainText(f"{head}\n\n{text}" if text else f"{head}\n\nNo output yet.")
-        self.details.setVisible(True)
+        self._show_details(f"{head}\n\n{text}" if text else f"{head}\n\nNo output yet.")
+        self.detail_box.setVisible(True)
+
+    def _show_details(self, text: str) -> None:
+        """Replace the text only when it changed (a tick must not lose the reader's place); output that
+        grows while the reader is at its end stays followed."""
+        if text == self.details.toPlainText():
+            return
+        bar = self.details.verticalScrollBar()
+        following = bar.value() >= bar.maximum() - 2
+        keep = bar.value()
+        self.details.setPlainText(text)
+        bar.setValue(bar.maximum() if following and keep > 0 else keep)
+
+    def _cancel_action(self, request: CronRunRequest | None) -> tuple[str, str, bool]:
+        """The button's (and the menu's) words for `request`: withdraw it, stop it, or why neither."""
+        if request is not None and request.status == "running":
+            if request.stopping:
+                return "Stop", "Already asked the worker to stop it; waiting for it to end.", False
+            if not self.controller.can_stop(request):
+                return "Stop", "The gateway runs this job itself; its run cannot be stopped from here.", False
+            return "Stop", "Ask the worker to stop this run (the job's whole process group ends).", True
+        return (
+            "Cancel Request",
+            "Withdraw the selected queued request before a worker picks it up",
+            request is not None and request.status == "queued",
+        )
 
     def _cancel_selected(self) -> None:
         request = self.selected_request()
-        if request is not None and request.status == "queued":
+        if request is not None and self._cancel_action(request)[2]:
             self.cancel(request.id)
 
     def cancel(self, request_id: str) -> asyncio.Task[object]:
@@ -233,8 +279,10 @@ class RequestDock(QDockWidget):
             return
         request = self.model.request_at(index.row())
         menu = QMenu(self)
-        cancel = QAction("Cancel Request", menu)
-        cancel.setEnabled(request.status == "queued")
+        label, tip, enabled = self._cancel_action(request)
+        cancel = QAction(label, menu)
+        cancel.setToolTip(tip)
+        cancel.setEnabled(enabled)
         cancel.triggered.connect(lambda: self.cancel(request.id))
         menu.addAction(cancel)
         copy = QAction("Copy Result", menu)

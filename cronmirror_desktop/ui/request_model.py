@@ -4,13 +4,14 @@ Used twice: the dock (the project's last 20) and the details pane (one job's rec
 set). Changes arrive one row at a time and are applied with insert/remove/dataChanged, never a reset;
 rows past the limit fall off the bottom, except active ones (a queued request must stay cancellable).
 While the live subscription is down the model is `stale`: rows are greyed and say so, because they may
-no longer be true. "Requested 2 min ago" is rendered against the app's one clock and re-rendered, that
-cell alone, when its words change (clock.py).
+no longer be true. "Requested 2 min ago" and a running request's "running for 42 s" are rendered against
+the app's one clock and re-rendered, that cell alone, when their words change (clock.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
@@ -53,6 +54,29 @@ STATUS_LABELS = {
 }
 
 _FAR_PAST = float("-inf")
+_SECOND = timedelta(seconds=1)
+
+
+def running_for(started: datetime, now: datetime) -> tuple[str, datetime]:
+    """How long a run has been going ("42 s" in whole seconds, then "3 min 4 s", "2 h 5 min") and when
+    that text next changes."""
+    seconds = max(0, int((now - started).total_seconds()))
+    text = f"{seconds} s" if seconds < 60 else timetext.duration(seconds * 1000)
+    step = 60 if seconds >= 3600 else 1
+    return text, started + timedelta(seconds=(seconds // step + 1) * step)
+
+
+def running_started(request: CronRunRequest) -> datetime | None:
+    """When a running request's run began (None: not running, or no time known)."""
+    if request.status != "running" or request.duration_ms is not None:
+        return None
+    return request.picked_up_at or request.requested_at
+
+
+def status_label(request: CronRunRequest) -> str:
+    if request.stopping:
+        return "Stopping…"
+    return STATUS_LABELS.get(request.status, request.status)
 
 
 def _order_key(request: CronRunRequest) -> tuple[float, str]:
@@ -122,6 +146,8 @@ class RequestTableModel(RowTableModel):
         self._names: Callable[[str], str | None] = lambda _job_id: None
         self.clock = clock if clock is not None else ViewClock(parent=self)
         self._due: DueTimes[str] = DueTimes()
+        #: When each running request's "running for …" next changes.
+        self._running_due: DueTimes[str] = DueTimes()
         self.clock.ticked.connect(self._times_due)
 
     # -- Qt model interface -------------------------------------------------------------------
@@ -165,8 +191,14 @@ class RequestTableModel(RowTableModel):
                 self.clock.wake_at(changes)
             return timetext.relative(request.requested_at, now, past=True)
         if column == COL_STATUS:
-            return STATUS_LABELS.get(request.status, request.status)
+            return status_label(request)
         if column == COL_DURATION:
+            started = running_started(request)
+            if started is not None:
+                text, changes = running_for(started, self.clock.now)
+                if self._running_due.note(request.id, changes):
+                    self.clock.wake_at(changes)
+                return text
             return timetext.duration(request.duration_ms, empty="")
         if column == COL_RESULT:
             return result_summary(request)
@@ -190,6 +222,9 @@ class RequestTableModel(RowTableModel):
             return text
         details = result_details(request)
         stale = "\n\n(Not live: this may have changed since.)" if self._stale else ""
+        started = running_started(request)
+        if column == COL_DURATION and started is not None:
+            return f"Running for {running_for(started, self.clock.now)[0]}{stale}"
         if column in (COL_RESULT, COL_STATUS) and details:
             return details + stale
         if column == COL_JOB:
@@ -234,13 +269,16 @@ class RequestTableModel(RowTableModel):
             )
 
     def _times_due(self) -> None:
-        """The clock ticked: re-render the "Requested … ago" cells whose words changed, only those."""
-        for request_id in self._due.due(self.clock.now):
-            row = self.row_of(request_id)
-            if row is not None:
-                index = self.index(row, COL_REQUESTED)
-                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole])
-        self.clock.wake_at(self._due.next_at)
+        """The clock ticked: re-render the "Requested … ago" and "running for …" cells whose words
+        changed, only those."""
+        now = self.clock.now
+        for due, column in ((self._due, COL_REQUESTED), (self._running_due, COL_DURATION)):
+            for request_id in due.due(now):
+                row = self.row_of(request_id)
+                if row is not None:
+                    index = self.index(row, column)
+                    self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole])
+            self.clock.wake_at(due.next_at)
 
     def _all_changed(self) -> None:
         if self._rows:
@@ -258,6 +296,7 @@ class RequestTableModel(RowTableModel):
         self.beginResetModel()
         self._rows = rows
         self._due.clear()
+        self._running_due.clear()
         self.endResetModel()
         self._trim()
         self.activeCountChanged.emit(self.active_count())

@@ -37,13 +37,15 @@ async def take_screenshot(
     job_id: str | None = None,
     job_menu: bool = False,
     edit: str | None = None,
+    watching: bool = False,
 ) -> bool:
     """Wait until data is shown (or a timeout), let the window settle, save it as a PNG. `worker_menu`
     opens the Worker menu and draws it where it drops down (a popup is a window of its own, which
     `grab()` of the main window does not include); `sources` does the same with the connection panel's
     Sources popover. `job_id`: the job whose details are shown (the demo's default: SCREENSHOT_DEMO_JOB).
     `job_menu`: that job's context menu open at its row; `edit`: its Edit dialog open with this schedule
-    typed in (ui/job_actions.py)."""
+    typed in (ui/job_actions.py). `watching`: the details pane scrolled to the run history, and the running
+    request selected in the dock (its live output)."""
     loaded = asyncio.Event()
     controller.loadingChanged.connect(lambda loading: None if loading else loaded.set())
     if not controller.loading:
@@ -54,12 +56,16 @@ async def take_screenshot(
     wanted = (job_id is not None or controller.demo) and window.select_job(job_id or SCREENSHOT_DEMO_JOB)
     if shown and window.proxy.rowCount() and not wanted and not window.selected_job():
         window.table.selectRow(0)
-    if controller.demo:  # show a failed request's result expanded in the dock
-        failed = next((r for r in controller.request_model.requests() if r.status == "error"), None)
-        if failed is not None:
-            window.dock.highlight(failed.id)
+    if controller.demo:  # show a failed (or the running) request's result expanded in the dock
+        status = "running" if watching else "error"
+        chosen = next((r for r in controller.request_model.requests() if r.status == status), None)
+        if chosen is not None:
+            window.dock.highlight(chosen.id)
     window.table.setFocus()
     await asyncio.sleep(0.4)  # layouts, the details pane's requests and fades settle
+    if watching:
+        window.details.show_history()
+        await asyncio.sleep(0.1)
     path.parent.mkdir(parents=True, exist_ok=True)
     image = window.grab()
     menus: list[tuple[QWidget, QMenu]] = []

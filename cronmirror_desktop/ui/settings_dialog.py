@@ -28,6 +28,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDesktopServices, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -53,6 +54,7 @@ from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.settings import load_settings, save_settings
 from cronmirror_desktop.core.stores import supabase_store
 from cronmirror_desktop.ui.jobs_file_actions import Opener, open_jobs_file, reveal_jobs_file
+from cronmirror_desktop.ui.notifications import Kind, Notifier
 from cronmirror_desktop.ui.theme import THEME_KEY, ThemeMode, apply_theme, is_dark, signal_color, stored_theme
 from worker.configured import jobs_file_path
 
@@ -95,14 +97,28 @@ class Field:
         return self.widget.isEnabled()
 
 
+NOTIFY_LABELS: dict[Kind, str] = {
+    "failure": "When a job fails",
+    "late": "When a job is late (its expected run did not happen)",
+    "recovery": "When a job works again after failing",
+}
+
+
 class SettingsDialog(QDialog):
     """Emits `saved` after values were stored; the app then reconnects with the new configuration."""
 
     saved = Signal()
 
-    def __init__(self, parent: QWidget | None = None, *, config: EffectiveConfig | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        config: EffectiveConfig | None = None,
+        notifier: Notifier | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
+        self.notifier = notifier
         self.setWindowTitle("CronMirror Settings")
         self.setMinimumWidth(620)
         self.config = config or resolve_config(probe_keychain=True)
@@ -211,6 +227,10 @@ class SettingsDialog(QDialog):
         self._theme_initial = stored_theme()
         form.addRow("Theme", self.theme)
         second.addWidget(look)
+        #: Notification kinds (only when the app's notifier is handed in).
+        self.notify_boxes: dict[Kind, QCheckBox] = {}
+        if notifier is not None:
+            second.addWidget(self._notifications_group(notifier))
         second.addStretch(1)
         #: How Open and Reveal open a path (the desktop's; tests record it).
         self.open_url: Opener = QDesktopServices.openUrl
@@ -340,6 +360,31 @@ class SettingsDialog(QDialog):
         else:
             self.keychain_note.hide()
 
+    def _notifications_group(self, notifier: Notifier) -> QGroupBox:
+        group = QGroupBox("Notifications", self)
+        box = QVBoxLayout(group)
+        for kind, words in NOTIFY_LABELS.items():
+            check = QCheckBox(words, group)
+            check.setObjectName(f"notify_{kind}")
+            check.setChecked(notifier.prefs.kinds.get(kind, True))
+            self.notify_boxes[kind] = check
+            box.addWidget(check)
+        muted = len(notifier.prefs.muted)
+        note = QLabel(
+            "At most one per job every 10 minutes; many at once become one summary. "
+            + (
+                f"{muted} job{'s are' if muted != 1 else ' is'} muted (a job's context menu unmutes it)."
+                if muted
+                else "Mute a job from its context menu."
+            ),
+            group,
+        )
+        note.setObjectName("notifyNote")
+        note.setWordWrap(True)
+        note.setEnabled(False)
+        box.addWidget(note)
+        return group
+
     # -- values -------------------------------------------------------------------------------
 
     def value(self, key: str) -> str:
@@ -380,6 +425,8 @@ class SettingsDialog(QDialog):
             theme = ThemeMode(self.theme.currentData())
             if theme is not self._theme_initial:
                 self._store_theme(theme)
+            if self.notifier is not None:
+                self.notifier.set_kinds({kind: box.isChecked() for kind, box in self.notify_boxes.items()})
         except (CronMirrorError, OSError) as exc:
             self._undo(settings_file, before, stored_keys)
             message = f"{exc.message} {exc.hint}".strip() if isinstance(exc, CronMirrorError) else str(exc)

@@ -122,7 +122,7 @@ def ui_state(directory: Path | None = None) -> QSettings:
 
 def show_settings(parent: QWidget, controller: AppController, args: argparse.Namespace) -> SettingsDialog:
     """Open Settings (window-modal, so the app keeps updating behind it); on save, reconnect."""
-    dialog = SettingsDialog(parent)
+    dialog = SettingsDialog(parent, notifier=controller.notifier)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.saved.connect(lambda: controller.spawn("reconfigure", reconfigure(controller, args)))
     dialog.open()
