@@ -7,7 +7,7 @@ What it checks, in order:
    real subprocess, the gateway's WebSocket client, the xcb platform and the menu-bar icon.
 3. What a run here cannot reach is at least in the bundle: the modules imported lazily or only on other
    machines (keyring's Secret Service backend, h2's protocol modules), certifi's CA bundle, tzdata, the
-   Qt platform plugins (`REQUIRED_*`).
+   Qt platform plugins (`REQUIRED_*`), and the root collation in the reduced ICU data.
 4. On Linux, every bundled library is loaded by something (reachable by DT_NEEDED from the executable,
    libpython, an extension module or a Qt plugin: what PyInstaller collected for something build.spec
    then dropped shows up here), and every library needed is bundled or one PyInstaller deliberately
@@ -136,6 +136,21 @@ def archived_modules(exe: Path) -> set[str]:
     return names
 
 
+def icu_problem(internal: Path) -> str | None:
+    """What the bundled ICU data lacks of what build.spec keeps (packaging/icu_data.py), if anything."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "packaging"))
+    import icu_data
+
+    for library in internal.glob("PySide6/Qt/lib/libicudata.so.*"):
+        data = library.read_bytes()
+        _symbol, offset, size = icu_data.data_symbol(data)
+        _header, items = icu_data.read_items(data[offset : offset + size])
+        lacking = set(icu_data.KEEP) - {name.partition("/")[2] for name, _ in items}
+        if lacking:
+            return f"{library.name} lacks {', '.join(sorted(lacking))}: the collation of the file dialog"
+    return None
+
+
 def missing_contents(folder: Path, exe: Path) -> list[str]:
     """Required modules and files the bundle lacks, each with what needs it."""
     internal = internal_dir(folder)
@@ -148,7 +163,8 @@ def missing_contents(folder: Path, exe: Path) -> list[str]:
             missing.append(f"module {module}: {why}")
     files = {**REQUIRED_FILES, **(LINUX_FILES if sys.platform.startswith("linux") else {})}
     missing += [f"{pattern}: {why}" for pattern, why in files.items() if not any(internal.glob(pattern))]
-    return missing
+    icu = icu_problem(internal)
+    return [*missing, icu] if icu else missing
 
 
 def needed_libraries(data: bytes) -> list[str]:
