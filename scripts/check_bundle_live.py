@@ -272,7 +272,8 @@ def run_live(exe: Path, log: Callable[[str], None] = print) -> None:
     from tests.realgateway.harness import RealGateway
     from tests.supastack.stack import start_supastack
 
-    with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory(prefix="cronmirror-live-") as tmp:
+    # The directory outlives the stack: the gateway and the app write into it until they are stopped.
+    with tempfile.TemporaryDirectory(prefix="cronmirror-live-") as tmp, contextlib.ExitStack() as stack:
         root = Path(tmp)
         t0 = time.monotonic()
         supabase = start_supastack()
