@@ -203,7 +203,7 @@ async def test_a_running_job_is_stopped_on_request_and_reported_cancelled(
     async with daemon(worker):
         request = (await backend.app.queue_run(PROJECT, "jobs:long", "test")).request
         await wait_for_request(backend, request.id, {"running"})
-        pid = read_pid(pid_file)
+        pid = await asyncio.to_thread(read_pid, pid_file)  # the worker shares this loop: never block it
         stopping = await backend.app.cancel_request(PROJECT, request.id, "ui:alice@laptop")
         assert stopping.stopping
         ended = await wait_for_request(backend, request.id, {"cancelled", "done", "error"})

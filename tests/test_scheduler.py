@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from cronmirror_desktop.core.localstore import LocalStore
 from tests.fake_clock import FakeClock
 from tests.store_harness import Backend
@@ -388,11 +390,14 @@ async def test_a_mac_that_slept_makes_up_once_when_it_wakes(tmp_path: Path) -> N
         assert (r.scheduler.runs[-1].trigger, r.scheduler.runs[-1].missed) == ("catch-up", 8)
 
 
-async def test_two_workers_on_one_mac_run_the_schedule_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fresh", [False, True], ids=["state-dir-exists", "fresh-state-dir"])
+async def test_two_workers_on_one_mac_run_the_schedule_once(tmp_path: Path, fresh: bool) -> None:
     """The daemon and the app's hosted worker share the state dir and the jobs file: one of them runs the
-    schedule, and the other takes over when it stops."""
+    schedule, and the other takes over when it stops. With a state dir not made yet (a first start, a new
+    dev dir) the lock could not be opened and both "scheduled anyway": every job ran twice."""
     state = tmp_path / "state"
-    state.mkdir()
+    if not fresh:
+        state.mkdir()
     log = tmp_path / "runs.log"
     jobs = [toml_job("five", appender(log), cron="*/5 * * * *")]
     async with (

@@ -189,10 +189,10 @@ async def test_cancel_a_queued_request_stop_a_running_one_and_explain_a_late_can
 
         # Too late: it ended meanwhile; said plainly, and the row shows what really happened.
         await env.writer.complete(other.id, WORKER, "done", {"exit_code": 0})
-        before = len(notices.items)
+        said = len(notices.items)
         assert await controller.cancel_request(other.id) is None
-        # Said by the cancel itself; the live event of the end ("finished") may land just before or after.
-        assert any("already ended" in text for text in notices.texts()[before:]), notices.texts()
+        # (the live "finished" notice of our own request may arrive before or after this one)
+        assert any("already ended" in text for text in notices.texts()[said:])
         row = controller.request_model.row_of(other.id)
         assert row is not None
         assert controller.request_model.request_at(row).status == "done"

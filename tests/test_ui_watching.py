@@ -311,7 +311,7 @@ async def test_stop_in_the_dock_ends_the_running_job_and_its_whole_process_group
             assert "copying 1 of 3" in dock.details.toPlainText()  # the live output, in the dock
             assert dock.cancel_button.text() == "Stop"
             assert dock.cancel_button.isEnabled()
-            pid, kid = read_pid(pids), read_pid(child)
+            pid, kid = await asyncio.to_thread(read_pid, pids), await asyncio.to_thread(read_pid, child)
             group = os.getpgid(pid)
             assert os.getpgid(kid) == group
 

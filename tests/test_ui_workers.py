@@ -306,6 +306,11 @@ async def test_an_empty_project_says_what_was_checked_and_offers_next_steps(
             assert shown == ["start_worker", "open_jobs_file", "show_demo"]
             window.empty_buttons["show_demo"].click()
             assert launched == [(sys.executable, ["-m", "cronmirror_desktop", "--demo"])]
+            # In the frozen bundle the executable is CronMirror itself, which knows no "-m".
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(sys, "frozen", True, raising=False)
+                window.empty_buttons["show_demo"].click()
+            assert launched[-1] == (sys.executable, ["--demo"])
             window.empty_buttons["open_jobs_file"].click()
             [(url,)] = opened
             assert isinstance(url, QUrl)

@@ -213,6 +213,7 @@ class _StateLock:
         if self._path is None or self._fd is not None:
             return True
         try:
+            self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a first start: not made yet
             fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             log.warning("cannot open the scheduler lock %s (%s): scheduling anyway", self._path, exc)

@@ -30,6 +30,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cronmirror_desktop import APP_NAME, BUNDLE_ID, __version__
+from cronmirror_desktop.core.certificates import use_bundled_certificates
 from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.logsetup import configure_logging
 from cronmirror_desktop.core.paths import app_paths, set_dev_dir
@@ -197,6 +198,7 @@ def display_problem(environ: Mapping[str, str], platform: str = sys.platform) ->
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    use_bundled_certificates()  # before any TLS context exists (the frozen app's wss:// needs it)
     if args.dev_dir is not None:
         set_dev_dir(args.dev_dir)
     if (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from cronmirror_desktop import APP_NAME, __version__
@@ -78,3 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", "-v", action="store_true", help="log debug messages to the console")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     return parser
+
+
+def app_command(*flags: str) -> tuple[str, list[str]]:
+    """How to start another CronMirror with `flags` (Show demo): this interpreter with `-m`, or, in the
+    frozen bundle, the bundle's own executable (which is CronMirror and knows no `-m`)."""
+    if getattr(sys, "frozen", False):
+        return sys.executable, list(flags)
+    return sys.executable, ["-m", "cronmirror_desktop", *flags]

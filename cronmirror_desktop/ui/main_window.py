@@ -11,7 +11,6 @@ themselves (models, dock, details, panels) live in their own modules.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from datetime import datetime
 
@@ -52,6 +51,7 @@ from cronmirror_desktop.core.store import LiveState
 from cronmirror_desktop.ui import icons, status_messages
 from cronmirror_desktop.ui.banner import Banner, BannerKind
 from cronmirror_desktop.ui.chips import JobStatusDelegate
+from cronmirror_desktop.ui.cli_args import app_command
 from cronmirror_desktop.ui.column_fit import ColumnFit
 from cronmirror_desktop.ui.connection_panel import ConnectionPanel
 from cronmirror_desktop.ui.controller import AppController
@@ -652,7 +652,7 @@ class MainWindow(QMainWindow):
         elif action == OPEN_JOBS_FILE:
             self.open_jobs_file()
         elif action == SHOW_DEMO:
-            self.launch(sys.executable, ["-m", "cronmirror_desktop", "--demo"])
+            self.launch(*app_command("--demo"))
 
     def open_jobs_file(self) -> None:
         """This computer's jobs.toml in the desktop's editor (jobs_file_actions.py)."""
