@@ -34,7 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from cronmirror_desktop import __version__
+from cronmirror_desktop import __version__, cli_actions
 from cronmirror_desktop.core import config as cfg
 from cronmirror_desktop.core import config_write, job_times
 from cronmirror_desktop.core.aio import wait_event
@@ -251,11 +251,12 @@ class Cli:
             self.out.line("No run requests yet.")
             return 0
         self.out.table(
-            ["REQUEST", "JOB", "STATUS", "REQUESTED", "DURATION", "RESULT"],
+            ["REQUEST", "JOB", "ACTION", "STATUS", "REQUESTED", "DURATION", "RESULT"],
             [
                 [
                     r.id,
                     r.job_id,
+                    r.action_text,
                     r.status,
                     relative(r.requested_at, now_utc(), past=True),
                     duration(r.duration_ms),
@@ -560,7 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="cronmirror",
-        description="See and trigger the Mac mini's scheduled jobs.",
+        description="See, trigger and change the Mac mini's scheduled jobs.",
         epilog="Options go before or after COMMAND. Exit codes: 0 ok, 1 failed, 2 usage, "
         "3 not configured, 4 unreachable/refused, 5 conflict, 6 not found, 7 invalid data, 8 timed out.",
     )
@@ -588,6 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--queue", dest="mode", action="store_const", const="queue")
     run.add_argument("--wait", action="store_true", help="follow the run until it is done or failed")
     run.add_argument("--timeout", type=float, default=600.0, help="seconds to wait (default 600)")
+    cli_actions.add_parsers(sub, common)
 
     requests = sub.add_parser("requests", parents=[common], help="recent run requests")
     requests.add_argument("--limit", "-n", type=int, default=20)
@@ -629,6 +631,7 @@ def main(
     err = err or sys.stderr
     try:
         cli = Cli(args, out, err)
+        act = cli_actions.ActionCommands(cli)
         config_commands: dict[str, Callable[[], int]] = {
             "show": cli.config_show,
             "set": cli.config_set,
@@ -639,6 +642,12 @@ def main(
             "projects": cli.projects,
             "jobs": cli.jobs,
             "run": cli.run,
+            "enable": act.enable,
+            "disable": act.disable,
+            "schedule": act.schedule,
+            "rename": act.rename,
+            "add": act.add,
+            "remove": act.remove,
             "requests": cli.requests,
             "cancel": cli.cancel,
             "history": cli.history,

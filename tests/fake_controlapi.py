@@ -208,7 +208,29 @@ class FakeControlApi:
             ):
                 return failed
             return await self._send(request, 200, {"entries": self.runs.get(job_id, [])[-limit:]})
+        if (
+            len(parts) == 4
+            and parts[:2] == ["api", "cron"]
+            and parts[3] in ("enable", "disable")
+            and request.method == "POST"
+        ):
+            return await self._toggle(request, request.match_info["tail"].split("/")[2], parts[3])
         return await self._send(request, 404, {"ok": False, "error": "not_found"})
+
+    async def _toggle(self, request: web.Request, job_id: str, action: str) -> web.StreamResponse:
+        """`cron enable|disable "<id>" --timeout 60000`, then `{"ok": true, "enabled": …}` (index.mjs)."""
+        await asyncio.sleep(self.delays.get(action, 0))
+        args = f'cron {action} "{job_id}" --timeout 60000'
+        if failed := await self._cli_failure(request, args):
+            return failed
+        job = self.jobs.get(job_id)
+        if job is None:
+            stderr = f"Error: Error: unknown cron job id: {job_id}\n"
+            return await self._send(
+                request, 500, {"ok": False, "error": f"Command failed: {BIN[self.variant]} {args}\n{stderr}"}
+            )
+        job.enabled = action == "enable"
+        return await self._send(request, 200, {"ok": True, "enabled": job.enabled})
 
     def _status(self, request: web.Request) -> dict[str, Any]:
         return {

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cronmirror_desktop.core import localstore
-from cronmirror_desktop.core.errors import Unreachable
+from cronmirror_desktop.core.errors import InvalidRow, Unreachable
 from cronmirror_desktop.core.localstore import LocalStore
 from cronmirror_desktop.core.run_log import run_entry
 from cronmirror_desktop.core.store import ChangeType, JobChange, RequestChange, Snapshot
@@ -193,6 +193,8 @@ def schema_1() -> str:
         "VALUES ('r1', 'p', 'jobs:a', 'A', '2026-11-29T00:00:00.000000+00:00');"
         "INSERT INTO cron_run_requests (id, project_id, job_id, requested_at, status) "
         "VALUES ('q1', 'p', 'jobs:a', '2026-11-29T00:00:00.000000+00:00', 'done');"
+        "INSERT INTO cron_run_requests (id, project_id, job_id, requested_at, status) "
+        "VALUES ('q2', 'p', 'jobs:a', '2026-11-29T00:00:01.000000+00:00', 'queued');"
         "PRAGMA user_version = 1;"
     )
 
@@ -211,10 +213,22 @@ async def test_a_file_of_schema_1_is_upgraded_and_keeps_its_rows(tmp_path: Path)
         assert (await store.get_request("q1")) is not None
         await store.record_runs("p", [run_entry(job_id="jobs:a", run_key="k", run_at=NOW, status="ok")])
         assert [e.run_key for e in await store.run_history("p", "jobs:a")] == ["k"]
+        # Schema 4: the old requests are runs; one active request per job *and action*.
+        assert (await store.get_request("q1")).action == "run"  # type: ignore[union-attr]
+        assert (await store.get_request("q2")).action == "run"  # type: ignore[union-attr]
+        again = await store.queue_run("p", "jobs:a", "ui")
+        assert (again.created, again.request.id) == (False, "q2")
+        disable = await store.queue_run("p", "jobs:a", "ui", action="disable")
+        assert (disable.created, disable.request.action) == (True, "disable")
+        assert not (await store.queue_run("p", "jobs:a", "ui", action="disable")).created
+        with pytest.raises(InvalidRow, match=r"args\.name must be text"):
+            await store.queue_run("p", "jobs:a", "ui", action="rename", args={"name": 1})
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == localstore.SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == localstore.SCHEMA_VERSION == 4
         columns = {row[1] for row in conn.execute("PRAGMA table_info(cron_run_requests)")}
-        assert {"cancel_requested_at", "cancel_requested_by"} <= columns
+        assert {"cancel_requested_at", "cancel_requested_by", "action", "args"} <= columns
+        with pytest.raises(sqlite3.IntegrityError):  # every writer: a known action
+            conn.execute("UPDATE cron_run_requests SET action = 'Disable' WHERE id = 'q1'")
 
 
 async def test_the_file_uses_wal(tmp_path: Path) -> None:

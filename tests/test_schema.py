@@ -170,6 +170,8 @@ def test_seed_columns_types_defaults_and_nullability(pg_db: PgDatabase) -> None:
         "attempts",
         "cancel_requested_at",
         "cancel_requested_by",
+        "action",
+        "args",
     ]
 
 
@@ -652,19 +654,22 @@ def test_claim_hands_a_worker_only_requests_for_its_host_or_no_host(pg_db: PgDat
 
 
 def test_claim_by_host_keeps_the_hardened_rights(pg_db: PgDatabase) -> None:
+    """(…_action_requests.sql replaced it once more, with the same rights: tests/test_schema_actions.py.)"""
     with pg_db.connect() as conn:
         overloads = conn.execute(
             "select pg_get_function_identity_arguments(oid) from pg_proc where proname = 'claim_run_request'"
         ).fetchall()
         rights = {
             role: conn.execute(
-                "select has_function_privilege(%s, 'public.claim_run_request(text, text, integer, text)', "
-                "'EXECUTE')",
+                "select has_function_privilege(%s, "
+                "'public.claim_run_request(text, text, integer, text, text[])', 'EXECUTE')",
                 (role,),
             ).fetchone()[0]  # type: ignore[index]
             for role in ("anon", "authenticated", "service_role")
         }
-    assert overloads == [("p_project_id text, p_worker_id text, p_lease_seconds integer, p_host text",)]
+    assert overloads == [
+        ("p_project_id text, p_worker_id text, p_lease_seconds integer, p_host text, p_actions text[]",)
+    ]
     assert rights == {"anon": False, "authenticated": False, "service_role": True}
 
 

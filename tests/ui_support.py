@@ -200,8 +200,10 @@ class WrappingStore(Store):
     async def list_jobs(self, project_id: str) -> list[CronMirrorJob]:
         return await self.inner.list_jobs(project_id)
 
-    async def queue_run(self, project_id: str, job_id: str, requested_by: str) -> QueueOutcome:
-        return await self.inner.queue_run(project_id, job_id, requested_by)
+    async def queue_run(
+        self, project_id: str, job_id: str, requested_by: str, *, action: str = "run", args: Any = None
+    ) -> QueueOutcome:
+        return await self.inner.queue_run(project_id, job_id, requested_by, action=action, args=args)
 
     async def list_requests(
         self, project_id: str, limit: int = 20, job_id: str | None = None
@@ -227,9 +229,15 @@ class WrappingStore(Store):
         return await self.inner.delete_mirror(project_id, job_ids, host=host)
 
     async def claim_next(
-        self, project_id: str, worker_id: str, lease_seconds: int = 60, *, host: str | None = None
+        self,
+        project_id: str,
+        worker_id: str,
+        lease_seconds: int = 60,
+        *,
+        host: str | None = None,
+        actions: Sequence[str] = ("run",),
     ) -> CronRunRequest | None:
-        return await self.inner.claim_next(project_id, worker_id, lease_seconds, host=host)
+        return await self.inner.claim_next(project_id, worker_id, lease_seconds, host=host, actions=actions)
 
     async def heartbeat(self, request_id: str, worker_id: str, lease_seconds: int = 60) -> bool:
         return await self.inner.heartbeat(request_id, worker_id, lease_seconds)

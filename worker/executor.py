@@ -15,6 +15,9 @@
 - Slots are shared with the jobs.toml jobs the worker runs on their schedule (`run_scheduled`, called by
   worker.scheduler): `concurrency` runs at a time in all, and a job never runs twice at once, whatever
   started it (a request, its schedule, or a previous life of the worker).
+- Action requests (enable, disable, set_schedule, ... — core.actions) are claimed like runs and applied
+  through the job's own source (SourceSet.apply); after a change the mirror is synced (`on_applied`)
+  before the request is reported, so whoever sees `done` sees the new state in the mirror too.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from cronmirror_desktop.core.actions import ACTIONS
 from cronmirror_desktop.core.errors import CronMirrorError, InvalidRow
 from cronmirror_desktop.core.rows import CronRunRequest
 from cronmirror_desktop.core.store import Store
@@ -86,6 +90,7 @@ class Executor:
         report_backoff: tuple[float, float] = REPORT_BACKOFF,
         on_started: Callable[[CronRunRequest, ProcessStarted], None] | None = None,
         on_finished: Callable[[Finished], None] | None = None,
+        on_applied: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.project_id = project_id
@@ -101,6 +106,9 @@ class Executor:
         self._backoff = report_backoff
         self._on_started = on_started
         self._on_finished = on_finished
+        self._on_applied = on_applied
+        #: The actions this worker claims and applies (all of core.actions).
+        self.actions: tuple[str, ...] = ACTIONS
         self._running: dict[str, tuple[CronRunRequest, asyncio.Task[Finished]]] = {}
         #: Jobs still running from this worker's previous life: job id -> its record.
         self._survivors: dict[str, RunningRecord] = {}
@@ -155,7 +163,11 @@ class Executor:
         started: list[asyncio.Task[Finished]] = []
         while not self._stopping and self._slots_in_use() < self.concurrency:
             request = await self.store.claim_next(
-                self.project_id, self.worker_id, self.lease_seconds, host=self.sources.host
+                self.project_id,
+                self.worker_id,
+                self.lease_seconds,
+                host=self.sources.host,
+                actions=self.actions,
             )
             if request is None:
                 break
@@ -235,6 +247,25 @@ class Executor:
         return finished
 
     async def _run(self, request: CronRunRequest, started_mono: float) -> RunOutcome:
+        if request.action_problem is not None:  # a row the client rules would have refused
+            return RunOutcome.refused(
+                f"the request is not usable ({request.action_problem}); nothing was run or changed",
+                source="worker",
+                job_id=request.job_id,
+                action=request.action,
+            )
+        if not request.is_run:
+            if request.id in self._stop_asked:  # withdrawn before it was applied
+                who = self._stop_asked[request.id]
+                return RunOutcome(
+                    "cancelled",
+                    f"stopped by {who} before it was applied; nothing was changed",
+                    source="worker",
+                    job_id=request.job_id,
+                    ran=False,
+                    action=request.action,
+                )
+            return await self._apply(request, started_mono)
         survivor = self._survivors.get(request.job_id)
         if survivor is not None:
             return RunOutcome.refused(
@@ -368,6 +399,19 @@ class Executor:
 
     def _text(self, text: str) -> str:
         return storable_text(self._redact(text) if self._redact is not None else text)[-TAIL_CHARS:]
+
+    async def _apply(self, request: CronRunRequest, started_mono: float) -> RunOutcome:
+        """An action request: applied by the job's source; on success the mirror is synced before the
+        result is reported (a failed sync only delays that: the sync loop runs anyway)."""
+        outcome = await self.sources.apply(request.job_id, request.action, request.args)
+        if outcome.ok and self._on_applied is not None:
+            try:
+                await self._on_applied()
+            except Exception:
+                log.exception("syncing after %s of %s failed", request.action, request.job_id)
+        return replace(
+            outcome, duration_ms=outcome.duration_ms or int((time.monotonic() - started_mono) * 1000)
+        )
 
     def _record_running(self, request: CronRunRequest, info: ProcessStarted) -> None:
         job = self.sources.find(request.job_id)

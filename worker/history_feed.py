@@ -80,6 +80,8 @@ class HistoryFeed:
     def request_finished(self, finished: Finished, result: dict[str, object]) -> None:
         """`result` is the request's reported result (made storable and redacted by the executor)."""
         request, outcome = finished.request, finished.outcome
+        if not request.is_run:
+            return  # an action request (enable, a new schedule, ...) changed the job; it is not a run
         job = self._own_job(request.job_id)
         if job is None or (not outcome.ran and outcome.verdict != "cancelled"):
             return  # nothing of ours ran (unknown job, refused): the request says why, history has no run

@@ -1,13 +1,16 @@
-"""`RunOutcome`: how one run request ended, judged by the source that ran it, ready for `cron_run_requests`.
+"""`RunOutcome`: how one request ended, judged by the source that ran (or changed) the job, ready for
+`cron_run_requests`.
 
 `verdict` is the request's final status (`done` / `error`); `reason` is one sentence for a person.
 `ran` says whether anything was executed at all — False for an unknown job or a refused run.
+An action request (enable, disable, set_schedule, ... — core.actions) ends the same way, with `action` set
+and `changes` saying what changed (`{"enabled": {"from": true, "to": false}}`); its result carries both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -33,6 +36,10 @@ class RunOutcome:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     ran: bool = True
+    #: What the request asked (core.actions); "run" for a run.
+    action: str = "run"
+    #: For an action: what changed, field -> {"from", "to"} (empty: nothing needed changing).
+    changes: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -50,7 +57,7 @@ class RunOutcome:
         def text(value: str) -> str:
             return storable_text(redact(value) if redact is not None else value)
 
-        return {
+        result: dict[str, Any] = {
             "exitCode": self.exit_code,
             "durationMs": self.duration_ms,
             "stdoutTail": text(self.stdout_tail)[-TAIL_CHARS:],
@@ -59,6 +66,10 @@ class RunOutcome:
             "workerId": worker_id,
             "reason": text(self.reason),
         }
+        if self.action != "run":
+            result["action"] = self.action
+            result["changed"] = _storable(self.changes, text)
+        return result
 
     @classmethod
     def from_process(
@@ -80,9 +91,49 @@ class RunOutcome:
         )
 
     @classmethod
-    def refused(cls, reason: str, *, source: str, job_id: str | None = None) -> RunOutcome:
-        """Nothing was run: unknown job, unusable id, missing tool."""
-        return cls("error", reason, source, job_id, ran=False)
+    def refused(
+        cls, reason: str, *, source: str, job_id: str | None = None, action: str = "run"
+    ) -> RunOutcome:
+        """Nothing was run (or changed): unknown job, unusable id or arguments, missing tool."""
+        return cls("error", reason, source, job_id, ran=False, action=action)
+
+    @classmethod
+    def applied(
+        cls,
+        action: str,
+        reason: str,
+        *,
+        source: str,
+        job_id: str,
+        changes: Mapping[str, Any],
+        duration_ms: int = 0,
+        stdout_tail: str = "",
+        stderr_tail: str = "",
+    ) -> RunOutcome:
+        """An action that went through (`changes` empty: the job already was that way)."""
+        return cls(
+            "done",
+            reason,
+            source,
+            job_id,
+            duration_ms=duration_ms,
+            stdout_tail=stdout_tail,
+            stderr_tail=stderr_tail,
+            ran=False,
+            action=action,
+            changes=dict(changes),
+        )
+
+
+def _storable(value: Any, text: Callable[[str], str]) -> Any:
+    """`changes` with every text made storable (they may repeat what a gateway or a file said)."""
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, Mapping):
+        return {str(k): _storable(v, text) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v, text) for v in value]
+    return value
 
 
 def last_line(text: str) -> str:

@@ -202,6 +202,7 @@ class WorkerService:
             redact=redactor if redactor else None,
             on_started=self._job_started,
             on_finished=self._job_finished,
+            on_applied=self._sync_after_action,
         )
         self.scheduler = Scheduler(
             sources,
@@ -429,6 +430,10 @@ class WorkerService:
         except CronMirrorError as exc:
             log.warning("%s failed: %s", what, exc)
             self._update(last_error=f"{what}: {exc.message}", last_error_hint=exc.hint or None)
+
+    async def _sync_after_action(self) -> None:
+        """An action request changed a job: mirror it now, before the request is reported done."""
+        await self._guard("sync", self._sync_and_record)
 
     async def _sync_and_record(self) -> None:
         self._record_sync(await self.sync.sync_once())

@@ -32,6 +32,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from cronmirror_desktop.core.actions import ACTIONS, MAX_ARGS_BYTES, RUN, check_args
 from cronmirror_desktop.core.errors import Conflict, CronMirrorError, InvalidRow, NotFound, Unreachable
 from cronmirror_desktop.core.localstore_feed import LocalSubscription, wake_all
 from cronmirror_desktop.core.mirror_rows import normalize_mirror_row
@@ -71,13 +72,27 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: 1: the seed's tables (+ ClawdOS's columns); 2: cron_mirror.source and .host, a host keeps its rows;
-#: 3: the run log and a request's stop request (…_run_log.sql, …_stop_a_running_request.sql).
-SCHEMA_VERSION = 3
+#: 3: the run log and a request's stop request (…_run_log.sql, …_stop_a_running_request.sql);
+#: 4: a request's action and args, one active request per job and action (…_action_requests.sql).
+SCHEMA_VERSION = 4
 #: How many change-log entries survive pruning; a subscriber further behind gets a Snapshot.
 CHANGE_LOG_KEEP = 20_000
 #: How long opening waits for another connection that is switching a new file to WAL at the same moment.
 WAL_SWITCH_WAIT_S = 10.0
 _IN_CHUNK = 500
+
+#: `action` and `args` of a request, checked for every writer as the migration's CHECKs do.
+ACTION_COLUMN = (
+    " TEXT NOT NULL DEFAULT 'run' CHECK (action IN (" + ", ".join(f"'{action}'" for action in ACTIONS) + "))"
+)
+ARGS_COLUMN = (
+    " TEXT CHECK (args IS NULL OR (json_valid(args) AND json_type(args) = 'object' "
+    f"AND length(CAST(args AS BLOB)) <= {MAX_ARGS_BYTES}))"
+)
+ONE_ACTIVE_INDEX = """
+CREATE UNIQUE INDEX IF NOT EXISTS cron_run_requests_one_active_idx
+  ON cron_run_requests (project_id, job_id, action) WHERE status IN ('queued', 'running');
+"""
 
 RUN_LOG_SCHEMA = """
 CREATE TABLE IF NOT EXISTS cron_run_log (
@@ -159,12 +174,20 @@ CREATE TABLE IF NOT EXISTS cron_run_requests (
   heartbeat_at TEXT,
   attempts INTEGER NOT NULL DEFAULT 0,
   cancel_requested_at TEXT,
-  cancel_requested_by TEXT
+  cancel_requested_by TEXT,
+  """
+    + "action"
+    + ACTION_COLUMN
+    + """,
+  args"""
+    + ARGS_COLUMN
+    + """
 );
 CREATE INDEX IF NOT EXISTS cron_run_requests_project_time_idx
   ON cron_run_requests (project_id, requested_at DESC);
-CREATE UNIQUE INDEX IF NOT EXISTS cron_run_requests_one_active_idx
-  ON cron_run_requests (project_id, job_id) WHERE status IN ('queued', 'running');
+"""
+    + ONE_ACTIVE_INDEX
+    + """
 
 """
     + RUN_LOG_SCHEMA
@@ -188,6 +211,9 @@ _UPGRADES: dict[int, str] = {
     "ALTER TABLE cron_run_requests ADD COLUMN cancel_requested_by TEXT; "
     + RUN_LOG_SCHEMA
     + _change_triggers(("cron_run_log",)),
+    4: f"ALTER TABLE cron_run_requests ADD COLUMN action{ACTION_COLUMN}; "
+    f"ALTER TABLE cron_run_requests ADD COLUMN args{ARGS_COLUMN}; "
+    "DROP INDEX IF EXISTS cron_run_requests_one_active_idx; " + ONE_ACTIVE_INDEX,
 }
 
 _JOB_FILTER = f"job_id != '{MIRROR_STATE_JOB_ID}' AND coalesce(schedule_kind, '') != '{MIRROR_STATE_KIND}'"
@@ -209,6 +235,11 @@ def check_request_text(project_id: str, job_id: str, requested_by: str | None) -
             raise InvalidRow(
                 f"{column} must not contain control characters (newlines, tabs, escape sequences)."
             )
+
+
+def args_json(args: Mapping[str, Any]) -> str:
+    """A request's args as stored: JSON with jsonb's own spacing, so its size is the one the checks count."""
+    return json.dumps(dict(args), ensure_ascii=False, separators=(", ", ": "))
 
 
 def _decode_text(raw: bytes) -> str:
@@ -389,23 +420,43 @@ class LocalStore(Store):
 
         return await self._run(query)
 
-    async def queue_run(self, project_id: str, job_id: str, requested_by: str) -> QueueOutcome:
+    async def queue_run(
+        self,
+        project_id: str,
+        job_id: str,
+        requested_by: str,
+        *,
+        action: str = RUN,
+        args: Mapping[str, Any] | None = None,
+    ) -> QueueOutcome:
         check_request_text(project_id, job_id, requested_by)
+        plain_args = dict(args) if isinstance(args, Mapping) else args
+        check_args(action, job_id, plain_args)
+        args_text = args_json(plain_args) if isinstance(plain_args, dict) else None
 
         def insert(conn: sqlite3.Connection) -> QueueOutcome:
             for _ in range(3):
                 try:
                     row = conn.execute(
-                        "INSERT INTO cron_run_requests (id, project_id, job_id, requested_by, requested_at) "
-                        "VALUES (?, ?, ?, ?, ?) RETURNING *",
-                        (str(uuid.uuid4()), project_id, job_id, requested_by, format_timestamp(now_utc())),
+                        "INSERT INTO cron_run_requests "
+                        "(id, project_id, job_id, requested_by, requested_at, action, args) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                        (
+                            str(uuid.uuid4()),
+                            project_id,
+                            job_id,
+                            requested_by,
+                            format_timestamp(now_utc()),
+                            action,
+                            args_text,
+                        ),
                     ).fetchone()
                     return QueueOutcome(CronRunRequest.from_row(dict(row)), created=True)
                 except sqlite3.IntegrityError:
                     active = conn.execute(
-                        "SELECT * FROM cron_run_requests WHERE project_id = ? AND job_id = ? "
+                        "SELECT * FROM cron_run_requests WHERE project_id = ? AND job_id = ? AND action = ? "
                         "AND status IN ('queued', 'running')",
-                        (project_id, job_id),
+                        (project_id, job_id, action),
                     ).fetchone()
                     if active is not None:
                         return QueueOutcome(CronRunRequest.from_row(dict(active)), created=False)
@@ -547,23 +598,30 @@ class LocalStore(Store):
         lease_seconds: int = DEFAULT_LEASE_SECONDS,
         *,
         host: str | None = None,
+        actions: Sequence[str] = (RUN,),
     ) -> CronRunRequest | None:
         check_lease(worker_id, lease_seconds)
+        wanted = [a for a in dict.fromkeys(actions) if a in ACTIONS] or [RUN]
+        marks = ", ".join(f":a{i}" for i in range(len(wanted)))
 
         def claim(conn: sqlite3.Connection) -> CronRunRequest | None:
             now = now_utc()
-            # Requests for a job of another host are that host's worker's (migration
-            # …_claim_requests_by_host.sql does the same).
+            # Requests for a job of another host are that host's worker's, and only the actions this worker
+            # applies are taken (migrations …_claim_requests_by_host.sql, …_action_requests.sql do the same).
             row = conn.execute(
                 "UPDATE cron_run_requests SET status = 'running', picked_up_at = :now, worker_id = :worker, "
                 "lease_until = :lease, heartbeat_at = :now, attempts = attempts + 1 "
                 "WHERE status = 'queued' AND id = (SELECT q.id FROM cron_run_requests AS q "
-                "  WHERE q.project_id = :project AND q.status = 'queued' AND NOT EXISTS ("
+                f"  WHERE q.project_id = :project AND q.status = 'queued' AND q.action IN ({marks}) "
+                "  AND NOT EXISTS ("
                 "    SELECT 1 FROM cron_mirror AS m WHERE m.project_id = q.project_id "
                 "    AND m.job_id = q.job_id AND m.host IS NOT NULL AND m.host IS NOT :host) "
+                "  AND (q.action <> 'create' OR json_valid(q.args) = 0 "
+                "    OR json_extract(q.args, '$.host') IS NULL OR json_extract(q.args, '$.host') = :host) "
                 "  ORDER BY q.requested_at, q.id LIMIT 1) "
                 "RETURNING *",
                 {
+                    **{f"a{i}": action for i, action in enumerate(wanted)},
                     "now": format_timestamp(now),
                     "worker": worker_id,
                     "lease": format_timestamp(now + timedelta(seconds=lease_seconds)),

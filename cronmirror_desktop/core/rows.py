@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from cronmirror_desktop.core import actions
 from cronmirror_desktop.core.errors import error_line
 from cronmirror_desktop.core.fields import MAX_JSON_DEPTH as MAX_JSON_DEPTH
 from cronmirror_desktop.core.fields import MAX_NUMBER as MAX_NUMBER
@@ -249,6 +250,12 @@ class CronRunRequest(Row):
     #: Someone asked to stop it (a running request keeps running until its worker has ended the job).
     cancel_requested_at: datetime | None = None
     cancel_requested_by: str | None = None
+    #: What the request asks of its job (core.actions): "run" unless the row says otherwise.
+    action: str = actions.RUN
+    #: The action's arguments (set_schedule, rename, create); None when it has none or they are unusable.
+    args: dict[str, Any] | None = None
+    #: Why the row's action or args cannot be used (they are then not): the worker refuses such a request.
+    action_problem: str | None = None
 
     @classmethod
     def from_row(cls, raw: Mapping[str, Any]) -> CronRunRequest:
@@ -263,6 +270,7 @@ class CronRunRequest(Row):
         if result is not None:
             f.result_number(result, "durationMs")
             f.result_number(result, "exitCode", EXIT_CODE_RANGE)
+        action, args, action_problem = _action_and_args(f)
         request: dict[str, Any] = {
             "id": f.text("id", required=True) or "",
             "project_id": f.text("project_id", required=True, plain=True) or "",
@@ -280,12 +288,25 @@ class CronRunRequest(Row):
             "attempts": f.integer("attempts", minimum=0, maximum=2**31 - 1) or 0,
             "cancel_requested_at": f.timestamp("cancel_requested_at"),
             "cancel_requested_by": f.text("cancel_requested_by", plain=True),
+            "action": action,
+            "args": args,
+            "action_problem": action_problem,
         }
         return cls.model_construct(problems=tuple(f.problems), **request)
 
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_run(self) -> bool:
+        """A request to run the job (every request before action requests existed)."""
+        return self.action == actions.RUN
+
+    @property
+    def action_text(self) -> str:
+        """The action with what it asks, for people: "Run", "Disable", "Schedule → 0 3 * * *"."""
+        return actions.describe(self.action, self.args)
 
     @property
     def stopping(self) -> bool:
@@ -338,6 +359,25 @@ class CronRunRequest(Row):
             if self.result_text:
                 return self.result_text.strip().splitlines()[0][:MAX_SHORT_TEXT]
         return None
+
+
+def _action_and_args(f: FieldReader) -> tuple[str, dict[str, Any] | None, str | None]:
+    """A request's action (a row without one is a run), its args, and what is wrong with them: they must
+    have the shape the database checks for clients (core.actions), else they are a problem of the row and
+    are not used."""
+    before = len(f.problems)
+    action = f.text("action", plain=True) or actions.RUN
+    if action not in actions.ACTIONS:
+        f.problems.append(f"unknown action {short(action)}")
+        return action, None, f.problems[-1]
+    args, args_text = f.json_object("args")
+    if args_text is not None or len(f.problems) > before:
+        return action, None, f.problems[-1]
+    problem = actions.args_problem(action, str(f.raw.get("job_id") or ""), args)
+    if problem is not None:
+        f.problems.append(problem)
+        return action, None, problem
+    return action, args, None
 
 
 def _bounded_result(result: dict[str, Any]) -> dict[str, Any]:

@@ -204,9 +204,19 @@ class Store(abc.ABC):
         """The project's mirrored jobs (bookkeeping rows left out), sorted by name."""
 
     @abc.abstractmethod
-    async def queue_run(self, project_id: str, job_id: str, requested_by: str) -> QueueOutcome:
-        """Queue a run; if the job already has a queued or running request, return that one. Raises
-        InvalidRow for ids over 512 characters, `requested_by` over 200, or control characters in any."""
+    async def queue_run(
+        self,
+        project_id: str,
+        job_id: str,
+        requested_by: str,
+        *,
+        action: str = "run",
+        args: Mapping[str, Any] | None = None,
+    ) -> QueueOutcome:
+        """Queue a run, or another action (core.actions) with its `args`; if the job already has a queued
+        or running request for the same action, return that one. Raises InvalidRow for ids over 512
+        characters, `requested_by` over 200, control characters in any, or an action or args a client may
+        not send (core.actions.args_problem: the database's rules, in its words)."""
 
     @abc.abstractmethod
     async def list_requests(
@@ -253,10 +263,12 @@ class Store(abc.ABC):
         lease_seconds: int = DEFAULT_LEASE_SECONDS,
         *,
         host: str | None = None,
+        actions: Sequence[str] = ("run",),
     ) -> CronRunRequest | None:
         """Atomically take the oldest queued request (queued -> running) with a lease, or None. Only
         requests for jobs of `host`, or of no host (a mirror row without one, or none at all), are taken:
-        a job of another host is run by that host's worker."""
+        a job of another host is run by that host's worker. Only requests for `actions` (the ones this
+        worker applies) are taken; a create that names another host (`args.host`) is that host's."""
 
     @abc.abstractmethod
     async def heartbeat(

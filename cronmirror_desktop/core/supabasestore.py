@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from realtime import AsyncRealtimeClient
 from supabase import AsyncClient, AsyncClientOptions, AsyncSupabaseException, acreate_client
 
+from cronmirror_desktop.core.actions import RUN
 from cronmirror_desktop.core.errors import (
     AuthFailed,
     Conflict,
@@ -85,6 +86,8 @@ REQUEST_COLUMNS = (
     "attempts",
     "cancel_requested_at",
     "cancel_requested_by",
+    "action",
+    "args::text",
 )
 WRITE_CHUNK = 500
 #: The bytes of ids one `in.(…)` filter may put into a URL. The servers in front of PostgREST refuse a
@@ -288,8 +291,18 @@ class SupabaseStore(Store):
         jobs = [CronMirrorJob.from_row(r) for r in await self._all_mirror_rows(project_id)]
         return sort_jobs([j for j in jobs if j.is_job])
 
-    async def queue_run(self, project_id: str, job_id: str, requested_by: str) -> QueueOutcome:
-        row = {"project_id": project_id, "job_id": job_id, "requested_by": requested_by}
+    async def queue_run(
+        self,
+        project_id: str,
+        job_id: str,
+        requested_by: str,
+        *,
+        action: str = RUN,
+        args: Mapping[str, Any] | None = None,
+    ) -> QueueOutcome:
+        row: dict[str, Any] = {"project_id": project_id, "job_id": job_id, "requested_by": requested_by}
+        if action != RUN or args is not None:  # a Run's insert is the seed's own
+            row.update(action=action, args=dict(args) if isinstance(args, Mapping) else args)
         for _ in range(3):
             try:
                 inserted = await self._rows(
@@ -306,6 +319,7 @@ class SupabaseStore(Store):
                         .select(*REQUEST_COLUMNS)
                         .eq("project_id", project_id)
                         .eq("job_id", job_id)
+                        .eq("action", action)
                         .in_("status", ["queued", "running"])
                         .execute()
                     ),
@@ -398,6 +412,7 @@ class SupabaseStore(Store):
         lease_seconds: int = DEFAULT_LEASE_SECONDS,
         *,
         host: str | None = None,
+        actions: Sequence[str] = (RUN,),
     ) -> CronRunRequest | None:
         check_lease(worker_id, lease_seconds)
         params = {
@@ -405,6 +420,7 @@ class SupabaseStore(Store):
             "p_worker_id": worker_id,
             "p_lease_seconds": lease_seconds,
             "p_host": host,
+            "p_actions": list(dict.fromkeys(actions)) or [RUN],
         }
         claimed = await self._rows(
             "claim a run request",

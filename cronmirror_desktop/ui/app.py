@@ -148,6 +148,8 @@ async def run_app(
                 worker_menu=args.screenshot_worker_menu,
                 sources=args.screenshot_sources,
                 job_id=args.screenshot_job,
+                job_menu=args.screenshot_job_menu,
+                edit=args.screenshot_edit,
                 watching=args.screenshot_watching,
             )
             exit_code = 0 if ok else 1

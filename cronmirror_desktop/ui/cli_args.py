@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot-sources", action="store_true", help=argparse.SUPPRESS)
     # For docs/screenshots: the job whose details the screenshot shows (default: the demo's weekly review).
     parser.add_argument("--screenshot-job", metavar="JOB_ID", help=argparse.SUPPRESS)
+    # For docs/screenshots: the job's context menu open, or its Edit dialog with this schedule typed in.
+    parser.add_argument("--screenshot-job-menu", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--screenshot-edit", metavar="SCHEDULE", help=argparse.SUPPRESS)
     # For docs/screenshots: the dock shows the running request (its live output) instead of the failed one,
     # and the details pane is scrolled to the job's run history.
     parser.add_argument("--screenshot-watching", action="store_true", help=argparse.SUPPRESS)

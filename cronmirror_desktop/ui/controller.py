@@ -38,7 +38,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from cronmirror_desktop.core import timetext
+from cronmirror_desktop.core import actions, timetext
 from cronmirror_desktop.core.aio import TaskSet
 from cronmirror_desktop.core.controlapi import CONFIRM_INTERVAL_S, ControlApiClient, RunRequested
 from cronmirror_desktop.core.errors import CronMirrorError, Unreachable
@@ -622,6 +622,57 @@ class AppController(QObject):
         if generation == self._generation and self.job_requests.job_id == job_id:
             self.job_requests.set_requests(requests)
 
+    # -- actions (core.actions; the menu and dialogs: ui/job_actions.py) ------------------------
+
+    async def request_action(
+        self, job_id: str, action: str, args: dict[str, Any] | None = None
+    ) -> RunAttempt:
+        """Enable, disable, a new schedule, … as Run does it: directly through the Control API for what it
+        can do itself (enable/disable of a gateway job) when it is reachable, else through the queue."""
+        if action == actions.RUN:
+            return await self.run_job(job_id)
+        job = self.job_model.find_job(job_id)
+        direct = ControlApiClient.DIRECT_ACTIONS
+        if (
+            self.control_api is not None
+            and self.control_state is ControlApiState.REACHABLE
+            and action in direct
+            and job is not None
+            and job.source in (None, "gateway")
+        ):
+            try:
+                return await self._set_enabled_direct(job, action == actions.ENABLE)
+            except Unreachable as exc:
+                self._set_control(ControlApiState.UNREACHABLE, exc.message)
+                log.info("direct %s failed, queueing instead: %s", action, exc)
+        return await self._queue(job_id, action, args)
+
+    async def _set_enabled_direct(self, job: CronMirrorJob, enabled: bool) -> RunAttempt:
+        client = self.control_api
+        assert client is not None
+        words = actions.words(actions.ENABLE if enabled else actions.DISABLE)
+        self.busyChanged.emit(True)
+        try:
+            now = await client.set_enabled(job.job_id, enabled)
+        except Unreachable:
+            raise
+        except CronMirrorError as exc:
+            self._notify(
+                Level.ERROR, f"The Mac mini could not {words.lower()} “{job.display_name}”: {exc.message}"
+            )
+            return RunAttempt("failed", created=False)
+        finally:
+            self.busyChanged.emit(False)
+        state = "enabled" if now else "disabled"
+        level = Level.SUCCESS if now == enabled else Level.WARNING
+        self._notify(level, f"“{job.display_name}”: {words} done on the Mac mini (the gateway says {state}).")
+        return RunAttempt("direct", created=True)
+
+    def active_requests_for(self, job_id: str) -> list[CronRunRequest]:
+        """The job's queued and running requests, oldest first (what its row shows as pending)."""
+        active = [r for r in self.request_model.requests() if r.job_id == job_id and r.is_active]
+        return active[::-1]
+
     async def _load_job_history(self, job_id: str, generation: int) -> None:
         entries = await self.store.run_history(self.project_id, job_id, limit=JOB_HISTORY_LIMIT)
         if generation == self._generation and self.job_history.job_id == job_id:
@@ -674,14 +725,17 @@ class AppController(QObject):
         else:
             self._notify(Level.WARNING, f"“{name}”: {confirmation.message}")
 
-    async def _queue(self, job_id: str) -> RunAttempt:
+    async def _queue(
+        self, job_id: str, action: str = actions.RUN, args: dict[str, Any] | None = None
+    ) -> RunAttempt:
         project = self.project_id
         generation = self._generation
         self.busyChanged.emit(True)
+        what = "the run" if action == actions.RUN else f"the {actions.words(action).lower()}"
         try:
-            outcome = await self.store.queue_run(project, job_id, self.requested_by)
+            outcome = await self.store.queue_run(project, job_id, self.requested_by, action=action, args=args)
         except CronMirrorError as exc:
-            self._notify(Level.ERROR, f"Could not queue the run: {exc.message} {exc.hint}".strip())
+            self._notify(Level.ERROR, f"Could not queue {what}: {exc.message} {exc.hint}".strip())
             return RunAttempt("failed", created=False)
         finally:
             self.busyChanged.emit(False)
@@ -692,12 +746,21 @@ class AppController(QObject):
             self.job_requests.upsert(request)
         if outcome.created:
             self._mine.add(request.id)
-            self._notify(Level.INFO, self.queued_notice())
+            if action == actions.RUN:
+                self._notify(Level.INFO, self.queued_notice())
+            else:
+                self._notify(
+                    Level.INFO,
+                    f"Queued: {request.action_text} of “{self.job_name(job_id)}”. "
+                    "The Mac mini's worker applies it when it picks it up.",
+                )
         else:
             when = timetext.relative(request.requested_at, self.clock.tick(), past=True)
+            kind = "run" if action == actions.RUN else actions.words(action)
+            name = self.job_name(job_id)
             self._notify(
                 Level.WARNING,
-                f"“{self.job_name(job_id)}” already has a {request.status} run request (requested {when}). "
+                f"“{name}” already has a {request.status} {kind} request (requested {when}). "
                 "It is highlighted in Run requests.",
             )
             self.highlightRequest.emit(request.id)
@@ -723,6 +786,13 @@ class AppController(QObject):
             return
         self._mine.discard(request.id)
         name = self.job_name(request.job_id)
+        if not request.is_run:
+            if request.status == "done":
+                self._notify(Level.SUCCESS, f"“{name}”: {request.action_text} done on the Mac mini.")
+            elif request.status == "error":
+                reason = request.reason or "no reason given"
+                self._notify(Level.ERROR, f"“{name}”: {actions.words(request.action)} failed: {reason}")
+            return
         took = f" ({timetext.duration(request.duration_ms)})" if request.duration_ms is not None else ""
         if request.status == "done":
             self._notify(Level.SUCCESS, f"“{name}” finished on the Mac mini{took}.")

@@ -512,6 +512,8 @@ async def _requests(store: LocalStore, now: datetime) -> dict[str, timedelta]:
         runs.append(_request_run(request_id, job_id, now - age + timedelta(seconds=3), status, result))
     await store.record_runs(DEMO_PROJECT, runs)
     queued = (await store.queue_run(DEMO_PROJECT, "jobs:standup", "ui")).request
+    # An action waiting for the Mac mini: its row says "Disable requested 5 s ago".
+    disable = (await store.queue_run(DEMO_PROJECT, "jobs:uptime", "ui", action="disable")).request
     await _finish(store, "jobs:plants", "done", {"exitCode": 0, "durationMs": 2_000}, project=SECOND_PROJECT)
     return {
         morning: timedelta(hours=5, minutes=3),
@@ -520,6 +522,7 @@ async def _requests(store: LocalStore, now: datetime) -> dict[str, timedelta]:
         cancelled.id: timedelta(minutes=12),
         running.id: timedelta(seconds=40),
         queued.id: timedelta(seconds=8),
+        disable.id: timedelta(seconds=5),
     }
 
 

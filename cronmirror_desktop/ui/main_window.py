@@ -57,6 +57,7 @@ from cronmirror_desktop.ui.connection_panel import ConnectionPanel
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.details_pane import DetailsPane
 from cronmirror_desktop.ui.elided_label import ElidedLabel
+from cronmirror_desktop.ui.job_actions import JobActions
 from cronmirror_desktop.ui.job_filter import (
     ENABLED_FILTER_LABELS,
     STATUS_FILTER_LABELS,
@@ -134,6 +135,7 @@ class MainWindow(QMainWindow):
 
         self._build_toolbar()
         self._build_central()
+        self.job_actions = JobActions(self, controller, self.table)  # menu, double-click, pending requests
         self.dock = RequestDock(controller, self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         self.requests_action.setChecked(True)

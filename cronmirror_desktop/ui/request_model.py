@@ -182,7 +182,8 @@ class RequestTableModel(RowTableModel):
 
     def _display(self, request: CronRunRequest, column: int) -> str | None:
         if column == COL_JOB:
-            return self._names(request.job_id) or request.job_id or "(no job id)"
+            name = self._names(request.job_id) or request.job_id or "(no job id)"
+            return name if request.is_run else f"{name} · {request.action_text}"
         if column == COL_REQUESTED:
             now = self.clock.now
             changes = timetext.changes_at(request.requested_at, now, past=True)

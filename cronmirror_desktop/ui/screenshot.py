@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QMenu, QWidget
 
 from cronmirror_desktop.ui.controller import AppController
@@ -35,14 +35,17 @@ async def take_screenshot(
     worker_menu: bool = False,
     sources: bool = False,
     job_id: str | None = None,
+    job_menu: bool = False,
+    edit: str | None = None,
     watching: bool = False,
 ) -> bool:
     """Wait until data is shown (or a timeout), let the window settle, save it as a PNG. `worker_menu`
     opens the Worker menu and draws it where it drops down (a popup is a window of its own, which
     `grab()` of the main window does not include); `sources` does the same with the connection panel's
     Sources popover. `job_id`: the job whose details are shown (the demo's default: SCREENSHOT_DEMO_JOB).
-    `watching`: the details pane scrolled to the run history, and the running request selected in the dock
-    (its live output)."""
+    `job_menu`: that job's context menu open at its row; `edit`: its Edit dialog open with this schedule
+    typed in (ui/job_actions.py). `watching`: the details pane scrolled to the run history, and the running
+    request selected in the dock (its live output)."""
     loaded = asyncio.Event()
     controller.loadingChanged.connect(lambda loading: None if loading else loaded.set())
     if not controller.loading:
@@ -79,6 +82,37 @@ async def take_screenshot(
         painter.drawPixmap(at, popup.grab())
         painter.end()
         popup.close()
+    if job_menu or edit is not None:
+        await _draw_job_actions(window, image, job_menu=job_menu, edit=edit)
     saved = image.save(str(path), "PNG")
     log.info("screenshot %s: %s", "saved" if saved else "FAILED", path)
     return shown and saved
+
+
+async def _draw_job_actions(window: MainWindow, image: QPixmap, *, job_menu: bool, edit: str | None) -> None:
+    """The selected job's context menu (at its row) or Edit dialog (centred), drawn over `image`."""
+    job = window.selected_job()
+    if job is None:
+        return
+    rows = window.table.selectionModel().selectedRows()
+    painter = QPainter(image)
+    if job_menu and rows:
+        cell = window.table.visualRect(rows[0])
+        at = cell.center()
+        at.setX(cell.right() - 24)  # where a right-click at the end of the name opens it
+        menu = window.job_actions.menu_for(job)
+        menu.popup(window.table.viewport().mapToGlobal(at))
+        await asyncio.sleep(0.2)
+        painter.drawPixmap(window.table.viewport().mapTo(window, at), menu.grab())
+        menu.close()
+    if edit is not None:
+        dialog = window.job_actions.edit(job)
+        if dialog is not None:
+            dialog.editor.expr.setText(edit)
+            dialog.adjustSize()
+            await asyncio.sleep(0.3)
+            shot = dialog.grab()
+            painter.fillRect(image.rect(), QColor(0, 0, 0, 70))  # the window behind a sheet
+            painter.drawPixmap((image.width() - shot.width()) // 2, 90, shot)
+            dialog.reject()
+    painter.end()

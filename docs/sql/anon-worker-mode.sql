@@ -15,7 +15,7 @@ CREATE POLICY "cron_run_requests_update_anon" ON public.cron_run_requests
 GRANT INSERT, UPDATE, DELETE ON public.cron_mirror TO anon, authenticated;
 GRANT UPDATE, DELETE ON public.cron_run_requests TO anon, authenticated;
 
-GRANT EXECUTE ON FUNCTION public.claim_run_request(text, text, integer, text) TO anon, authenticated;
+GRANT EXECUTE ON FUNCTION public.claim_run_request(text, text, integer, text, text[]) TO anon, authenticated;
 GRANT EXECUTE ON FUNCTION public.heartbeat_run_request(uuid, text, integer) TO anon, authenticated;
 GRANT EXECUTE ON FUNCTION public.complete_run_request(uuid, text, text, jsonb) TO anon, authenticated;
 GRANT EXECUTE ON FUNCTION public.rescue_expired_run_requests(text) TO anon, authenticated;

@@ -17,6 +17,12 @@ Variants:
   `completionStatus` and `deliveryStatus`; `cron list` answers the paged shape.
 Jobs run in a detached "gateway" process (this script with `__finish`), so they complete and are logged to
 `<state>/cron/runs/<id>.jsonl` whatever happens to the CLI process, as with the real gateway.
+Changes (both variants, as captured): `cron enable|disable <id>` and `cron edit <id>` with `--name`, `--cron`
+(+ `--tz`), `--every`, `--at` (also as `--opt=value`) print the changed job as JSON (indent 2) and exit 0;
+an unknown id, a gateway that is down or a minute field over 59 print the captured failure. OpenClaw keeps
+the job's zone when `--cron` comes without `--tz`, adds `anchorMs` to an `every` schedule, stores `at` as
+ISO text and makes a job turned into an `at` job delete itself after it runs; ClawdBot replaces the whole
+schedule (`atMs` for `at`).
 
 Configuration: the JSON file named by $FAKE_GATEWAY_CONFIG (see tests/fakes/gateway.py), read on every call.
 Knobs: down, wrong_token, start_failure, help_without_flags, timeout_ms_floor (a `--timeout` below it
@@ -67,6 +73,21 @@ DELIVERY_ERROR = (
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def duration_ms(text: str) -> int:
+    """`--every`: a number and ms|s|m|h|d, as both CLIs' parseDurationMs reads it."""
+    units = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+    for unit in ("ms", "s", "m", "h", "d"):
+        if text.endswith(unit) and text[: -len(unit)].replace(".", "", 1).isdigit():
+            return round(float(text[: -len(unit)]) * units[unit])
+    sys.exit("Error: Invalid --every")
+
+
+def parse_at_ms(text: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 class Fake:
@@ -147,6 +168,8 @@ class Fake:
         opts, args = self.parse(sub, rest)
         timeout_ms = int(opts.get("--timeout", 10000 if not self.openclaw else 30000))
         if self.cfg.get("down"):
+            if sub in ("enable", "disable", "edit"):
+                self.fail_captured("down-disable")
             self.fail_captured("down-run" if self.openclaw and sub == "run" else "down-list")
         if (
             self.cfg.get("wrong_token") and not self.openclaw
@@ -163,12 +186,15 @@ class Fake:
 
     def parse(self, sub: str, rest: list[str]) -> tuple[dict[str, Any], list[str]]:
         spec: dict[str, bool] = {"--url": True, "--token": True, "--timeout": True, "--expect-final": False}
+        edit = {"--name": True, "--cron": True, "--tz": True, "--every": True, "--at": True}
+        edit.update({"--enable": False, "--disable": False, "--keep-after-run": False})
         spec.update(
             {
                 "list": {"--all": False, "--json": False},
                 "run": {self.variant["run_flag"]: False},
                 "runs": {"--id": True, "--limit": True},
                 "status": {"--json": False},
+                "edit": edit,
             }.get(sub, {})
         )
         if self.openclaw:
@@ -178,6 +204,13 @@ class Fake:
         i = 0
         while i < len(rest):
             token = rest[i]
+            if token.startswith("--") and "=" in token:  # commander's `--option=value`
+                name, value = token.split("=", 1)
+                if not spec.get(name):
+                    self.bad_option(sub, name)
+                opts[name] = value
+                i += 1
+                continue
             if token.startswith("-") and len(token) > 1:
                 if token not in spec:
                     self.bad_option(sub, token)
@@ -197,7 +230,9 @@ class Fake:
         self.fail_captured("run-bad-option", **{"'--due'": f"'{option}'"})
 
     def help(self, sub: str) -> None:
-        if sub == "run":
+        if sub in ("enable", "disable", "edit", "rm"):
+            sys.stdout.write(self.captured(f"cron-{sub}-help", "stdout"))
+        elif sub == "run":
             text = self.captured("cron-run-help", "stdout")
             if self.cfg.get("help_without_flags"):  # an older or newer CLI that names neither flag
                 lines = text.splitlines(keepends=True)
@@ -260,6 +295,69 @@ class Fake:
             {"entries": newest, "total": len(entries), "offset": 0, "limit": limit,
              "hasMore": len(entries) > limit, "nextOffset": limit if len(entries) > limit else None}
         )  # fmt: skip
+
+    def changed_job(self, job_id: str, change: Any) -> None:
+        """Apply `change(job)` to the stored job and print it as the real CLIs print a changed job."""
+        with self.locked():
+            jobs = self.load()
+            job = next((j for j in jobs if j.get("id") == job_id), None)
+            if job is None:
+                self.fail_captured("disable-unknown", **{UNKNOWN_ID_IN_CAPTURE: job_id})
+            change(job)
+            job["updatedAtMs"] = now_ms()
+            self.save(jobs)
+        print(json.dumps(job, indent=2))
+
+    def cmd_enable(self, opts: dict[str, Any], args: list[str], timeout_ms: int) -> None:
+        self.changed_job(args[0], lambda job: job.update(enabled=True))
+
+    def cmd_disable(self, opts: dict[str, Any], args: list[str], timeout_ms: int) -> None:
+        self.changed_job(args[0], lambda job: job.update(enabled=False))
+
+    def cmd_edit(self, opts: dict[str, Any], args: list[str], timeout_ms: int) -> None:
+        job_id = args[0]
+        expr = opts.get("--cron")
+        if expr is not None and any(f.isdigit() and int(f) > 59 for f in expr.split()[:1]):
+            self.fail_captured("edit-bad-cron", **{": 61": f": {expr.split()[0]}"})
+
+        def change(job: dict[str, Any]) -> None:
+            if "--name" in opts:
+                job["name"] = opts["--name"]
+            if opts.get("--enable") or opts.get("--disable"):
+                job["enabled"] = bool(opts.get("--enable"))
+            old = job.get("schedule") or {}
+            if expr is not None:
+                schedule: dict[str, Any] = {"kind": "cron", "expr": expr}
+                tz = opts.get("--tz") or (
+                    old.get("tz") if self.openclaw and old.get("kind") == "cron" else None
+                )
+                if tz:
+                    schedule["tz"] = tz
+                job["schedule"] = schedule
+            elif "--every" in opts:
+                every = duration_ms(opts["--every"])
+                job["schedule"] = {
+                    "kind": "every",
+                    "everyMs": every,
+                    **({"anchorMs": now_ms()} if self.openclaw else {}),
+                }
+            elif "--at" in opts:
+                when = parse_at_ms(opts["--at"])
+                if self.openclaw:
+                    iso = (
+                        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when / 1000)) + f".{when % 1000:03d}Z"
+                    )
+                    if old.get("kind") in ("cron", "every") and not opts.get("--keep-after-run"):
+                        job["deleteAfterRun"] = True
+                    job["schedule"] = {"kind": "at", "at": iso}
+                else:
+                    job["schedule"] = {"kind": "at", "atMs": when}
+
+        with self.locked():
+            known = any(j.get("id") == job_id for j in self.load())
+        if not known:
+            self.fail_captured("edit-unknown", **{UNKNOWN_ID_IN_CAPTURE: job_id})
+        self.changed_job(job_id, change)
 
     def cmd_run(self, opts: dict[str, Any], args: list[str], timeout_ms: int) -> None:
         if not args:

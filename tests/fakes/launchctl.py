@@ -1,6 +1,8 @@
-"""A fake `launchctl` for Linux: answers `print-disabled` and `kickstart -p` like macOS does, and logs calls.
+"""A fake `launchctl` for Linux: answers `print-disabled`, `kickstart -p` and `enable`/`disable` like macOS
+does (the last two change what `print-disabled` lists, and print nothing), and logs calls.
 
-Installed as an executable script in a temp dir; the tests give its path to `LaunchdSource(launchctl=...)`.
+Installed as an executable script named `launchctl` in a temp dir; tests give its path to
+`LaunchdSource(launchctl=...)` or put the dir on PATH.
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ case "$1" in
         exit 113 ;;
     esac
     echo 4242
+    ;;
+  enable|disable)
+    label="${{2##*/}}"
+    if [ "$1" = disable ]; then state=disabled; else state=enabled; fi
+    grep -v "\\"$label\\" =>" {disabled} > {disabled}.tmp
+    awk -v line="	\\"$label\\" => $state" '{{ print }} /^disabled services = [{{]/ {{ print line }}' \
+      {disabled}.tmp > {disabled}
+    rm -f {disabled}.tmp
     ;;
   *) echo "Unrecognized subcommand: $1" >&2; exit 64 ;;
 esac

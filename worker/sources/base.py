@@ -1,18 +1,21 @@
 """The `JobSource` interface every source implements, and the listing it returns.
 
-A source lists the jobs it can see and runs one of them. Listing never raises for bad data: a broken line,
-file or CLI answer becomes a warning while the other jobs still list. Running never raises either: every
-failure is a `RunOutcome` with verdict `error` and a reason.
+A source lists the jobs it can see, runs one of them, and applies the actions it supports to one of them
+(`actions`, `apply`: enable, disable, a new schedule, ... — core.actions; docs/worker-sources.md, "Actions").
+Listing never raises for bad data: a broken line, file or CLI answer becomes a warning while the other jobs
+still list. Running and applying never raise either: every failure is a `RunOutcome` with verdict `error`
+and a reason.
 """
 
 from __future__ import annotations
 
 import abc
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from cronmirror_desktop.core.actions import RUN, why_not
 from worker.jobs import LocalJob
 from worker.outcome import RunOutcome, judge_process
 from worker.process import OnStarted, SpawnError, run_process
@@ -44,6 +47,9 @@ class JobSource(abc.ABC):
     name: ClassVar[str]
     #: True when `list_jobs` reports last runs itself (the gateway); otherwise the SourceSet remembers them.
     keeps_history: ClassVar[bool] = False
+    #: The actions `apply` carries out for this source's jobs (core.actions.CAPABILITIES says the same for
+    #: readers, who grey out the others).
+    actions: ClassVar[frozenset[str]] = frozenset({RUN})
 
     def subscribe_changes(self, callback: ChangeCallback) -> None:
         """Sources that hear of changes themselves call `callback(name)` then; the others never do."""
@@ -100,6 +106,25 @@ class JobSource(abc.ABC):
         except SpawnError as exc:
             return RunOutcome.refused(exc.message, source=self.name, job_id=job.job_id)
         return judge_process(result, source=self.name, job_id=job.job_id, what=what)
+
+    async def apply(self, job: LocalJob, action: str, args: Mapping[str, Any]) -> RunOutcome:
+        """Change `job` (one this source listed) as `action` says, with `args` already checked
+        (SourceSet.apply). Never raises; a source that cannot do it says why."""
+        del args
+        reason = why_not(self.name, action) or f"the {self.name} source does not apply {action!r}"
+        return RunOutcome.refused(
+            f"{reason}; nothing was changed", source=self.name, job_id=job.job_id, action=action
+        )
+
+    async def create(self, job_id: str, args: Mapping[str, Any]) -> RunOutcome:
+        """Add a job (`create`): only the jobs file can; the others say so."""
+        del args
+        return RunOutcome.refused(
+            f"the {self.name} source cannot add jobs; nothing was changed",
+            source=self.name,
+            job_id=job_id,
+            action="create",
+        )
 
     def refuse_foreign(self, job: LocalJob) -> RunOutcome | None:
         """An outcome refusing a job this source did not list, else None."""

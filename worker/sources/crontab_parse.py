@@ -8,6 +8,8 @@
   newlines; `\\%` is a literal `%`.
 - Each entry gets a stable id from its schedule and command, so an edit elsewhere in the file does not
   change it; identical entries are told apart by order (`-2`, `-3`).
+- An entry CronMirror disabled is commented out with `DISABLED_MARKER` in front of the line: cron skips it,
+  and it is listed as a disabled job with the same id (enabling removes the marker again).
 A malformed line is reported with its number and left out; the others still list.
 """
 
@@ -19,6 +21,8 @@ from dataclasses import dataclass
 
 from cronmirror_desktop.core.schedule import InvalidSchedule, expand_cron
 
+#: What CronMirror puts in front of an entry it disabled (`#` so cron ignores the line).
+DISABLED_MARKER = "#cronmirror-disabled# "
 _ENV_RE = re.compile(r"""^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$""")
 _FIELDS_RE = re.compile(r"^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(.*)$")
 _MACRO_RE = re.compile(r"^(@\w+)\s+(.*)$")
@@ -36,6 +40,8 @@ class CrontabEntry:
     stdin_data: bytes | None
     comment: str | None
     env: tuple[tuple[str, str], ...]
+    #: False for an entry CronMirror commented out (DISABLED_MARKER).
+    enabled: bool = True
 
     @property
     def zone(self) -> str | None:
@@ -58,10 +64,13 @@ def parse_crontab(text: str) -> ParsedCrontab:
         if not line:
             comment = None
             continue
-        if line.startswith("#"):
+        enabled = not line.startswith(DISABLED_MARKER.strip())
+        if not enabled:
+            line = line[len(DISABLED_MARKER.strip()) :].strip()
+        elif line.startswith("#"):
             comment = line.lstrip("#").strip() or None
             continue
-        if env_match := _ENV_RE.match(line):
+        if enabled and (env_match := _ENV_RE.match(line)):
             env[env_match.group(1)] = _unquote(env_match.group(2))
             comment = None
             continue
@@ -73,7 +82,9 @@ def parse_crontab(text: str) -> ParsedCrontab:
             continue
         command, stdin_data = split_percent(raw_command)
         entries.append(
-            CrontabEntry(line_no, schedule, raw_command, command, stdin_data, comment, tuple(env.items()))
+            CrontabEntry(
+                line_no, schedule, raw_command, command, stdin_data, comment, tuple(env.items()), enabled
+            )
         )
         comment = None
     return ParsedCrontab(tuple(entries), tuple(warnings))

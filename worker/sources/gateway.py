@@ -37,6 +37,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from cronmirror_desktop.core.actions import CAPABILITIES
 from cronmirror_desktop.core.timeutil import ms_from_dt, now_utc
 from worker.job_env import job_environment
 from worker.jobs import LocalJob
@@ -79,6 +80,7 @@ def _is_listing(value: object) -> bool:
 class GatewaySource(JobSource):
     name = SOURCE
     keeps_history = True
+    actions = CAPABILITIES[SOURCE]
 
     def __init__(
         self,
@@ -286,6 +288,41 @@ class GatewaySource(JobSource):
                 f"the gateway CLI cannot start: {exc}", source=SOURCE, job_id=job.job_id
             )
         return await _Judge(self, cli, job, result, start_ms, deadline).verdict()
+
+    # -- changing a job (worker.sources.gateway_actions) ------------------------------------------------
+
+    async def apply(self, job: LocalJob, action: str, args: Mapping[str, Any]) -> RunOutcome:
+        from worker.sources import gateway_actions as actions  # it builds on this module's CLI helpers
+
+        refused = self.refuse_foreign(job)
+        if refused is not None:
+            return refused
+        if not is_plain_id(job.native_id) or job.native_id.startswith("-"):
+            return RunOutcome.refused(
+                f"unusable gateway job id {job.native_id!r}", source=SOURCE, job_id=job.job_id, action=action
+            )
+        changes = actions.wanted_changes(job, action, args)
+        if not changes:
+            return RunOutcome.applied(
+                action, f"{job.job_id}: nothing to change", source=SOURCE, job_id=job.job_id, changes={}
+            )
+        if self._native is not None:
+            status = await self._native.status()
+            if status.state == "connected" and self._native.can_run:
+                return await actions.apply_native(self._native, job, action, args, changes)
+            if status.state == "down":
+                return RunOutcome.refused(
+                    f"gateway is down: {status.reason}; nothing was changed",
+                    source=SOURCE,
+                    job_id=job.job_id,
+                    action=action,
+                )
+        cli = self._get_cli()
+        if cli is None:
+            return RunOutcome.refused(
+                f"{self._missing_cli()}; nothing was changed", source=SOURCE, job_id=job.job_id, action=action
+            )
+        return await actions.apply_cli(cli, job, action, args, changes)
 
     @property
     def cheap_run_log(self) -> bool:

@@ -47,9 +47,11 @@ from worker.sources.gateway_protocol import (
     CRON_LIST,
     CRON_RUN,
     CRON_RUNS,
+    CRON_UPDATE,
     CronListParams,
     CronRunParams,
     CronRunsParams,
+    CronUpdateParams,
     GatewayDisconnected,
     GatewayRpcError,
     GatewayRpcTimeout,
@@ -59,6 +61,8 @@ log = logging.getLogger(__name__)
 
 RESYNC_S = 300.0
 LIST_TIMEOUT_S = 15.0
+#: cron.update waits for a ClawdBot gateway's cron lock, which a running job holds.
+UPDATE_TIMEOUT_S = 60.0
 RETRY_UNUSABLE_S = 300.0
 RUN_POLL_S = 30.0
 BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)  # then every 10 s: a refused connect costs next to nothing
@@ -299,6 +303,34 @@ class NativeGateway:
                 return jobs, []
             params["offset"] = next_offset
         return jobs, [f"stopped following the gateway's pages after {len(jobs)} jobs"]
+
+    # -- changing a job -----------------------------------------------------------------------------------
+
+    @property
+    def protocol(self) -> int | None:
+        hello = self.hello
+        return hello.protocol if hello is not None else None
+
+    async def update(self, gateway_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+        """`cron.update {id, patch}`: the job as the gateway has it now (it goes into the cached list, and
+        the worker syncs at once). Raises GatewayRpcError (refused), GatewayRpcTimeout or
+        GatewayDisconnected."""
+        client = self._client
+        if client is None:
+            raise GatewayDisconnected(f"not connected: {self._status.reason}")
+        params: CronUpdateParams = {"id": gateway_id, "patch": patch}
+        answer = await client.call(CRON_UPDATE, params, timeout=UPDATE_TIMEOUT_S)
+        job = answer if isinstance(answer, dict) else {}
+        if self._jobs is not None and job.get("id") == gateway_id:
+            self._jobs[gateway_id] = job
+        else:
+            self._generation += 1  # list again at the next sync
+        self._changed()
+        return job
+
+    def scrub(self, text: str) -> str:
+        """A gateway's message with the secrets we hold for it cut out."""
+        return self._endpoint.scrub(text) if self._endpoint is not None else text
 
     # -- running ------------------------------------------------------------------------------------------
 

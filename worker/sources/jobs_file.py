@@ -20,14 +20,18 @@ and only that job is left out; a file that is not TOML at all is reported whole.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
+from cronmirror_desktop.core.actions import CAPABILITIES, CREATE
 from cronmirror_desktop.core.schedule import (
     AT,
     CRON,
@@ -239,9 +243,12 @@ def _instant(value: object, tz: str | None) -> datetime:
 
 class JobsFileSource(JobSource):
     """Looks at `path` on every call, so edits show up at the next sync without a restart; the parsed
-    listing is reused while the file's size and modification time are unchanged."""
+    listing is reused while the file's size and modification time are unchanged. Action requests edit the
+    file (worker.sources.jobs_file_edit: only the job's own table changes, atomically, never over someone
+    else's edit)."""
 
     name = SOURCE
+    actions = CAPABILITIES[SOURCE] | {CREATE}
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -275,4 +282,33 @@ class JobsFileSource(JobSource):
         cwd = job.run_spec.cwd if job.run_spec else None
         return await self.run_command(
             job, timeout=timeout, on_started=on_started, base_env=job_environment(), cwd=cwd
+        )
+
+    async def apply(self, job: LocalJob, action: str, args: Mapping[str, Any]) -> RunOutcome:
+        refused = self.refuse_foreign(job)
+        if refused is not None:
+            return refused
+        return await self._edit(job.job_id, job.native_id, action, args)
+
+    async def create(self, job_id: str, args: Mapping[str, Any]) -> RunOutcome:
+        return await self._edit(job_id, str(args["key"]), CREATE, args)
+
+    async def _edit(self, job_id: str, key: str, action: str, args: Mapping[str, Any]) -> RunOutcome:
+        from worker.sources.jobs_file_edit import EditRefused, edit_file  # it reads with this module
+
+        started = monotonic()
+        try:
+            edit = await asyncio.to_thread(edit_file, self.path, key, action, args)
+        except EditRefused as exc:
+            return RunOutcome.refused(
+                f"{exc}; {self.path.name} was not changed", source=SOURCE, job_id=job_id, action=action
+            )
+        self._cached = None
+        return RunOutcome.applied(
+            action,
+            f"{job_id}: {edit.summary}" + (f" ({self.path.name})" if edit.changes else ""),
+            source=SOURCE,
+            job_id=job_id,
+            changes=edit.changes,
+            duration_ms=int((monotonic() - started) * 1000),
         )

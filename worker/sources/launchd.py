@@ -5,6 +5,9 @@ nothing. Whether a job is disabled comes from its plist's `Disabled` key, overri
 database (`launchctl print-disabled gui/<uid>`) when that answers.
 A kickstart only starts the job: launchd reports no exit status to us, so a run is `done` when launchd
 accepted it, and the reason says that this is all we know.
+Actions: enable and disable with `launchctl enable|disable gui/<uid>/<label>` (launchd's own override,
+what `print-disabled` lists, so the next listing shows it). A schedule lives in the job's property list,
+which CronMirror does not edit: such a request is refused with that reason (core.actions.why_not).
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from cronmirror_desktop.core.actions import CAPABILITIES, DISABLE, ENABLE
 from worker.jobs import LocalJob
 from worker.outcome import RunOutcome, Verdict, last_line
 from worker.process import OnStarted, SpawnError, run_process
@@ -29,6 +35,7 @@ def default_agents_dir() -> Path:
 
 class LaunchdSource(JobSource):
     name = SOURCE
+    actions = CAPABILITIES[SOURCE]
 
     def __init__(
         self, agents_dir: Path | None = None, *, launchctl: str = "launchctl", uid: int | None = None
@@ -101,4 +108,46 @@ class LaunchdSource(JobSource):
             verdict = "error"
         return RunOutcome.from_process(
             result, verdict=verdict, reason=reason, source=SOURCE, job_id=job.job_id
+        )
+
+    async def apply(self, job: LocalJob, action: str, args: Mapping[str, Any]) -> RunOutcome:
+        if action not in (ENABLE, DISABLE):
+            return await super().apply(job, action, args)
+        refused = self.refuse_foreign(job)
+        if refused is not None:
+            return refused
+        launchctl = self._launchctl_path()
+        if launchctl is None:
+            return RunOutcome.refused(
+                "launchctl not found (launchd is macOS only); nothing was changed",
+                source=SOURCE,
+                job_id=job.job_id,
+                action=action,
+            )
+        wanted = action == ENABLE
+        if job.enabled == wanted:
+            return RunOutcome.applied(
+                action, f"{job.job_id} was already {action}d", source=SOURCE, job_id=job.job_id, changes={}
+            )
+        target = f"gui/{self.uid}/{job.native_id}"
+        try:
+            result = await run_process([launchctl, action, target], timeout=KICKSTART_TIMEOUT)
+        except SpawnError as exc:
+            return RunOutcome.refused(exc.message, source=SOURCE, job_id=job.job_id, action=action)
+        if not result.ok:
+            detail = last_line(result.stderr_tail) or last_line(result.stdout_tail)
+            code = "timed out" if result.timed_out else f"exit code {result.exit_code}"
+            return RunOutcome.refused(
+                f"launchctl {action} {target} failed ({code})" + (f": {detail}" if detail else ""),
+                source=SOURCE,
+                job_id=job.job_id,
+                action=action,
+            )
+        return RunOutcome.applied(
+            action,
+            f"{job.job_id}: launchctl {action} {target}",
+            source=SOURCE,
+            job_id=job.job_id,
+            changes={"enabled": {"from": job.enabled, "to": wanted}},
+            duration_ms=result.duration_ms,
         )

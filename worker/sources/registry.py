@@ -1,9 +1,14 @@
-"""`SourceSet`: all sources as one inventory, and the only door through which a run request runs anything.
+"""`SourceSet`: all sources as one inventory, and the only door through which a request runs or changes
+anything.
 
 Security rule: a request names a job id; `run` looks that id up by exact string equality among the jobs the
 sources listed, and runs that job with what its source listed (argv, label, gateway id). Nothing from the
 request other than the id's identity is used, so an id like `; rm -rf ~`, `../../x`, a 10 kB string, a NUL
 byte or a look-alike character can only ever be "unknown job" — never part of a command.
+`apply` does the same for action requests (enable, disable, a new schedule, ...; core.actions): the job is
+found the same way, the action must be one its source supports, and the arguments are checked again here —
+their shape (core.actions.args_problem) and a schedule in the job's own dialect — before the source applies
+them with its own means (a file edit, `launchctl`, the gateway's protocol); never through a shell.
 """
 
 from __future__ import annotations
@@ -12,12 +17,21 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cronmirror_desktop.core.actions import (
+    ACTIONS,
+    CREATE,
+    RUN,
+    SET_SCHEDULE,
+    args_problem,
+    schedule_problem,
+    why_not,
+)
 from cronmirror_desktop.core.presence import default_host
 from cronmirror_desktop.core.schedule import EVERY, host_zone
 from cronmirror_desktop.core.timeutil import now_utc
@@ -81,6 +95,8 @@ class SourceSet:
         self._list_timeout = list_timeout
         self._refresh_cooldown = refresh_cooldown
         self._lock = asyncio.Lock()
+        #: One change at a time on this machine (two edits of one file or crontab never interleave).
+        self._apply_lock = asyncio.Lock()
         self._inventory: Inventory | None = None
         self._index: dict[str, LocalJob] = {}
         self._listed_mono = float("-inf")
@@ -234,6 +250,100 @@ class SourceSet:
         if outcome.ran and outcome.started_at is not None and not source.keeps_history:
             self.remember(job, LastRun(outcome.started_at, outcome.last_status, outcome.duration_ms))
         return outcome
+
+    async def apply(self, job_id: object, action: object, args: Mapping[str, Any] | None) -> RunOutcome:
+        """Carry out an action request on the job it names (see the module docstring). Never raises;
+        refuses without changing anything when the job, the action or the arguments are not usable."""
+        shown = _shown(job_id)
+        if type(action) is not str or action not in ACTIONS or action == RUN:
+            return RunOutcome.refused(
+                f"unknown action {_shown(action)}; nothing was changed", source="worker", action="?"
+            )
+        if type(job_id) is not str:
+            return RunOutcome.refused(
+                f"unusable job id {shown}; nothing was changed", source="worker", action=action
+            )
+        problem = args_problem(action, job_id, dict(args) if isinstance(args, Mapping) else args)
+        if problem is not None:
+            return RunOutcome.refused(
+                f"the request's arguments are not usable ({problem}); nothing was changed",
+                source="worker",
+                job_id=job_id,
+                action=action,
+            )
+        plain = dict(args or {})
+        async with self._apply_lock:
+            if action == CREATE:
+                outcome = await self._create(job_id, plain)
+            else:
+                outcome = await self._apply_to(job_id, action, plain)
+        if outcome.ok:
+            await self.list_jobs()  # the inventory shows the change at once
+        return outcome
+
+    async def _create(self, job_id: str, args: dict[str, Any]) -> RunOutcome:
+        source = self._by_name.get("jobs")
+        if source is None:
+            return RunOutcome.refused(
+                "this worker has no jobs file (the jobs source is off); nothing was added",
+                source="worker",
+                job_id=job_id,
+                action=CREATE,
+            )
+        schedule = args.get("schedule")
+        if schedule is not None and (problem := schedule_problem(schedule, source="jobs")) is not None:
+            return RunOutcome.refused(
+                f"the schedule is not usable ({problem}); nothing was added",
+                source="jobs",
+                job_id=job_id,
+                action=CREATE,
+            )
+        if await self._resolve(job_id) is not None:
+            return RunOutcome.refused(
+                f"a job {job_id} exists already; nothing was added",
+                source="jobs",
+                job_id=job_id,
+                action=CREATE,
+            )
+        return await self._guarded(source, job_id, CREATE, source.create(job_id, args))
+
+    async def _apply_to(self, job_id: str, action: str, args: dict[str, Any]) -> RunOutcome:
+        job = await self._resolve(job_id)
+        if job is None:
+            return RunOutcome.refused(
+                f"unknown job {_shown(job_id)}: no local source lists it, so nothing was changed",
+                source="worker",
+                action=action,
+            )
+        source = self._by_name[job.source]
+        if action not in source.actions:
+            reason = why_not(job.source, action) or f"the {job.source} source cannot {action}"
+            return RunOutcome.refused(
+                f"{reason}; nothing was changed", source=job.source, job_id=job.job_id, action=action
+            )
+        if action == SET_SCHEDULE:
+            problem = schedule_problem(args, source=job.source, job_id=job.native_id or job.job_id)
+            if problem is not None:
+                return RunOutcome.refused(
+                    f"the schedule is not usable ({problem}); nothing was changed",
+                    source=job.source,
+                    job_id=job.job_id,
+                    action=action,
+                )
+        return await self._guarded(source, job.job_id, action, source.apply(job, action, args))
+
+    async def _guarded(
+        self, source: JobSource, job_id: str, action: str, work: Coroutine[Any, Any, RunOutcome]
+    ) -> RunOutcome:
+        try:
+            return await work
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a source bug must end the request, not the worker
+            log.exception("source %s failed to %s %s", source.name, action, job_id)
+            return RunOutcome.refused(
+                f"the {source.name} source failed: {exc}", source=source.name, job_id=job_id, action=action
+            )
 
     async def _resolve(self, job_id: object) -> LocalJob | None:
         if not is_plain_id(job_id):

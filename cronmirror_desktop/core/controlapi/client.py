@@ -304,6 +304,24 @@ class ControlApiClient:
             reason=_str(data.get("reason")),
         )
 
+    #: The actions the Control API can carry out itself (`POST /api/cron/{id}/enable|disable`, job id only).
+    #: Its `edit` route is not used: it puts the body's name and schedule into a shell command line, drops a
+    #: cron job's time zone and passes an interval without its unit; those go through the queue instead.
+    DIRECT_ACTIONS = frozenset({"enable", "disable"})
+
+    async def set_enabled(self, job_id: str, enabled: bool) -> bool:
+        """`POST /api/cron/{id}/enable` (or `/disable`, no body): the gateway CLI's `cron enable|disable`.
+        Returns what the server says the job now is. Raises like `run_job`."""
+        action = "enable" if enabled else "disable"
+        path = f"/api/cron/{_quote_id(job_id)}/{action}"
+        what = f"POST {path}"
+        response = await self._request("POST", path, what=what, limit_s=self.timeout)
+        data = self._decode(response, what, job_id=job_id)
+        if not isinstance(data, dict) or data.get("ok") is not True:
+            raise self._not_this_api(what, response)
+        answered = _bool(data.get("enabled"))
+        return enabled if answered is None else answered
+
     async def list_runs(self, job_id: str, limit: int = 25) -> list[RunEntry]:
         """`GET /api/cron/{id}/runs?limit=N` (1..200): the gateway's run log for the job, newest first.
         The gateway logs a run when it **finishes**."""

@@ -1,0 +1,1 @@
+<RG>/bin/clawdbot cron enable --help

@@ -1,0 +1,1 @@
+<RG>/bin/clawdbot cron edit <ID> --cron 15 4 * * 1-5 --tz America/New_York

@@ -1,0 +1,1 @@
+<RG>/bin/openclaw cron enable --help

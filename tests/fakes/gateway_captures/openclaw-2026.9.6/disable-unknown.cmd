@@ -1,0 +1,1 @@
+<RG>/bin/openclaw cron disable 00000000-0000-0000-0000-000000000000
