@@ -70,7 +70,8 @@ def worker(
     local_file: Path, jobs_file: Path, event_loop: asyncio.AbstractEventLoop
 ) -> Iterator[WorkerService]:
     store = LocalStore(local_file)
-    service_ = service(store, sources_for(jobs_file))
+    # (the CLI's `add` tests add jobs running these; a worker adds none unless its owner names the program)
+    service_ = service(store, sources_for(jobs_file, new_job_programs=("/bin/echo", "/bin/true")))
     event_loop.run_until_complete(service_.sync_once())
     yield service_
     event_loop.run_until_complete(store.close())

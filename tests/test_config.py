@@ -383,6 +383,22 @@ def test_the_workers_host_name_can_be_pinned(paths: AppPaths) -> None:
     assert load_settings(paths.settings_file).settings.worker.host is None
 
 
+def test_the_programs_an_added_job_may_run_are_named_in_the_settings(paths: AppPaths) -> None:
+    from worker.configured import build_sources
+    from worker.sources.jobs_file import JobsFileSource
+
+    def allowed() -> frozenset[str]:
+        sources = build_sources(resolve_config(env={}, paths=paths)).sources
+        [jobs] = [s for s in sources if isinstance(s, JobsFileSource)]
+        return jobs.new_job_programs
+
+    assert allowed() == frozenset()  # none by default: every Add job is refused
+    set_value("worker.new_job_programs", " /opt/homebrew/bin/restic, backup.sh ,", paths=paths, env={})
+    assert allowed() == {"/opt/homebrew/bin/restic", "backup.sh"}
+    unset_value("worker.new_job_programs", paths=paths, env={})
+    assert allowed() == frozenset()
+
+
 def test_set_reports_an_environment_variable_that_still_wins(paths: AppPaths) -> None:
     result = set_value(
         "control_api_url", "http://mac-mini.local:3737", paths=paths, env={"VITE_API_BASE_URL": "x"}

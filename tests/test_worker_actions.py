@@ -65,7 +65,12 @@ async def test_jobs_toml_every_action_through_the_queue(backend: Backend, tmp_pa
     marker = tmp_path / "ran"
     path = write_jobs(tmp_path / "jobs.toml", [jobs_text(marker)])
     original = path.read_text()
-    sources = SourceSet([JobsFileSource(path)], default_tz="UTC", refresh_cooldown=0.0, host="mac-mini")
+    sources = SourceSet(
+        [JobsFileSource(path, new_job_programs={"/bin/echo"})],
+        default_tz="UTC",
+        refresh_cooldown=0.0,
+        host="mac-mini",
+    )
     await service(backend.worker, sources).sync_once()
 
     disabled = await act(backend, sources, "jobs:backup", "disable")
@@ -134,7 +139,12 @@ async def test_jobs_toml_every_action_through_the_queue(backend: Backend, tmp_pa
 async def test_jobs_toml_refusals_change_nothing(backend: Backend, tmp_path: Path) -> None:
     path = write_jobs(tmp_path / "jobs.toml", [jobs_text(tmp_path / "ran")])
     before = path.read_bytes()
-    sources = SourceSet([JobsFileSource(path)], default_tz="UTC", refresh_cooldown=0.0, host="mac-mini")
+    sources = SourceSet(
+        [JobsFileSource(path, new_job_programs={"/bin/true", "/bin/false"})],
+        default_tz="UTC",
+        refresh_cooldown=0.0,
+        host="mac-mini",
+    )
     await service(backend.worker, sources).sync_once()
     # The schedule's dialect is the job's own (cron(8) for jobs.toml): six fields are croner's, not cron's.
     six = await act(backend, sources, "jobs:backup", "set_schedule", {"kind": "cron", "expr": "0 0 3 * * *"})
@@ -150,6 +160,53 @@ async def test_jobs_toml_refusals_change_nothing(backend: Backend, tmp_path: Pat
     assert again.status == "error"
     assert "exists already" in reason(again)
     assert path.read_bytes().startswith(before)
+
+
+async def test_an_added_job_may_run_only_a_program_the_owner_named(backend: Backend, tmp_path: Path) -> None:
+    """The public key ships in every copy of the app: an Add job followed by a Run was any command on the
+    Mac mini for whoever held it. Now a worker adds no job unless its owner named the job's program."""
+    marker = tmp_path / "pwned"
+    path = write_jobs(tmp_path / "jobs.toml", [jobs_text(tmp_path / "ran")])
+    before = path.read_bytes()
+    hostile = {
+        "key": "x",
+        "command": ["/bin/sh", "-c", f"touch {marker}"],
+        "schedule": {"kind": "every", "expr": "60000"},
+    }
+
+    closed = SourceSet([JobsFileSource(path)], default_tz="UTC", refresh_cooldown=0.0, host="mac-mini")
+    await service(backend.worker, closed).sync_once()
+    refused = await act(backend, closed, "jobs:x", "create", hostile)
+    assert refused.status == "error"
+    assert "adds no jobs from requests" in reason(refused)
+    assert "worker.new_job_programs" in reason(refused)
+    ran = await act(backend, closed, "jobs:x", "run")
+    assert ran.status == "error"
+    assert path.read_bytes() == before
+
+    named = SourceSet(
+        [JobsFileSource(path, new_job_programs={"/usr/local/bin/restic"})],
+        default_tz="UTC",
+        refresh_cooldown=0.0,
+        host="mac-mini",
+    )
+    await service(backend.worker, named).sync_once()
+    other = await act(backend, named, "jobs:x", "create", hostile)
+    assert other.status == "error"
+    assert "'/bin/sh' is not a program this worker lets an added job run (/usr/local/bin/restic" in reason(
+        other
+    )
+    assert path.read_bytes() == before
+    ok = await act(
+        backend,
+        named,
+        "jobs:restic",
+        "create",
+        {"key": "restic", "command": ["/usr/local/bin/restic", "check"]},
+    )
+    assert ok.status == "done", ok.result
+    assert "jobs:restic" in await mirror(backend)
+    assert not marker.exists()
 
 
 # -- crontab -------------------------------------------------------------------------------------------

@@ -61,9 +61,11 @@ def sources_for(
     gateway: GatewaySource | None = None,
     host: str = "mac-mini",
     default_tz: str = "UTC",
+    new_job_programs: tuple[str, ...] = (),
 ) -> SourceSet:
-    """The jobs file (and a gateway) as the sources of one host (named `host`, in zone `default_tz`)."""
-    sources = [JobsFileSource(jobs_file)]
+    """The jobs file (and a gateway) as the sources of one host (named `host`, in zone `default_tz`);
+    `new_job_programs`: what an Add job request may run (none: every Add job is refused)."""
+    sources = [JobsFileSource(jobs_file, new_job_programs=new_job_programs)]
     if gateway is not None:
         sources.insert(0, gateway)
     return SourceSet(sources, default_tz=default_tz, refresh_cooldown=0.0, host=host)

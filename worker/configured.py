@@ -38,6 +38,7 @@ def build_sources(config: EffectiveConfig) -> SourceSet:
         enabled=enabled,
         gateway_binary=config.gateway_bin.value,
         host=worker.host,
+        new_job_programs=worker.new_job_programs,
     )
 
 

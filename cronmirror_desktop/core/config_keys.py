@@ -98,6 +98,7 @@ PLAIN_SETTING_KEYS: tuple[str, ...] = (
     "worker.grace_period_s",
     "worker.jobs_file",
     "worker.host",
+    "worker.new_job_programs",
     "worker.sources.<name>",
 )
 

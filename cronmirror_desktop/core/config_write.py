@@ -125,13 +125,9 @@ def _lookup(data: Any, dotted: str) -> Any:
     return data
 
 
+#: The worker's plain settings (from the one list `config` shows), and the gateway CLI's path.
 _WORKER_PLAIN = (
-    "sync_interval_s",
-    "concurrency",
-    "job_timeout_s",
-    "grace_period_s",
-    "jobs_file",
-    "host",
+    *(key.split(".", 1)[1] for key in PLAIN_SETTING_KEYS if key.startswith("worker.") and "<" not in key),
     "gateway_bin",
 )
 _SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]*")

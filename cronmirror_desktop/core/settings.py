@@ -77,6 +77,18 @@ class WorkerSettings(BaseModel):
     #: Pin it when the host name changes (a Mac renamed on another network), or the worker would leave
     #: its old rows to a host that no longer exists.
     host: str | None = None
+    #: The programs a job *added from a request* may run (its command's first word, exactly as written):
+    #: anyone holding the project's public key can queue an Add job, so this worker adds none unless its
+    #: owner names the programs here. Never an interpreter or a shell (`sh`, `python`): with one of those
+    #: a request could run anything.
+    new_job_programs: list[str] = Field(default_factory=list)
+
+    @field_validator("new_job_programs", mode="before")
+    @classmethod
+    def _program_list(cls, value: object) -> object:
+        if isinstance(value, str):  # `config set worker.new_job_programs "restic, /usr/local/bin/backup"`
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("sync_interval_s")
     @classmethod

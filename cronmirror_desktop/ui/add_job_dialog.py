@@ -55,7 +55,9 @@ class AddJobDialog(QDialog):
         layout = QVBoxLayout(self)
         intro = QLabel(
             "A command the Mac mini's worker runs on its schedule, added to its jobs.toml. No shell: each "
-            "line below is one argument, given to the program as it is.",
+            "line below is one argument, given to the program as it is. The worker adds it only if its "
+            "owner allowed the program (worker.new_job_programs on the Mac mini), since anyone with this "
+            "project's public key could ask.",
             self,
         )
         intro.setWordWrap(True)

@@ -36,6 +36,7 @@ def default_sources(
     gateway_binary: str | os.PathLike[str] | None = None,
     crontab_command: Sequence[str] = ("crontab", "-l"),
     launch_agents_dir: Path | None = None,
+    new_job_programs: Collection[str] = (),
 ) -> list[JobSource]:
     unknown = set(enabled) - set(ALL_SOURCES)
     if unknown:
@@ -48,7 +49,7 @@ def default_sources(
     if "launchd" in enabled:
         sources.append(LaunchdSource(launch_agents_dir))
     if "jobs" in enabled:
-        sources.append(JobsFileSource(jobs_file))
+        sources.append(JobsFileSource(jobs_file, new_job_programs=new_job_programs))
     return sources
 
 

@@ -24,7 +24,7 @@ import asyncio
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -250,8 +250,11 @@ class JobsFileSource(JobSource):
     name = SOURCE
     actions = CAPABILITIES[SOURCE] | {CREATE}
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, new_job_programs: Collection[str] = ()) -> None:
+        """`new_job_programs`: what a job added from a request may run (settings: worker.new_job_programs);
+        none by default, so an Add job is refused (see `create`)."""
         self.path = Path(path)
+        self.new_job_programs = frozenset(new_job_programs)
         self._cached: tuple[tuple[int, int, int], SourceListing] | None = None
 
     async def list_jobs(self) -> SourceListing:
@@ -291,7 +294,32 @@ class JobsFileSource(JobSource):
         return await self._edit(job.job_id, job.native_id, action, args)
 
     async def create(self, job_id: str, args: Mapping[str, Any]) -> RunOutcome:
+        """Add a job, if its program is one the owner named. The public key ships in every copy of the app,
+        so whoever holds it can queue an Add job: without this rule, that is running any command on the
+        Mac mini (add, then run). With it, a request can only schedule programs the owner chose."""
+        refused = self._program_refused(args.get("command"))
+        if refused is not None:
+            return RunOutcome.refused(
+                f"{refused}; {self.path.name} was not changed", source=SOURCE, job_id=job_id, action=CREATE
+            )
         return await self._edit(job_id, str(args["key"]), CREATE, args)
+
+    def _program_refused(self, command: object) -> str | None:
+        program = command[0] if isinstance(command, list | tuple) and command else None
+        if not self.new_job_programs:
+            return (
+                "this worker adds no jobs from requests: anyone holding the project's public key can queue "
+                "one, so the Mac mini's owner names the programs such jobs may run "
+                "(`cronmirror config set worker.new_job_programs PROGRAM,...`), or adds the job to "
+                f"{self.path.name} by hand"
+            )
+        if program not in self.new_job_programs:
+            allowed = ", ".join(sorted(self.new_job_programs))
+            return (
+                f"{str(program)[:200]!r} is not a program this worker lets an added job run ({allowed}; "
+                "worker.new_job_programs)"
+            )
+        return None
 
     async def _edit(self, job_id: str, key: str, action: str, args: Mapping[str, Any]) -> RunOutcome:
         from worker.sources.jobs_file_edit import EditRefused, edit_file  # it reads with this module
