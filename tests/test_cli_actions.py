@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,21 +11,10 @@ import pytest
 from cronmirror_desktop.core.localstore import LocalStore
 from tests.fake_controlapi import FakeControlApi, FakeJob
 from tests.test_cli import jobs_file, local_file, run_cli, worker
+from tests.worker_harness import daemon
 from worker.service import WorkerService
 
 __all__ = ["jobs_file", "local_file", "worker"]  # fixtures
-
-
-@contextlib.asynccontextmanager
-async def running(worker: WorkerService) -> AsyncIterator[None]:
-    """The worker as a daemon while the block runs."""
-    stop = asyncio.Event()
-    task = asyncio.get_running_loop().create_task(worker.run(stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
 
 
 async def jobs(*flags: str) -> dict[str, dict[str, object]]:
@@ -37,7 +24,7 @@ async def jobs(*flags: str) -> dict[str, dict[str, object]]:
 
 
 async def test_disable_enable_schedule_and_rename_with_wait(worker: WorkerService, jobs_file: Path) -> None:
-    async with running(worker):
+    async with daemon(worker):
         await disable_enable_schedule_and_rename(jobs_file)
 
 
@@ -76,7 +63,7 @@ async def disable_enable_schedule_and_rename(jobs_file: Path) -> None:
 
 
 async def test_add_and_remove_a_jobs_toml_job(worker: WorkerService, jobs_file: Path) -> None:
-    async with running(worker):
+    async with daemon(worker):
         await add_and_remove(jobs_file)
 
 

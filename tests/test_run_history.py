@@ -7,8 +7,6 @@ outputs (its run log included), the Supabase stand-in with its fault hooks.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from tests.store_harness import Backend, SupabaseHarness
 from tests.ui_support import WrappingStore
 from tests.worker_harness import (
     PROJECT,
+    daemon,
     eventually,
     eventually_async,
     python_job,
@@ -31,22 +30,9 @@ from tests.worker_harness import (
     write_jobs,
 )
 from worker.run_recorder import RunRecorder
-from worker.service import WorkerService
 from worker.sources.gateway import GatewaySource
 from worker.sources.jobs_file import JobsFileSource
 from worker.sources.registry import SourceSet
-
-
-@asynccontextmanager
-async def daemon(worker: WorkerService) -> AsyncIterator[WorkerService]:
-    stop = asyncio.Event()
-    task = asyncio.get_running_loop().create_task(worker.run(stop), name="test-worker")
-    try:
-        await eventually(lambda: worker.status.state == "running")
-        yield worker
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 async def history(backend: Backend, job_id: str) -> list[RunLogEntry]:

@@ -42,7 +42,7 @@ from tests.ui_support import (
     ui_settings,
     wait_until,
 )
-from tests.worker_harness import python_job, service, sources_for, toml_job, write_jobs
+from tests.worker_harness import daemon, python_job, service, sources_for, toml_job, write_jobs
 
 __all__ = ["env", "ui_settings"]  # fixtures, used by name
 
@@ -278,57 +278,50 @@ async def test_stop_in_the_dock_ends_the_running_job_and_its_whole_process_group
     jobs_file = write_jobs(tmp_path / "jobs.toml", [toml_job("copy", job, name="Copy photos")])
     worker = service(env.writer, sources_for(jobs_file), heartbeat_every=0.3, grace=1.0)
     worker.executor.progress_every = 0.2
-    stop = asyncio.Event()
-    task = asyncio.get_running_loop().create_task(worker.run(stop), name="test-worker")
-    async with env:
-        try:
-            await wait_until(lambda: worker.status.state == "running", within=10, what="the worker")
-            controller = await started(env.controller())
-            await wait_until(lambda: controller.job_model.find_job("jobs:copy") is not None, what="the job")
-            dock = RequestDock(controller)
-            env.qtbot.addWidget(dock)
-            dock.show()
-            attempt = await controller.run_job("jobs:copy")
-            assert attempt.request is not None
-            request_id = attempt.request.id
-            model = controller.request_model
+    async with env, daemon(worker):
+        controller = await started(env.controller())
+        await wait_until(lambda: controller.job_model.find_job("jobs:copy") is not None, what="the job")
+        dock = RequestDock(controller)
+        env.qtbot.addWidget(dock)
+        dock.show()
+        attempt = await controller.run_job("jobs:copy")
+        assert attempt.request is not None
+        request_id = attempt.request.id
+        model = controller.request_model
 
-            def shown() -> Any:
-                row = model.row_of(request_id)
-                return None if row is None else model.request_at(row)
-
-            await wait_until(
-                lambda: shown() is not None and shown().output_tail == "copying 1 of 3",
-                within=10,
-                what="live output",
-            )
+        def shown() -> Any:
             row = model.row_of(request_id)
-            assert row is not None
-            assert str(model.index(row, COL_DURATION).data()).endswith(" s")
-            dock.view.selectRow(row)
-            assert dock.running_label.isVisible()
-            assert dock.running_label.text().startswith("Running for ")
-            assert "copying 1 of 3" in dock.details.toPlainText()  # the live output, in the dock
-            assert dock.cancel_button.text() == "Stop"
-            assert dock.cancel_button.isEnabled()
-            pid, kid = await asyncio.to_thread(read_pid, pids), await asyncio.to_thread(read_pid, child)
-            group = os.getpgid(pid)
-            assert os.getpgid(kid) == group
+            return None if row is None else model.request_at(row)
 
-            dock.cancel_button.click()
-            await wait_until(lambda: shown().status == "cancelled", within=15, what="the stopped request")
-            stopped = shown()
-            assert stopped.reason is not None
-            assert "stopped by ui:" in stopped.reason
-            assert stopped.output_tail == "copying 1 of 3"
-            assert not alive(pid)
-            assert not alive(kid)
-            dock.view.selectRow(model.row_of(request_id) or 0)
-            assert dock.cancel_button.text() == "Cancel Request"
-            assert not dock.cancel_button.isEnabled()
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
+        await wait_until(
+            lambda: shown() is not None and shown().output_tail == "copying 1 of 3",
+            within=10,
+            what="live output",
+        )
+        row = model.row_of(request_id)
+        assert row is not None
+        assert str(model.index(row, COL_DURATION).data()).endswith(" s")
+        dock.view.selectRow(row)
+        assert dock.running_label.isVisible()
+        assert dock.running_label.text().startswith("Running for ")
+        assert "copying 1 of 3" in dock.details.toPlainText()  # the live output, in the dock
+        assert dock.cancel_button.text() == "Stop"
+        assert dock.cancel_button.isEnabled()
+        pid, kid = await asyncio.to_thread(read_pid, pids), await asyncio.to_thread(read_pid, child)
+        group = os.getpgid(pid)
+        assert os.getpgid(kid) == group
+
+        dock.cancel_button.click()
+        await wait_until(lambda: shown().status == "cancelled", within=15, what="the stopped request")
+        stopped = shown()
+        assert stopped.reason is not None
+        assert "stopped by ui:" in stopped.reason
+        assert stopped.output_tail == "copying 1 of 3"
+        assert not alive(pid)
+        assert not alive(kid)
+        dock.view.selectRow(model.row_of(request_id) or 0)
+        assert dock.cancel_button.text() == "Cancel Request"
+        assert not dock.cancel_button.isEnabled()
 
 
 async def test_a_gateway_run_offers_no_stop_and_says_why(env: UiEnv) -> None:

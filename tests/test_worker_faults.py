@@ -12,8 +12,7 @@ import json
 import signal
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tests.store_harness import Backend, SupabaseHarness
 from tests.supastack import Supastack
 from tests.worker_harness import (
     PROJECT,
+    daemon,
     eventually,
     eventually_async,
     python_job,
@@ -35,23 +35,10 @@ from tests.worker_harness import (
     write_jobs,
 )
 from worker.history import LastRun, RunHistory
-from worker.service import WorkerService, WorkerStatus, write_status
+from worker.service import WorkerStatus, write_status
 from worker.sources.gateway import GatewaySource
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@asynccontextmanager
-async def daemon(worker: WorkerService) -> AsyncIterator[WorkerService]:
-    """`worker.run` in a task while the block runs; stopped (and awaited) after it."""
-    stop = asyncio.Event()
-    task = asyncio.get_running_loop().create_task(worker.run(stop), name="test-worker")
-    try:
-        await eventually(lambda: worker.status.state == "running")
-        yield worker
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)
 
 
 @pytest.fixture

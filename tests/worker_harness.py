@@ -6,7 +6,8 @@ import asyncio
 import shlex
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +144,17 @@ async def run_one_job(
     ended = await backend.app.get_request(request.id)
     assert ended is not None
     return ended
+
+
+@asynccontextmanager
+async def daemon(worker: WorkerService, *, stop_within: float = 30.0) -> AsyncIterator[WorkerService]:
+    """`worker.run` in a task while the block runs (it shares this loop: never block it); stopped, and
+    awaited, after it."""
+    stop = asyncio.Event()
+    task = asyncio.get_running_loop().create_task(worker.run(stop), name="test-worker")
+    try:
+        await eventually(lambda: worker.status.state == "running")
+        yield worker
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, stop_within)

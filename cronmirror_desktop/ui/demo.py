@@ -30,7 +30,6 @@ from cronmirror_desktop.core.schedule import CRON_DIALECT, Schedule, next_runs
 from cronmirror_desktop.core.timeutil import format_timestamp, iso_z
 from cronmirror_desktop.core.worker_report import (
     DETAILS_PREFIX,
-    JobDetails,
     SourceReport,
     bookkeeping_row,
     details_instructions,
@@ -38,7 +37,7 @@ from cronmirror_desktop.core.worker_report import (
 )
 from worker.configured import WorkerParts
 from worker.history import RunHistory
-from worker.service import WorkerOptions
+from worker.service import WorkerOptions, command_details
 from worker.sources.jobs_file import JobsFileSource
 from worker.sources.registry import SourceSet
 from worker.sync import MirrorSync
@@ -448,17 +447,7 @@ async def seed_demo(directory: Path, *, now: datetime | None = None, mistake: bo
                 ],
             ),
         )
-        details = {
-            job.mirror_id: JobDetails.build(
-                source=job.source,
-                argv=job.run_spec.argv,
-                cwd=job.run_spec.cwd,
-                timeout_s=job.timeout_s,
-                env=job.run_spec.env,
-            )
-            for job in (inventory.jobs if inventory is not None else ())
-            if job.run_spec is not None
-        }
+        details = command_details(inventory.jobs if inventory is not None else ())
         text = details_instructions(details, host=DEMO_HOST, default_timeout_s=120.0)
         details_row = bookkeeping_row(
             f"{DETAILS_PREFIX}@{DEMO_HOST}", "CronMirror job details", DEMO_HOST, text
