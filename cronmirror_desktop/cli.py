@@ -357,14 +357,19 @@ class Cli:
             self.out.line(f"Request {request.id}")
             if self.args.wait:
                 request = await self._follow(store, request)
-        self.out.data({"mode": "queue", "created": outcome.created, "request": request_json(request)})
+        return self._queued_outcome(request, outcome.created, show_output=True)
+
+    def _queued_outcome(self, request: CronRunRequest, created: bool, *, show_output: bool) -> int:
+        """The end of a queued request's command (run or an action): its JSON, and with `--wait` how it
+        ended, as the exit code says it."""
+        self.out.data({"mode": "queue", "created": created, "request": request_json(request)})
         if not self.args.wait:
             return 0
         if request.status not in FINAL_STATUSES:
             self.out.line(f"Still {request.status} after {self.args.timeout:g} s.")
             return EXIT_TIMEOUT
         self.out.line(escape_controls(f"{request.status}: {request.reason or duration(request.duration_ms)}"))
-        if request.output_tail and not self.out.as_json:
+        if show_output and request.output_tail and not self.out.as_json:
             self.out.line(request.output_tail)
         return 0 if request.status == "done" else EXIT_FAILED
 

@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING, Any
 from cronmirror_desktop.core import actions
 from cronmirror_desktop.core.errors import Conflict, InvalidRow, NotFound
 from cronmirror_desktop.core.identity import requester
-from cronmirror_desktop.core.rows import FINAL_STATUSES, CronMirrorJob
+from cronmirror_desktop.core.rows import CronMirrorJob
 from cronmirror_desktop.core.schedule import InvalidSchedule
 from cronmirror_desktop.core.store import Store
 from cronmirror_desktop.core.text import escape_controls
-from cronmirror_desktop.core.timetext import duration
 
 if TYPE_CHECKING:
     from cronmirror_desktop.cli import Cli
@@ -251,7 +250,6 @@ class ActionCommands:
     async def _queue(
         self, store: Store, job_id: str, name: str, action: str, args: dict[str, Any] | None
     ) -> int:
-        from cronmirror_desktop.cli import request_json
 
         outcome = await store.queue_run(self.cli.project, job_id, requester("cli"), action=action, args=args)
         request = outcome.request
@@ -264,11 +262,4 @@ class ActionCommands:
         self.out.line(f"Request {request.id}")
         if self.args.wait:
             request = await self.cli._follow(store, request)
-        self.out.data({"mode": "queue", "created": outcome.created, "request": request_json(request)})
-        if not self.args.wait:
-            return 0
-        if request.status not in FINAL_STATUSES:
-            self.out.line(f"Still {request.status} after {self.args.timeout:g} s.")
-            return EXIT_TIMEOUT
-        self.out.line(escape_controls(f"{request.status}: {request.reason or duration(request.duration_ms)}"))
-        return 0 if request.status == "done" else EXIT_FAILED
+        return self.cli._queued_outcome(request, outcome.created, show_output=False)

@@ -416,20 +416,7 @@ class Executor:
     def _record_running(self, request: CronRunRequest, info: ProcessStarted) -> None:
         job = self.sources.find(request.job_id)
         timeout = (job.timeout_s if job is not None and job.timeout_s else None) or self.job_timeout
-        deadline = info.started_at + timedelta(seconds=timeout + KILL_GRACE_SECONDS)
-        self.registry.add(
-            RunningRecord(
-                request_id=request.id,
-                job_id=request.job_id,
-                worker_id=self.worker_id,
-                pgid=info.pid,
-                started_at=format_timestamp(info.started_at) or "",
-                deadline=format_timestamp(deadline) or "",
-                marker=process_start_marker(info.pid),
-                worker_pid=os.getpid(),
-                worker_marker=own_marker(),
-            )
-        )
+        self._register(request.id, request.job_id, info, timeout, "request")
 
     # -- scheduled runs (worker.scheduler) ---------------------------------------------------------
 
@@ -495,12 +482,16 @@ class Executor:
             self._slot_freed.set()
 
     def _record_scheduled(self, job: LocalJob, run_id: str, trigger: str, info: ProcessStarted) -> None:
-        timeout = job.timeout_s or self.job_timeout
+        self._register(run_id, job.mirror_id, info, job.timeout_s or self.job_timeout, trigger)
+
+    def _register(self, run_id: str, job_id: str, info: ProcessStarted, timeout: float, trigger: str) -> None:
+        """Note a started job in the running registry (orphans.py): a worker started after a crash finds it
+        there, with the deadline its timeout set."""
         deadline = info.started_at + timedelta(seconds=timeout + KILL_GRACE_SECONDS)
         self.registry.add(
             RunningRecord(
                 request_id=run_id,
-                job_id=job.mirror_id,
+                job_id=job_id,
                 worker_id=self.worker_id,
                 pgid=info.pid,
                 started_at=format_timestamp(info.started_at) or "",
