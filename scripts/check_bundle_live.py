@@ -28,7 +28,6 @@ import datetime as dt
 import ipaddress
 import json
 import os
-import select
 import shutil
 import ssl
 import subprocess
@@ -36,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -187,39 +186,6 @@ class TlsTerminator:
 # -- an X server with a system tray ----------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def desktop_with_tray() -> Iterator[str]:
-    """Xvfb on a free display (it writes the number to -displayfd) and trayer as its system tray."""
-    read_end, write_end = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    tray: subprocess.Popen[bytes] | None = None
-    try:
-        ready, _, _ = select.select([read_end], [], [], 15)
-        number = os.read(read_end, 32).decode().strip() if ready else ""
-        if not number.isdigit():
-            raise LiveCheckError(f"Xvfb did not start (it said {number!r})")
-        display = f":{number}"
-        tray = subprocess.Popen(
-            ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "24"],
-            env={**os.environ, "DISPLAY": display},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        yield display
-    finally:
-        os.close(read_end)
-        for process in (tray, server):
-            if process is not None:
-                process.terminate()
-                process.wait(10)
-
-
 def icon_in_tray(display: str) -> bool:
     """Whether a CronMirror window sits inside trayer's panel (the tray embedded the icon)."""
     tree = subprocess.run(
@@ -271,6 +237,7 @@ def run_live(exe: Path, log: Callable[[str], None] = print) -> None:
     """The live run; raises LiveCheckError with what failed."""
     from tests.realgateway.harness import RealGateway
     from tests.supastack.stack import start_supastack
+    from tests.xdesktop import DesktopError, desktop_with_tray
 
     # The directory outlives the stack: the gateway and the app write into it until they are stopped.
     with tempfile.TemporaryDirectory(prefix="cronmirror-live-") as tmp, contextlib.ExitStack() as stack:
@@ -291,7 +258,10 @@ def run_live(exe: Path, log: Callable[[str], None] = print) -> None:
         log(f"  live: Supabase stand-in, TLS terminator and OpenClaw ready in {time.monotonic() - t0:.0f} s")
         dev_dir = root / "app"
         configure(dev_dir)
-        display = stack.enter_context(desktop_with_tray())
+        try:
+            display = stack.enter_context(desktop_with_tray())
+        except DesktopError as exc:
+            raise LiveCheckError(str(exc)) from None
         environ = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "CRONMIRROR_", "QT_"))},
             **gateway.worker_env(),  # HOME, PATH without the gateway's CLI, its config and state dirs

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import shutil
 import subprocess
 import sys
@@ -21,31 +20,10 @@ from pathlib import Path
 import pytest
 
 from cronmirror_desktop.core.config_write import set_value
+from tests.xdesktop import desktop_with_tray
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL_HINT = "the real-tray test needs Xvfb and trayer: sudo apt-get install xvfb trayer"
-
-
-def x_server() -> Iterator[str]:
-    """Xvfb on a free display (it writes the number to `-displayfd` once it accepts clients)."""
-    read_end, write_end = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    try:
-        ready, _, _ = select.select([read_end], [], [], 15)
-        assert ready, "Xvfb did not start"
-        number = os.read(read_end, 32).decode().strip()
-        assert number.isdigit(), f"Xvfb said {number!r}"
-        yield f":{number}"
-    finally:
-        os.close(read_end)
-        server.terminate()
-        server.wait(10)
 
 
 @pytest.fixture
@@ -55,18 +33,8 @@ def display() -> Iterator[str]:
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail(f"CI=true but {', '.join(missing)} is missing; {INSTALL_HINT}", pytrace=False)
         pytest.skip(INSTALL_HINT)
-    for name in x_server():
-        tray = subprocess.Popen(
-            ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "24"],
-            env={**os.environ, "DISPLAY": name},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            yield name
-        finally:
-            tray.terminate()
-            tray.wait(10)
+    with desktop_with_tray() as name:
+        yield name
 
 
 def test_the_menu_bar_icon_shows_on_a_desktop_with_a_tray(display: str, tmp_path: Path) -> None:
