@@ -7,6 +7,7 @@ the user's crontab, a plist, the jobs file — and never from a run request, whi
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from cronmirror_desktop.core.rows import LAST_STATUSES, MIRROR_COLUMNS
 from cronmirror_desktop.core.schedule import Schedule, schedule_for, try_next_runs
 from cronmirror_desktop.core.schedule_text import try_describe
 from cronmirror_desktop.core.timeutil import as_utc, iso_z
+from cronmirror_desktop.core.worker_report import JobDetails
 
 _INT4_MAX = 2**31 - 1
 
@@ -137,3 +139,19 @@ class LocalJob:
         return dataclasses.replace(
             self, last_run_at=started_at, last_status=status, last_duration_ms=max(0, int(duration_ms))
         )
+
+
+def command_details(jobs: Iterable[LocalJob]) -> dict[str, JobDetails]:
+    """How each command job runs (argument vector, folder, timeout, the names of its variables), by mirror
+    id, for the details row readers show (core/worker_report.py). Gateway jobs run inside the gateway."""
+    return {
+        job.mirror_id: JobDetails.build(
+            source=job.source,
+            argv=job.run_spec.argv,
+            cwd=job.run_spec.cwd,
+            timeout_s=job.timeout_s,
+            env=job.run_spec.env,
+        )
+        for job in jobs
+        if job.run_spec is not None and job.source != "gateway"
+    }

@@ -32,7 +32,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -57,7 +57,6 @@ from cronmirror_desktop.core.store import (
 from cronmirror_desktop.core.timeutil import format_timestamp, now_utc, parse_timestamp
 from cronmirror_desktop.core.worker_report import (
     DETAILS_PREFIX,
-    JobDetails,
     SourceReport,
     bookkeeping_row,
     details_instructions,
@@ -65,7 +64,7 @@ from cronmirror_desktop.core.worker_report import (
 )
 from worker.executor import Executor, Finished
 from worker.history_feed import HistoryFeed
-from worker.jobs import LocalJob
+from worker.jobs import command_details
 from worker.orphans import RUNNING_DIR_NAME, RunningRecord, RunningRegistry, watch_survivor
 from worker.outbox import OUTBOX_DIR_NAME, Outbox, OutboxEntry
 from worker.process import ProcessStarted
@@ -666,19 +665,3 @@ def read_status(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def command_details(jobs: Iterable[LocalJob]) -> dict[str, JobDetails]:
-    """How each command job runs (argument vector, folder, timeout, the names of its variables), by mirror
-    id, for the details row readers show (core/worker_report.py). Gateway jobs run inside the gateway."""
-    return {
-        job.mirror_id: JobDetails.build(
-            source=job.source,
-            argv=job.run_spec.argv,
-            cwd=job.run_spec.cwd,
-            timeout_s=job.timeout_s,
-            env=job.run_spec.env,
-        )
-        for job in jobs
-        if job.run_spec is not None and job.source != "gateway"
-    }

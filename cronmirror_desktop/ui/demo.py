@@ -37,7 +37,8 @@ from cronmirror_desktop.core.worker_report import (
 )
 from worker.configured import WorkerParts
 from worker.history import RunHistory
-from worker.service import WorkerOptions, command_details
+from worker.jobs import command_details
+from worker.service import WorkerOptions
 from worker.sources.jobs_file import JobsFileSource
 from worker.sources.registry import SourceSet
 from worker.sync import MirrorSync
