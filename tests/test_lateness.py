@@ -12,6 +12,7 @@ from cronmirror_desktop.core.lateness import (
     grace_for,
     late_rule_for_source,
     lateness,
+    still_late,
 )
 from cronmirror_desktop.core.schedule import CRON_DIALECT, Schedule, schedule_for
 
@@ -185,6 +186,21 @@ def test_cron8_runs_twice_at_one_instant_after_a_dst_change_and_the_grace_is_not
     judged = lateness(schedule, now=expected + timedelta(minutes=90), next_run_at=expected)
     assert judged.grace == MAX_GRACE  # the next later run is 23 h away, not 0 s
     assert judged.late
+
+
+def test_a_late_verdict_stays_late_later_with_the_same_reason_a_fresh_judgement_gives() -> None:
+    """What a reader that judges every 30 s relies on to skip recomputing schedules (ui/job_model.py)."""
+    cron = schedule_for("cron", "0 3 * * *", "Europe/Paris")
+    expected = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
+    first = lateness(cron, now=expected + timedelta(hours=2), next_run_at=expected, last_run_at=None)
+    assert first.late
+    for later in (timedelta(hours=2, minutes=1), timedelta(hours=30), timedelta(days=9)):
+        now = expected + later
+        fresh = lateness(cron, now=now, next_run_at=expected, last_run_at=None, display_tz="Asia/Tokyo")
+        assert still_late(first, cron, now=now, display_tz="Asia/Tokyo") == fresh
+    not_late = lateness(cron, now=expected, next_run_at=expected, last_run_at=None)
+    with pytest.raises(ValueError, match="only a Late verdict"):
+        still_late(not_late, cron, now=expected + timedelta(days=1))
 
 
 def test_naive_now_is_refused() -> None:

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from cronmirror_desktop.core.lateness import NOT_LATE, Lateness, late_rule_for_source, lateness
+from cronmirror_desktop.core.lateness import (
+    NOT_LATE,
+    Lateness,
+    late_rule_for_source,
+    lateness,
+    still_late,
+)
 from cronmirror_desktop.core.rows import CronMirrorJob
 from cronmirror_desktop.core.schedule import AT, EVENT, runs_from_source
 
@@ -66,3 +72,15 @@ def late(
         default_tz=mac_zone,
         display_tz=display_tz,
     )
+
+
+def late_again(
+    job: CronMirrorJob,
+    verdict: Lateness,
+    now: datetime,
+    mac_zone: str | None = None,
+    *,
+    display_tz: tzinfo | None = None,
+) -> Lateness:
+    """`verdict` (Late, from `late` for this same row) at a later `now`: still Late, its reason aged."""
+    return still_late(verdict, job.schedule, now=now, default_tz=mac_zone, display_tz=display_tz)

@@ -15,7 +15,7 @@ Everything takes `now` as an argument (tests move a fake clock, readers pass the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
@@ -104,9 +104,35 @@ def lateness(
     grace = grace_for(_interval(schedule, expected, default_tz))
     if now - expected <= grace:
         return Lateness(False, expected, expected + grace, grace)
-    reason = f"expected at {_clock(expected, now, _display_zone(schedule, display_tz, default_tz))}, "
-    reason += f"{_span(now - expected)} ago"
+    reason = _reason(schedule, expected, now, default_tz, display_tz)
     return Lateness(True, expected, expected + grace, grace, reason)
+
+
+def still_late(
+    verdict: Lateness,
+    schedule: Schedule | None,
+    *,
+    now: datetime,
+    default_tz: tzinfo | str | None = None,
+    display_tz: tzinfo | str | None = None,
+) -> Lateness:
+    """A Late `verdict` at a later `now`, for the same row: the expected run does not move with time, so a
+    Late job stays Late until a newer run changes its row, and only the reason's "… ago" is new. Costs no
+    schedule computation (a reader judges every job again every 30 s)."""
+    if not verdict.late or verdict.expected_at is None or schedule is None:
+        raise ValueError("only a Late verdict stays Late")
+    return replace(verdict, reason=_reason(schedule, verdict.expected_at, now, default_tz, display_tz))
+
+
+def _reason(
+    schedule: Schedule,
+    expected: datetime,
+    now: datetime,
+    default_tz: tzinfo | str | None,
+    display_tz: tzinfo | str | None,
+) -> str:
+    zone = _display_zone(schedule, display_tz, default_tz)
+    return f"expected at {_clock(expected, now, zone)}, {_span(now - expected)} ago"
 
 
 def _expected(

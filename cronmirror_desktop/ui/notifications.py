@@ -14,7 +14,7 @@ on macOS) through `notified`; the app connects it (see app.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
@@ -168,7 +168,7 @@ class Notifier(QObject):
         if new.job_id in self._late and new.last_status is not None:
             self._late.discard(new.job_id)  # it ran: Late is over
 
-    def judge_late(self, late: dict[str, tuple[str, str]]) -> None:
+    def judge_late(self, late: Mapping[str, tuple[str, str]]) -> None:
         """The jobs that are Late now (job id -> (name, reason)); those that just became Late are news.
         The first judgment after a reset is the baseline."""
         now_late = set(late)

@@ -114,3 +114,8 @@ def late(job: CronMirrorJob, now: datetime, mac_zone: str | None = None) -> Late
     """Whether the job is Late now (core.lateness, one rule for every reader); the expected time in the
     reason is in the viewer's zone, as every instant the app shows."""
     return job_times.late(job, now, mac_zone, display_tz=now.astimezone().tzinfo)
+
+
+def late_again(job: CronMirrorJob, verdict: Lateness, now: datetime, mac_zone: str | None = None) -> Lateness:
+    """A Late `verdict` of `late` for this row at a later `now` (its reason in the viewer's zone)."""
+    return job_times.late_again(job, verdict, now, mac_zone, display_tz=now.astimezone().tzinfo)
