@@ -12,6 +12,9 @@ from the error chain.
 
 Backends that would store secrets unencrypted (keyrings.alt's `PlaintextKeyring`) or silently drop them
 (`keyring.backends.null`) are refused unless the user opts in with `CRONMIRROR_ALLOW_INSECURE_KEYRING=1`.
+
+`keyring` itself is imported at the first keychain access, not with this module: the app's start on the
+embedded store reads no secret and should not pay for it.
 """
 
 from __future__ import annotations
@@ -23,14 +26,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import keyring
-import keyring.errors
-from keyring.backend import KeyringBackend
 from pydantic import SecretStr
 
 from cronmirror_desktop.core.errors import InvalidValue, SecretStoreError
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +94,8 @@ def _platform_hint() -> str:
 
 def _refusal(backend: KeyringBackend, allow_insecure: bool) -> SecretStoreError | None:
     """Why `backend` must not be used, or None. Chained backends are checked member by member."""
+    from keyring.backend import KeyringBackend
+
     members = getattr(backend, "backends", None)
     if isinstance(members, list | tuple) and members:
         for member in members:
@@ -116,6 +121,8 @@ def _refusal(backend: KeyringBackend, allow_insecure: bool) -> SecretStoreError 
 
 def _describe_failure(exc: Exception, action: str) -> SecretStoreError:
     """One user-facing error for any backend exception. Never includes the exception's own text."""
+    import keyring.errors
+
     kind = type(exc)
     module = kind.__module__ or ""
     hint = _platform_hint()
@@ -184,6 +191,8 @@ class SecretStore:
                 self._loaded = True
                 error: SecretStoreError | None = None
                 try:
+                    import keyring
+
                     self._backend = keyring.get_keyring()
                 except Exception as exc:
                     log.debug("keyring backend failed to load: %s", type(exc).__name__)
