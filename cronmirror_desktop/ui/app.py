@@ -12,6 +12,10 @@ the app, as before. Quit (menu bar, ⌘Q, logging out) always ends it through th
 gives a running job the worker's grace period. A second launch activates the running app instead
 (`single_instance.py`).
 
+The modules behind the Supabase store, the Control API, the keychain, the hosted worker and the dialogs
+are imported where they are first used (`startup.py`), so a start on the embedded store shows its
+persisted jobs without loading them.
+
 Failures never vanish: `sys.excepthook` and the loop's exception handler log with a traceback (to a
 rotating file in the user log dir) and show a dialog saying where the log is.
 """
@@ -25,6 +29,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -40,7 +45,6 @@ from cronmirror_desktop.ui.crash_reporter import CrashReporter
 from cronmirror_desktop.ui.notifications import NotificationPrefs
 from cronmirror_desktop.ui.presence import AppWindow, Presence, QuitGuard, claim_single_instance
 from cronmirror_desktop.ui.screenshot import SCREENSHOT_TIMEOUT_S, screenshot_state, take_screenshot
-from cronmirror_desktop.ui.single_instance import SingleInstance
 from cronmirror_desktop.ui.startup import (
     app_icon,
     open_context,
@@ -53,6 +57,9 @@ from cronmirror_desktop.ui.theme import ThemeMode, apply_theme, stored_theme
 from cronmirror_desktop.ui.tray import TrayIcon, tray_available
 from cronmirror_desktop.ui.worker_host import WorkerHost
 from cronmirror_desktop.ui.worker_menu import WorkerMenu, start_at_launch
+
+if TYPE_CHECKING:
+    from cronmirror_desktop.ui.single_instance import SingleInstance
 
 log = logging.getLogger("cronmirror_desktop")
 

@@ -34,13 +34,12 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from cronmirror_desktop.core import actions, timetext
 from cronmirror_desktop.core.aio import TaskSet
-from cronmirror_desktop.core.controlapi import CONFIRM_INTERVAL_S, ControlApiClient, RunRequested
 from cronmirror_desktop.core.errors import CronMirrorError, Unreachable
 from cronmirror_desktop.core.identity import requester
 from cronmirror_desktop.core.presence import HostZones
@@ -64,6 +63,9 @@ from cronmirror_desktop.ui.history_model import RunHistoryModel
 from cronmirror_desktop.ui.job_model import JobTableModel
 from cronmirror_desktop.ui.notifications import NotificationPrefs, Notifier
 from cronmirror_desktop.ui.request_model import RequestTableModel
+
+if TYPE_CHECKING:  # its module (HTTP) is imported by whoever makes a client: only when one is configured
+    from cronmirror_desktop.core.controlapi import ControlApiClient, RunRequested
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +168,8 @@ class AppController(QObject):
         self.requested_by = requested_by
         self.demo = demo
         self.confirm_seconds = DIRECT_CONFIRM_SECONDS
-        self.confirm_interval = CONFIRM_INTERVAL_S
+        #: How often a direct run's outcome is looked for (None: the client's own CONFIRM_INTERVAL_S).
+        self.confirm_interval: float | None = None
         #: The Control API for direct runs (None: not configured); rebound per project on switching.
         self.control_api = control_api
         self.job_model = JobTableModel(self, clock=self.clock)
@@ -632,11 +635,10 @@ class AppController(QObject):
         if action == actions.RUN:
             return await self.run_job(job_id)
         job = self.job_model.find_job(job_id)
-        direct = ControlApiClient.DIRECT_ACTIONS
         if (
             self.control_api is not None
             and self.control_state is ControlApiState.REACHABLE
-            and action in direct
+            and action in self.control_api.DIRECT_ACTIONS
             and job is not None
             and job.source in (None, "gateway")
         ):
@@ -716,8 +718,11 @@ class AppController(QObject):
             job = self.job_model.find_job(job_id)
             return job.last_run_at if job is not None else None
 
+        from cronmirror_desktop.core.controlapi import CONFIRM_INTERVAL_S  # loaded: `client` is one
+
+        interval = CONFIRM_INTERVAL_S if self.confirm_interval is None else self.confirm_interval
         confirmation = await client.confirm_run(
-            requested, within_s=self.confirm_seconds, interval_s=self.confirm_interval, check=mirror_last_run
+            requested, within_s=self.confirm_seconds, interval_s=interval, check=mirror_last_run
         )
         name = self.job_name(job_id)
         if confirmation.confirmed:

@@ -20,7 +20,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cronmirror_desktop import __version__
 from cronmirror_desktop.core.localstore import LocalStore
@@ -35,13 +35,14 @@ from cronmirror_desktop.core.worker_report import (
     details_instructions,
     presence_fields,
 )
-from worker.configured import WorkerParts
 from worker.history import RunHistory
 from worker.jobs import command_details
-from worker.service import WorkerOptions
 from worker.sources.jobs_file import JobsFileSource
 from worker.sources.registry import SourceSet
 from worker.sync import MirrorSync
+
+if TYPE_CHECKING:
+    from worker.configured import WorkerParts
 
 DEMO_PROJECT = "front-office"
 SECOND_PROJECT = "home-lab"
@@ -389,7 +390,11 @@ class Demo:
         )
 
     def worker_parts(self) -> WorkerParts:
-        """For `HostedWorker`: called on the worker's own thread, so the store is made there."""
+        """For `HostedWorker`: called on the worker's own thread, so the store is made there (and the
+        worker's modules are imported there, when it starts, not with the demo)."""
+        from worker.configured import WorkerParts
+        from worker.service import WorkerOptions
+
         options = WorkerOptions(project_id=self.project_id, concurrency=2, poll_every=2.0, job_timeout=120.0)
         return WorkerParts(LocalStore(self.store_file), self.sources(), options)
 

@@ -14,7 +14,7 @@ request list the app keeps live anyway; pending runs are in the Run requests doc
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, Qt
 from PySide6.QtGui import QAction, QFontMetrics, QGuiApplication, QHelpEvent, QPainter
@@ -33,12 +33,14 @@ from PySide6.QtWidgets import (
 from cronmirror_desktop.core import actions
 from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest
 from cronmirror_desktop.core.timeutil import now_utc
-from cronmirror_desktop.ui.add_job_dialog import AddJobDialog
 from cronmirror_desktop.ui.chips import paint_chip
 from cronmirror_desktop.ui.controller import AppController
-from cronmirror_desktop.ui.edit_schedule_dialog import EditScheduleDialog
 from cronmirror_desktop.ui.job_model import COL_NAME, ObjectRole
 from cronmirror_desktop.ui.theme import is_dark
+
+if TYPE_CHECKING:  # the dialogs are imported when one opens, not with the window
+    from cronmirror_desktop.ui.add_job_dialog import AddJobDialog
+    from cronmirror_desktop.ui.edit_schedule_dialog import EditScheduleDialog
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -225,6 +227,8 @@ class JobActions(QObject):
             reason = actions.why_not(job.source, actions.SET_SCHEDULE) or "it cannot be edited from here"
             self.controller.notice.emit("warning", f"“{job.display_name}”: {reason}.")
             return None
+        from cronmirror_desktop.ui.edit_schedule_dialog import EditScheduleDialog
+
         dialog = EditScheduleDialog(
             job, mac_zone=self.mac_zone(job), now=self.controller.job_model.now, parent=self.window
         )
@@ -250,6 +254,8 @@ class JobActions(QObject):
     def add_job(self) -> AddJobDialog:
         model = self.controller.job_model
         hosts = sorted({j.host for j in model.jobs() if j.source == "jobs" and j.host}) or model.hosts()
+        from cronmirror_desktop.ui.add_job_dialog import AddJobDialog
+
         dialog = AddJobDialog(
             hosts=hosts,
             taken={j.job_id for j in model.jobs()},

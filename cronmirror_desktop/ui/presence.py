@@ -14,7 +14,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QCloseEvent
@@ -24,9 +24,11 @@ from cronmirror_desktop import APP_NAME
 from cronmirror_desktop.ui.controller import Level
 from cronmirror_desktop.ui.main_window import MainWindow
 from cronmirror_desktop.ui.notifications import Sent
-from cronmirror_desktop.ui.single_instance import Forwarded, SingleInstance
 from cronmirror_desktop.ui.tray import TrayIcon, hide_dock_icon
 from cronmirror_desktop.ui.worker_menu import WorkerMenu
+
+if TYPE_CHECKING:
+    from cronmirror_desktop.ui.single_instance import SingleInstance
 
 log = logging.getLogger("cronmirror_desktop")
 
@@ -209,6 +211,9 @@ def claim_single_instance(args: argparse.Namespace) -> tuple[int | None, SingleI
     Screenshots and the demo are throwaway runs and skip it."""
     if args.screenshot is not None or args.demo:
         return None, None
+    # QtNetwork, imported here: throwaway runs never need it.
+    from cronmirror_desktop.ui.single_instance import Forwarded, SingleInstance
+
     instance = SingleInstance()
     forwarded = instance.forward(activation_message(args))
     if forwarded is Forwarded.DELIVERED:

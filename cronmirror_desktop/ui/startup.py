@@ -1,5 +1,10 @@
 """What the app opens at start (and again after Settings are saved): the store, the Control API, the
-hosted worker's parts, the icon and the window's saved state."""
+hosted worker's parts, the icon and the window's saved state.
+
+Only what the first frame needs is imported with this module: the Supabase store, the Control API client
+(HTTP), the hosted worker and the Settings dialog are imported where they are first used, so a start on
+the embedded store never loads them (tests/test_app_startup_imports.py).
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,13 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QWidget
 
 from cronmirror_desktop.core.config import EffectiveConfig, resolve_config
-from cronmirror_desktop.core.controlapi import ControlApiClient
 from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.localstore import LocalStore
 from cronmirror_desktop.core.paths import app_paths
@@ -26,11 +30,13 @@ from cronmirror_desktop.core.store import Store
 from cronmirror_desktop.core.stores import open_store
 from cronmirror_desktop.ui import icons
 from cronmirror_desktop.ui.controller import AppController
-from cronmirror_desktop.ui.demo import Demo
-from cronmirror_desktop.ui.settings_dialog import SettingsDialog
 from cronmirror_desktop.ui.worker_host import WorkerHost, WorkerState
-from worker.configured import WorkerParts
-from worker.hosted import ConfiguredParts
+
+if TYPE_CHECKING:
+    from cronmirror_desktop.core.controlapi import ControlApiClient
+    from cronmirror_desktop.ui.demo import Demo
+    from cronmirror_desktop.ui.settings_dialog import SettingsDialog
+    from worker.configured import WorkerParts
 
 log = logging.getLogger("cronmirror_desktop")
 
@@ -53,6 +59,8 @@ class StartupContext:
     #: `--demo`: its files, and the worker that serves them.
     demo_setup: Demo | None = None
     cleanup: list[Any] = field(default_factory=list)
+    #: The configuration it was opened from (None for the demo), for the hosted worker's settings.
+    config: EffectiveConfig | None = None
 
 
 async def open_context(args: argparse.Namespace, config: EffectiveConfig | None = None) -> StartupContext:
@@ -73,6 +81,8 @@ async def open_context(args: argparse.Namespace, config: EffectiveConfig | None 
     project = args.project or config.project.value
     control_api: ControlApiClient | None = None
     if config.control_api_url.usable:
+        from cronmirror_desktop.core.controlapi import ControlApiClient  # HTTP: only when configured
+
         try:
             control_api = ControlApiClient.from_config(config)
         except CronMirrorError as exc:
@@ -98,6 +108,7 @@ async def open_context(args: argparse.Namespace, config: EffectiveConfig | None 
         configured_projects=tuple(config.project_ids),
         control_api=control_api,
         supabase_problem=problem,
+        config=config,
     )
 
 
@@ -122,6 +133,8 @@ def ui_state(directory: Path | None = None) -> QSettings:
 
 def show_settings(parent: QWidget, controller: AppController, args: argparse.Namespace) -> SettingsDialog:
     """Open Settings (window-modal, so the app keeps updating behind it); on save, reconnect."""
+    from cronmirror_desktop.ui.settings_dialog import SettingsDialog
+
     dialog = SettingsDialog(parent, notifier=controller.notifier)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.saved.connect(lambda: controller.spawn("reconfigure", reconfigure(controller, args)))
@@ -155,10 +168,24 @@ def worker_setup(
     factory, its project and how long tear-down waits for it."""
     if context.demo_setup is not None:
         return context.demo_setup.worker_parts, context.demo_setup.project_id, 15.0
-    config = resolve_config()
-    factory = ConfiguredParts(project=args.project, local=args.local, store_file=args.store_file)
+    config = context.config or resolve_config()
+    factory = configured_parts(project=args.project, local=args.local, store_file=args.store_file)
     wait = config.worker.grace_period_s + WORKER_STOP_MARGIN_S
     return factory, args.project or config.project_id, wait
+
+
+def configured_parts(
+    *, project: str | None, local: bool, store_file: Path | None
+) -> Callable[[], WorkerParts]:
+    """`worker.hosted.ConfiguredParts`, imported when the worker starts (on its thread) rather than with
+    the app: the worker's modules are for the launches that run it."""
+
+    def parts() -> WorkerParts:
+        from worker.hosted import ConfiguredParts
+
+        return ConfiguredParts(project=project, local=local, store_file=store_file)()
+
+    return parts
 
 
 async def wait_for_worker(host: WorkerHost, within: float) -> bool:

@@ -9,6 +9,9 @@ Which run a status belongs to: statuses of a run that just stopped may still be 
 start happens. Every run announces itself from its own thread (`_runBegan`, emitted before the run builds
 anything) and Qt keeps the order of events posted from one thread, so everything delivered before that
 announcement belongs to an earlier run and is forgotten when it arrives; until then the state is STARTING.
+
+The worker's modules (its service, executor and sources) are imported at the first start, not with the
+app: most launches never start it, and the window does not wait for them.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from worker.configured import WorkerParts
-from worker.hosted import HostedWorker
-from worker.service import WorkerStatus
+if TYPE_CHECKING:
+    from worker.configured import WorkerParts
+    from worker.hosted import HostedWorker
+    from worker.service import WorkerStatus
 
 
 class WorkerState(StrEnum):
@@ -51,9 +56,8 @@ class WorkerHost(QObject):
         self._factory = factory
         self._awaiting_run = False
         self._stop_requested = False
-        self._worker = HostedWorker(
-            self._parts, on_status=self.statusChanged.emit, on_failed=self.failed.emit
-        )
+        #: Made at the first start (see the module docstring).
+        self._worker: HostedWorker | None = None
         self._runBegan.connect(self._run_began)
         self.statusChanged.connect(self._remember)
         self.failed.connect(self._remember_failure)
@@ -61,13 +65,13 @@ class WorkerHost(QObject):
     @property
     def running(self) -> bool:
         """The worker's thread is alive (it may be starting or stopping)."""
-        return self._worker.running
+        return self._worker is not None and self._worker.running
 
     @property
     def state(self) -> WorkerState:
         """Derived from signals, not from thread timing: the thread ends a moment after its last signal
         (a failure, the "stopped" status) and nothing announces that, so the signal decides."""
-        running = self._worker.running
+        running = self.running
         if running and self._stop_requested:
             return WorkerState.STOPPING
         if self._awaiting_run:
@@ -80,6 +84,12 @@ class WorkerHost(QObject):
 
     def start(self) -> bool:
         """Start unless running (idempotent). Returns at once; progress arrives as `statusChanged`."""
+        if self._worker is None:
+            from worker.hosted import HostedWorker
+
+            self._worker = HostedWorker(
+                self._parts, on_status=self.statusChanged.emit, on_failed=self.failed.emit
+            )
         if not self._worker.start():
             return False
         self._awaiting_run = True
@@ -90,19 +100,20 @@ class WorkerHost(QObject):
     async def stop(self, wait: float = 15.0) -> bool:
         """Stop and wait (off the GUI thread) up to `wait` seconds; True when the thread ended. Running
         jobs get the worker's grace period, so `wait` should be longer than that."""
-        if not self._worker.running:
+        worker = self._worker
+        if worker is None or not worker.running:
             return True
         self._stop_requested = True
         self.changed.emit()
         try:
-            return await asyncio.to_thread(self._worker.stop, wait)
+            return await asyncio.to_thread(worker.stop, wait)
         finally:
             self._stop_requested = False
             self.changed.emit()
 
     def sync_now(self) -> bool:
         """Ask the running worker to sync at once (thread-safe); False when it is not running."""
-        return self._worker.sync_now()
+        return self._worker is not None and self._worker.sync_now()
 
     def _parts(self) -> WorkerParts:
         """On the worker's thread, first thing in every run (see the module docstring)."""

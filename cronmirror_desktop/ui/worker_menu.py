@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
@@ -30,7 +30,9 @@ from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.settings import load_settings, save_settings
 from cronmirror_desktop.ui.controller import AppController, Level
 from cronmirror_desktop.ui.worker_host import ACTIVE_STATES, WorkerHost, WorkerState
-from worker.service import WorkerStatus
+
+if TYPE_CHECKING:
+    from worker.service import WorkerStatus
 
 log = logging.getLogger(__name__)
 
