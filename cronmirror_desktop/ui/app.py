@@ -12,9 +12,11 @@ the app, as before. Quit (menu bar, ⌘Q, logging out) always ends it through th
 gives a running job the worker's grace period. A second launch activates the running app instead
 (`single_instance.py`).
 
-The modules behind the Supabase store, the Control API, the keychain, the hosted worker and the dialogs
-are imported where they are first used (`startup.py`), so a start on the embedded store shows its
-persisted jobs without loading them.
+The first frame comes first: what no pixel of it needs waits until the window has painted the first
+snapshot (`first_paint.py`): the Control API's health check and the single-instance server (a second
+launch is still handed over before any window shows; only taking the name waits). The modules behind the
+Supabase store, the Control API, the keychain, the hosted worker and the dialogs are imported where they
+are first used (`startup.py`), so a start on the embedded store shows its persisted jobs without them.
 
 Failures never vanish: `sys.excepthook` and the loop's exception handler log with a traceback (to a
 rotating file in the user log dir) and show a dialog saying where the log is.
@@ -42,6 +44,7 @@ from cronmirror_desktop.core.paths import app_paths, set_dev_dir
 from cronmirror_desktop.ui.cli_args import build_parser
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.crash_reporter import CrashReporter
+from cronmirror_desktop.ui.first_paint import FirstFrame
 from cronmirror_desktop.ui.notifications import NotificationPrefs
 from cronmirror_desktop.ui.presence import AppWindow, Presence, QuitGuard, claim_single_instance
 from cronmirror_desktop.ui.screenshot import SCREENSHOT_TIMEOUT_S, screenshot_state, take_screenshot
@@ -76,7 +79,8 @@ async def run_app(
     on_started: Callable[[Presence], object] | None = None,
 ) -> int:
     """Open the store, show the window (or only the menu-bar icon), run until the window is closed or
-    the app is quit, tear down. Returns the exit code. `instance` delivers second launches; `tray`
+    the app is quit, tear down. Returns the exit code. `instance` delivers second launches (it takes its
+    name after the first paint if it has not yet: `claim_single_instance(listen=False)`); `tray`
     overrides whether the desktop has a system tray (default: ask Qt); `on_started` is handed the
     window, menus and icon once they are shown (tests use it; with `--tray-only` no window is findable)."""
     try:
@@ -138,11 +142,13 @@ async def run_app(
     if instance is not None:
         instance.activated.connect(presence.activate)
     presence.show_at_start()
+    first_frame = FirstFrame(window, controller)
+    after_first_frame = asyncio.ensure_future(_after_first_frame(first_frame, instance))
     if on_started is not None:
         on_started(presence)
     exit_code = 0
     try:
-        await controller.start()
+        await controller.start(checks_after=first_frame.shown)
         if start_worker:
             worker_menu.start()
         if args.screenshot is not None:
@@ -163,6 +169,8 @@ async def run_app(
             window.close()
         await done.wait()
     finally:
+        after_first_frame.cancel()
+        first_frame.close()
         if instance is not None:  # a launch from now on starts a new app instead of waking this one
             instance.activated.disconnect(presence.activate)
             instance.close()
@@ -181,6 +189,13 @@ async def run_app(
                 item.cleanup()
         app.removeEventFilter(guard)
     return exit_code
+
+
+async def _after_first_frame(first_frame: FirstFrame, instance: SingleInstance | None) -> None:
+    """Start-up work no pixel of the first frame needs (see the module docstring)."""
+    await first_frame.shown.wait()
+    if instance is not None and instance.server is None:
+        instance.listen()  # False: another launch took the name first; this one carries on without
 
 
 NO_DISPLAY = "no display (set DISPLAY, or use --screenshot with QT_QPA_PLATFORM=offscreen)"
@@ -247,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
 
     reporter = CrashReporter(log_file)
     reporter.install()
-    early_exit, instance = claim_single_instance(args)
+    early_exit, instance = claim_single_instance(args, listen=False)  # listens after the first frame
     if early_exit is not None:
         return early_exit
     try:

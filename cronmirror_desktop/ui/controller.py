@@ -225,14 +225,16 @@ class AppController(QObject):
 
     # -- life cycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Load the project list, open the current project and start the health checks."""
+    async def start(self, *, checks_after: asyncio.Event | None = None) -> None:
+        """Load the project list, open the current project and start the health checks; those wait for
+        `checks_after` when given (the app sets it once its window has painted the first snapshot:
+        first_paint.py)."""
         self._loop = asyncio.get_running_loop()
         self._gui_thread = threading.get_ident()
         await self.reload_projects()
         self.switch_project(self._initial_project())
         if self.control_api is not None:
-            self.spawn("control-api-health", self._health_loop())
+            self.spawn("control-api-health", self._health_loop(checks_after))
 
     async def stop(self) -> None:
         """Close the subscription and the store, cancel every task. Idempotent."""
@@ -843,7 +845,9 @@ class AppController(QObject):
 
     # -- Control API --------------------------------------------------------------------------
 
-    async def _health_loop(self) -> None:
+    async def _health_loop(self, after: asyncio.Event | None = None) -> None:
+        if after is not None:
+            await after.wait()
         while True:
             await self.check_control_api()
             await asyncio.sleep(HEALTH_INTERVAL_SECONDS)

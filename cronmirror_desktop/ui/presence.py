@@ -206,9 +206,13 @@ def activation_message(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def claim_single_instance(args: argparse.Namespace) -> tuple[int | None, SingleInstance | None]:
+def claim_single_instance(
+    args: argparse.Namespace, *, listen: bool = True
+) -> tuple[int | None, SingleInstance | None]:
     """Hand this launch to a running CronMirror (then exit with the returned code), or become the one.
-    Screenshots and the demo are throwaway runs and skip it."""
+    Screenshots and the demo are throwaway runs and skip it. `listen=False`: the returned instance does
+    not take the name yet; the app calls `listen()` once its window has painted the first snapshot
+    (app.py; nothing a second launch could reach is needed for that frame)."""
     if args.screenshot is not None or args.demo:
         return None, None
     # QtNetwork, imported here: throwaway runs never need it.
@@ -228,6 +232,6 @@ def claim_single_instance(args: argparse.Namespace) -> tuple[int | None, SingleI
             "and open CronMirror again.",
         )
         return 1, None
-    if not instance.listen():
+    if listen and not instance.listen():
         return None, None  # another launch won the race: carry on without (two windows, no harm)
     return None, instance
