@@ -1,4 +1,11 @@
-"""`--screenshot PATH`: render the window offscreen once data is shown, for docs/screenshots and CI."""
+"""`--screenshot PATH`: render the window offscreen once data is shown, for docs/screenshots and CI.
+
+When is the window "shown"? Once the first snapshot is in the tables, the selected job's requests and run
+history (loaded when it is selected) are in its details pane, and no fade (a toast) is still running; then
+the event loop gets a short moment for the layouts and zero-delay timers those posted. Waiting for those
+things, not for a fixed time, keeps a screenshot of a slow store complete and one of a fast store quick
+(bench/bench_app.py's `first_paint_ms` ends when this PNG exists).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ import logging
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QAbstractAnimation, QSettings
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QMenu, QWidget
 
@@ -18,6 +25,12 @@ from cronmirror_desktop.ui.main_window import MainWindow
 log = logging.getLogger("cronmirror_desktop")
 
 SCREENSHOT_TIMEOUT_S = 20.0
+#: The loads and fades the screenshot waits for (see the module docstring) get this long at most.
+SETTLE_LIMIT_S = 10.0
+#: Then layouts and zero-delay timers run: a few turns of the event loop, with room to spare.
+SETTLE_GRACE_S = 0.05
+#: The controller's tasks whose results the details pane shows (controller.select_job).
+DETAILS_TASKS = ("job-requests", "job-history")
 #: The job the demo screenshot shows in the details pane (it has a target agent and requests).
 SCREENSHOT_DEMO_JOB = "jobs:weekly-review"
 
@@ -62,7 +75,7 @@ async def take_screenshot(
         if chosen is not None:
             window.dock.highlight(chosen.id)
     window.table.setFocus()
-    await asyncio.sleep(0.4)  # layouts, the details pane's requests and fades settle
+    await settle(window, controller)
     if watching:
         window.details.show_history()
         await asyncio.sleep(0.1)
@@ -87,6 +100,26 @@ async def take_screenshot(
     saved = image.save(str(path), "PNG")
     log.info("screenshot %s: %s", "saved" if saved else "FAILED", path)
     return shown and saved
+
+
+async def settle(window: MainWindow, controller: AppController, within: float = SETTLE_LIMIT_S) -> bool:
+    """Until the details pane has what it loads and no animation runs (see the module docstring), then a
+    moment for layouts. False when `within` ran out first (the screenshot is taken as it is)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    pending = [t for t in (controller.task(name) for name in DETAILS_TASKS) if t is not None and not t.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=within)
+    while any(a.state() == QAbstractAnimation.State.Running for a in window.findChildren(QAbstractAnimation)):
+        if loop.time() > deadline:
+            log.warning("screenshot: an animation still runs after %.0f s", within)
+            return False
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(SETTLE_GRACE_S)
+    done = all(t.done() for t in pending)
+    if not done:
+        log.warning("screenshot: the details pane's loads did not finish within %.0f s", within)
+    return done
 
 
 async def _draw_job_actions(window: MainWindow, image: QPixmap, *, job_menu: bool, edit: str | None) -> None:
