@@ -41,6 +41,7 @@ from cronmirror_desktop.core.certificates import use_bundled_certificates
 from cronmirror_desktop.core.errors import CronMirrorError
 from cronmirror_desktop.core.logsetup import configure_logging
 from cronmirror_desktop.core.paths import app_paths, set_dev_dir
+from cronmirror_desktop.core.snapshot_cache import SnapshotCache
 from cronmirror_desktop.ui.cli_args import build_parser
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.crash_reporter import CrashReporter
@@ -100,6 +101,8 @@ async def run_app(
         # A screenshot or the demo neither reads nor changes this user's notification choices.
         notification_prefs=None if throwaway else NotificationPrefs.load(),
         save_notification_prefs=None if throwaway else NotificationPrefs.save,
+        # Nor does it show or keep this user's last known jobs.
+        snapshot_cache=None if throwaway else SnapshotCache(app_paths().cache_dir / "snapshots"),
     )
     if settings is None:
         # A screenshot shows the default layout at 1280×800, not whatever this user left behind.

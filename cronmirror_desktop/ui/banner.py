@@ -22,6 +22,8 @@ class BannerKind(StrEnum):
     SUPABASE_UNUSABLE = "supabase_unusable"
     #: Supabase was never reached since the store was opened (not "lost": it never was there).
     UNREACHABLE = "unreachable"
+    #: The jobs shown are the ones kept on this computer at the last run, while Supabase is connecting.
+    CACHED = "cached"
     #: Requests wait and no worker has been seen for over two sync intervals.
     NO_WORKER = "no_worker"
 

@@ -44,6 +44,7 @@ from cronmirror_desktop.core.errors import CronMirrorError, Unreachable
 from cronmirror_desktop.core.identity import requester
 from cronmirror_desktop.core.presence import HostZones
 from cronmirror_desktop.core.rows import CronMirrorJob, CronRunRequest, ProjectInfo
+from cronmirror_desktop.core.snapshot_cache import SnapshotCache
 from cronmirror_desktop.core.store import (
     JobChange,
     LiveState,
@@ -153,10 +154,12 @@ class AppController(QObject):
         clock: Callable[[], datetime] = now_utc,
         notification_prefs: NotificationPrefs | None = None,
         save_notification_prefs: Callable[[NotificationPrefs], None] | None = None,
+        snapshot_cache: SnapshotCache | None = None,
         parent: QObject | None = None,
     ) -> None:
         """`clock`: where the time comes from (tests pass one they move by hand); every view reads it
-        through `self.clock`."""
+        through `self.clock`. `snapshot_cache`: where the last jobs seen of a Supabase project are kept,
+        to show them at the next start before the network answers (core/snapshot_cache.py)."""
         super().__init__(parent)
         #: The one clock of every view (see clock.py); it ticks before any store event is shown.
         self.clock = ViewClock(clock, self)
@@ -210,6 +213,13 @@ class AppController(QObject):
         self._bookkeeping: dict[str, str] = {}
         #: Whether the worker inside this app serves the current project now (set by WorkerMenu).
         self.in_app_worker_serves: Callable[[], bool] = lambda: False
+        self.snapshot_cache = snapshot_cache
+        #: When the jobs shown were saved, while they are the cached ones (None: what the store sent).
+        self.cached_at: datetime | None = None
+        #: The bookkeeping rows of the last snapshot (kept with the jobs when the app ends).
+        self._last_bookkeeping: tuple[CronMirrorJob, ...] = ()
+        #: The generation whose store has delivered a snapshot (a cached one is then not shown).
+        self._store_shown = -1
 
         self._requested_project = project_id
         self._generation = 0
@@ -244,6 +254,7 @@ class AppController(QObject):
         self.clock.stop()
         self._generation += 1
         await self._tasks.cancel_and_wait()
+        await self._keep_snapshot()
         await self._close_subscription()
         if self.control_api is not None:
             with contextlib.suppress(Exception):
@@ -369,6 +380,8 @@ class AppController(QObject):
                 self.projectsChanged.emit(self.projects)
             self.projectChanged.emit(project_id)
         self._set_loading(True)
+        if self._caching() and self.job_model.rowCount() == 0:
+            self.spawn("cached-snapshot", self._show_cached(project_id, self._generation))
         return self.spawn("subscribe", self._subscribe(project_id, self._generation))
 
     def refresh(self) -> asyncio.Task[Any]:
@@ -480,7 +493,44 @@ class AppController(QObject):
             if event.row is not None and self._read_bookkeeping(event.row):
                 self.workersChanged.emit()
 
-    def _apply_snapshot(self, snapshot: Snapshot) -> None:
+    # -- the last known jobs (core/snapshot_cache.py) -------------------------------------------
+
+    def _caching(self) -> bool:
+        return self.snapshot_cache is not None and self.store.kind == "supabase"
+
+    async def _show_cached(self, project_id: str, generation: int) -> None:
+        """Show the project's jobs as they were last seen, unless the store has answered meanwhile."""
+        cache = self.snapshot_cache
+        assert cache is not None
+        cached = await asyncio.to_thread(cache.load, self.store.location, project_id)
+        if cached is None or generation != self._generation or self._store_shown == generation:
+            return
+        self._apply_snapshot(cached.snapshot, cached_at=cached.saved_at)
+
+    async def _keep_snapshot(self) -> None:
+        """Save what is shown now (live changes since the last snapshot included) for the next start."""
+        if not self._caching() or self.cached_at is not None or self.loading or not self.ever_live:
+            return
+        rows = [*self.job_model.jobs(), *self._last_bookkeeping]
+        await self._save_cached(self.project_id, rows)
+
+    async def _save_cached(self, project_id: str, rows: Sequence[CronMirrorJob]) -> None:
+        cache = self.snapshot_cache
+        assert cache is not None
+        try:
+            await asyncio.to_thread(cache.save, self.store.location, project_id, rows)
+        except OSError as exc:  # a cache: the app works without it
+            log.warning("could not keep the last jobs seen of %s: %s", project_id, exc)
+
+    def _apply_snapshot(self, snapshot: Snapshot, *, cached_at: datetime | None = None) -> None:
+        """Show a snapshot: the store's (`cached_at` None), or the last one kept on this computer."""
+        was_cached, self.cached_at = self.cached_at is not None, cached_at
+        if cached_at is None:
+            self._store_shown = self._generation
+            self._last_bookkeeping = snapshot.bookkeeping
+            if self._caching():
+                rows = [*snapshot.jobs, *snapshot.bookkeeping]
+                self.spawn("keep-snapshot", self._save_cached(snapshot.project_id, rows))
         self.job_model.set_host_zones(HostZones.from_presences(snapshot.presences))
         self._forget_workers(emit=False)
         for row in snapshot.bookkeeping:
@@ -489,12 +539,18 @@ class AppController(QObject):
         self.job_model.set_jobs(snapshot.jobs)
         self.notifier.reset(self.job_model.late_jobs())  # what is true now is not news
         self.job_model.note_seen([snapshot.worker_seen_at])
+        if cached_at is not None:  # no requests were kept: the dock waits for the store's
+            self._set_loading(False)
+            self.liveStateChanged.emit(self.live_state, self.live_detail)
+            return
         self.request_model.set_requests(snapshot.requests)
         if self.job_requests.job_id is not None:
             self.spawn("job-requests", self._load_job_requests(self.job_requests.job_id, self._generation))
         if self.job_history.job_id is not None:
             self.spawn("job-history", self._load_job_history(self.job_history.job_id, self._generation))
         self._set_loading(False)
+        if was_cached:  # what the window says about the jobs shown changes with them
+            self.liveStateChanged.emit(self.live_state, self.live_detail)
 
     def _set_live(self, state: LiveState, detail: str) -> None:
         if state is LiveState.LIVE:

@@ -77,6 +77,10 @@ def configure_request_view(view: QTableView, model: RequestTableModel) -> Reques
     return delegate
 
 
+EMPTY_TEXT = "No run requests yet. Select a job and press Run."
+CACHED_TEXT = "Run requests show once Supabase answers."
+
+
 class RequestDock(QDockWidget):
     """Bound to the controller's `request_model`; `highlight(id)` selects and flashes a request."""
 
@@ -150,7 +154,7 @@ class RequestDock(QDockWidget):
         self.splitter = split
         self.setWidget(body)
 
-        self.empty_label = QLabel("No run requests yet. Select a job and press Run.", self.view.viewport())
+        self.empty_label = QLabel(EMPTY_TEXT, self.view.viewport())
         self.empty_label.setObjectName("requestsEmpty")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
@@ -205,6 +209,8 @@ class RequestDock(QDockWidget):
         self.pulse.update_state()
 
     def _live_changed(self, state: LiveState, detail: str) -> None:
+        # The jobs shown may be the ones kept at the last run (no requests are kept): say why it is empty.
+        self.empty_label.setText(EMPTY_TEXT if self.controller.cached_at is None else CACHED_TEXT)
         stale = self.model.stale
         self.stale_label.setVisible(stale)
         if stale and not self.controller.ever_live:  # never connected: nothing here is out of date yet

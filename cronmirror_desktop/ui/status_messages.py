@@ -40,6 +40,12 @@ def not_configured_banner() -> BannerMessage:
     )
 
 
+def _saved(c: AppController) -> str:
+    """When the cached jobs shown were saved, for a sentence."""
+    assert c.cached_at is not None
+    return timetext.absolute(c.cached_at)
+
+
 def _small(detail: str) -> str:
     return f"<br><small>{html.escape(detail)}</small>" if detail else ""
 
@@ -58,13 +64,26 @@ def banner_message(c: AppController, *, can_start_worker: bool = False) -> Banne
                 dismissible=False,
             )
         if state is LiveState.DISCONNECTED and not c.ever_live:
+            shown = (
+                f"so the jobs shown are as they were at {_saved(c)}, kept on this computer"
+                if c.cached_at is not None
+                else "so there is nothing to show yet"
+            )
             return BannerMessage(
                 BannerKind.UNREACHABLE,
                 "Can't reach Supabase",
-                "CronMirror has not reached your Supabase project since it started, so there is nothing to "
-                "show yet. It keeps trying; check the URL in Settings and this computer's network."
-                + _small(detail),
+                f"CronMirror has not reached your Supabase project since it started, {shown}. It keeps "
+                "trying; check the URL in Settings and this computer's network." + _small(detail),
                 severity="warning",
+            )
+        if state is LiveState.CONNECTING and c.cached_at is not None:
+            return BannerMessage(
+                BannerKind.CACHED,
+                f"Showing the jobs as of {_saved(c)}",
+                "These are the jobs as CronMirror last saw them, kept on this computer; they are replaced "
+                "as soon as Supabase answers.",
+                action=None,
+                severity="info",
             )
         if state is LiveState.DISCONNECTED:
             since = f" since {c.stale_since.astimezone():%H:%M}" if c.stale_since else ""
