@@ -18,7 +18,6 @@ from PySide6.QtCore import QEvent, QObject, QSettings
 from PySide6.QtWidgets import QApplication
 
 from cronmirror_desktop.core.localstore import LocalStore
-from cronmirror_desktop.core.store import EventHandler, Store, Subscription
 from cronmirror_desktop.ui import app as app_module
 from cronmirror_desktop.ui.app import run_app
 from cronmirror_desktop.ui.cli_args import build_parser
@@ -27,21 +26,9 @@ from cronmirror_desktop.ui.presence import Presence
 from cronmirror_desktop.ui.single_instance import SingleInstance
 from cronmirror_desktop.ui.startup import StartupContext
 from tests.fake_controlapi import FakeControlApi
-from tests.ui_support import PROJECT, WrappingStore, mirror_row, ui_settings, wait_until
+from tests.ui_support import PROJECT, HeldBackStore, mirror_row, ui_settings, wait_until
 
 __all__ = ["ui_settings"]  # fixtures, used by name
-
-
-class HeldBackStore(WrappingStore):
-    """Subscribes (and so delivers the first snapshot) only once `release` is set."""
-
-    def __init__(self, inner: Store, release: asyncio.Event) -> None:
-        super().__init__(inner)
-        self.release = release
-
-    async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
-        await self.release.wait()
-        return await self.inner.subscribe(project_id, on_event)
 
 
 class FirstDataPaint(QObject):

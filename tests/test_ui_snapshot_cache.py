@@ -2,8 +2,8 @@
 at once, says so, and the store's snapshot replaces them when it comes.
 
 Real parts: the Supabase stand-in over PostgreSQL with the anon key, a real controller and window, real
-files. The one stand-in at the edge: a store whose subscription waits for a signal (a network that has
-not answered yet).
+files. The one stand-in at the edge: a store whose subscription waits for a signal (`HeldBackStore`: a
+network that has not answered yet).
 """
 
 from __future__ import annotations
@@ -11,32 +11,21 @@ from __future__ import annotations
 import asyncio
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cronmirror_desktop.core.snapshot_cache import SnapshotCache
-from cronmirror_desktop.core.store import EventHandler, LiveState, Store, Subscription
+from cronmirror_desktop.core.store import LiveState, Store
 from cronmirror_desktop.core.supabasestore import SupabaseStore
 from cronmirror_desktop.ui.banner import BannerKind
 from cronmirror_desktop.ui.main_window import MainWindow
 from tests.supastack import Supastack
-from tests.ui_support import PROJECT, UiEnv, WrappingStore, env, mirror_row, ui_settings, wait_until
+from tests.ui_support import PROJECT, HeldBackStore, UiEnv, env, mirror_row, ui_settings, wait_until
 
 __all__ = ["env", "ui_settings"]  # fixtures, used by name
 
 pytestmark = pytest.mark.pg
-
-
-class NotYetAnswered(WrappingStore):
-    """Subscribes only once `answer` is set: the network has not answered before then."""
-
-    def __init__(self, inner: Store, answer: asyncio.Event) -> None:
-        super().__init__(inner)
-        self.answer = answer
-
-    async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
-        await self.answer.wait()
-        return await self.inner.subscribe(project_id, on_event)
 
 
 async def open_window(env: UiEnv, store: Store, cache: SnapshotCache) -> MainWindow:
@@ -49,6 +38,26 @@ async def open_window(env: UiEnv, store: Store, cache: SnapshotCache) -> MainWin
 
 def names(window: MainWindow) -> list[str]:
     return sorted(job.display_name for job in window.controller.job_model.jobs())
+
+
+async def a_first_run(
+    env: UiEnv,
+    supabase_env: Supastack,
+    cache: SnapshotCache,
+    worker: SupabaseStore,
+    *,
+    then: dict[str, Any] | None = None,
+) -> None:
+    """The app sees the project live (and, with `then`, a row written while it runs), then ends: what it
+    showed is kept."""
+    first = await open_window(env, SupabaseStore(supabase_env.url, supabase_env.anon_key), cache)
+    await wait_until(lambda: first.controller.live_state is LiveState.LIVE, within=15, what="live")
+    shown = len(names(first))
+    if then is not None:
+        await worker.upsert_mirror(PROJECT, [then])
+        await wait_until(lambda: len(names(first)) == shown + 1, within=10, what="the live insert")
+    await first.controller.stop()  # keeps what it shows, the live change included
+    assert cache.load(supabase_env.url, PROJECT) is not None
 
 
 async def test_the_next_start_shows_the_last_jobs_seen_until_supabase_answers(
@@ -64,11 +73,7 @@ async def test_the_next_start_shows_the_last_jobs_seen_until_supabase_answers(
                 "next_run_at) values (%s, 'odd', 'Odd one', 'every', '60000', 'infinity')",
                 (PROJECT,),
             )
-        first = await open_window(env, SupabaseStore(supabase_env.url, supabase_env.anon_key), cache)
-        await wait_until(lambda: first.controller.live_state is LiveState.LIVE, within=15, what="live")
-        await worker.upsert_mirror(PROJECT, [mirror_row("backup", "Nightly backup")])
-        await wait_until(lambda: len(names(first)) == 3, within=10, what="the live insert")
-        await first.controller.stop()  # keeps what it shows, the live change included
+        await a_first_run(env, supabase_env, cache, worker, then=mirror_row("backup", "Nightly backup"))
         kept = cache.path_for(supabase_env.url, PROJECT)
         assert stat.S_IMODE(kept.stat().st_mode) == 0o600
         assert "service" not in kept.read_text()
@@ -76,7 +81,7 @@ async def test_the_next_start_shows_the_last_jobs_seen_until_supabase_answers(
 
         # Next start: the network has not answered yet.
         answer = asyncio.Event()
-        store = NotYetAnswered(SupabaseStore(supabase_env.url, supabase_env.anon_key), answer)
+        store = HeldBackStore(SupabaseStore(supabase_env.url, supabase_env.anon_key), answer)
         window = await open_window(env, store, cache)
         controller = window.controller
         await wait_until(lambda: not controller.loading, within=10, what="the cached jobs")
@@ -112,12 +117,7 @@ async def test_a_supabase_that_cannot_be_reached_still_shows_the_last_jobs_seen(
     worker = SupabaseStore(supabase_env.url, supabase_env.service_role_key)
     async with env, worker:
         await worker.upsert_mirror(PROJECT, [mirror_row("inbox", "Inbox check")])
-        first = await open_window(env, SupabaseStore(supabase_env.url, supabase_env.anon_key), cache)
-        await wait_until(lambda: first.controller.live_state is LiveState.LIVE, within=15, what="live")
-        await wait_until(
-            lambda: cache.load(supabase_env.url, PROJECT) is not None, within=10, what="the kept snapshot"
-        )
-        await first.controller.stop()
+        await a_first_run(env, supabase_env, cache, worker)
 
         supabase_env.stop_server()
         try:

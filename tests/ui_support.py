@@ -264,6 +264,19 @@ class WrappingStore(Store):
         return await self.inner.rescue_expired(project_id)
 
 
+class HeldBackStore(WrappingStore):
+    """Subscribes (and so delivers the first snapshot) only once `release` is set: a network that has not
+    answered yet."""
+
+    def __init__(self, inner: Store, release: asyncio.Event) -> None:
+        super().__init__(inner)
+        self.release = release
+
+    async def subscribe(self, project_id: str, on_event: EventHandler) -> Subscription:
+        await self.release.wait()
+        return await self.inner.subscribe(project_id, on_event)
+
+
 class DelayingStore(WrappingStore):
     """A network that delivers every event `delay` seconds late, even after the subscription closed —
     what Realtime can do when a message is already in flight while the app switches projects.
