@@ -481,3 +481,24 @@ def test_control_characters_are_shown_escaped() -> None:
     )
     assert has_control_characters(hostile)
     assert not has_control_characters("plain ünïcode ジョブ")
+
+
+def test_rows_share_the_strings_many_rows_repeat_and_one_fields_set() -> None:
+    """10,000 rows hold one copy of a zone, a kind, a status, a host (not one each), and one set of field
+    names per row class; a changed copy of a row still gets its own set."""
+
+    def fresh(text: str) -> str:
+        return "".join(list(text))  # a new string object, as each decoded database row gives
+
+    a = CronMirrorJob.from_row({key: fresh(v) if isinstance(v, str) else v for key, v in GOOD_JOB.items()})
+    b = CronMirrorJob.from_row({key: fresh(v) if isinstance(v, str) else v for key, v in GOOD_JOB.items()})
+    for field in ("tz", "schedule_kind", "schedule_expr", "last_status", "project_id"):
+        assert getattr(a, field) is getattr(b, field), field
+    assert a.name == b.name
+    assert a.model_fields_set is b.model_fields_set
+    assert a.model_fields_set == set(CronMirrorJob.model_fields)
+    renamed = a.model_copy(update={"name": "Evening status"})
+    assert renamed.name == "Evening status"
+    assert a.model_fields_set == b.model_fields_set == set(CronMirrorJob.model_fields)
+    with pytest.raises(TypeError, match="every field"):
+        CronMirrorJob._parsed([], {"name": "incomplete"})

@@ -56,7 +56,7 @@ def grace_for(interval: timedelta | None) -> timedelta:
     return min(MAX_GRACE, max(MIN_GRACE, interval * GRACE_FRACTION))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Lateness:
     """What a reader shows: whether the job is Late, since when, and one line saying why."""
 

@@ -96,7 +96,7 @@ class RunLogEntry(Row):
             "host": f.text("host", plain=True),
             "updated_at": f.timestamp("updated_at"),
         }
-        return cls.model_construct(problems=tuple(f.problems), **entry)
+        return cls._parsed(f.problems, entry)
 
     @property
     def output(self) -> str:

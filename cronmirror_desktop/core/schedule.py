@@ -95,7 +95,7 @@ def dialect_for_source(source: str | None) -> Dialect:
     return CRON_DIALECT if source in CRON_SOURCES else GATEWAY_DIALECT
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Schedule:
     """A job's schedule as the mirror stores it (kind, expr, tz), read in the dialect of its scheduler.
 
