@@ -328,8 +328,11 @@ class JobTableModel(RowTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        entry = self.entry_at(index.row())
-        column = index.column()
+        return self.entry_data(self.entry_at(index.row()), index.column(), role)
+
+    def entry_data(self, entry: JobEntry, column: int, role: int) -> Any:
+        """What `data()` gives for this entry's cell (the filter proxy asks it directly: its rows are
+        entries, and a source index would cost two more calls into Python per cell)."""
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(entry, column)
         if role == ObjectRole:
@@ -491,9 +494,18 @@ class JobTableModel(RowTableModel):
         """The entry shown at `row` (the list is stored ascending; descending reads it backwards)."""
         return self._entries[len(self._entries) - 1 - row] if self._descending else self._entries[row]
 
-    def entries_in_row_order(self) -> list[JobEntry]:
-        """Every entry, in the order of the model's rows (for filtering all rows in one pass)."""
-        return self._entries[::-1] if self._descending else list(self._entries)
+    def ascending_entries(self) -> list[JobEntry]:
+        """Every entry in ascending order of `sort_key` (the model's rows read forwards, or backwards when
+        it sorts descending). The model's own list, for filtering all rows in one pass: read, never change."""
+        return self._entries
+
+    @property
+    def descending(self) -> bool:
+        return self._descending
+
+    def row_of_entry(self, entry: JobEntry) -> int:
+        """The row showing `entry` (which must be one of this model's)."""
+        return self._view_row(self._position(entry))
 
     def job_at(self, row: int) -> CronMirrorJob:
         return self.entry_at(row).job
@@ -633,7 +645,8 @@ class JobTableModel(RowTableModel):
             entry.sort_key = new_key
         else:
             old_row = self._view_row(old_pos)
-        self.dataChanged.emit(self.index(old_row, 0), self.index(old_row, COLUMN_COUNT - 1))
+        # createIndex: the row is known to exist (index() would ask rowCount and columnCount in Python)
+        self.dataChanged.emit(self.createIndex(old_row, 0), self.createIndex(old_row, COLUMN_COUNT - 1))
         self._host_moved(old_host, job.host)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -670,7 +683,7 @@ class JobTableModel(RowTableModel):
             entry = self._by_id.get(row_id)
             if entry is None:
                 continue
-            index = self.index(self._view_row(self._position(entry)), column)
+            index = self.createIndex(self._view_row(self._position(entry)), column)
             self.dataChanged.emit(index, index, _TIME_ROLES)
         if (now - self._judged).total_seconds() >= JUDGE_EVERY:
             self._judged = now
