@@ -114,6 +114,34 @@ async def test_search_filters_by_name_as_you_type(env: UiEnv) -> None:
         assert window.count_label.text() == "" or "of 3" in window.count_label.text()
 
 
+async def test_keystrokes_of_one_frame_filter_once_and_typing_filters_as_it_goes(env: UiEnv) -> None:
+    """Keys typed within one frame are applied together (one refilter); keys that keep coming a little
+    more than a frame apart are each applied before the next arrives, not after the typing stops."""
+    async with env:
+        await some_jobs(env)
+        window = await open_window(env)
+        await wait_until(lambda: window.proxy.rowCount() == 3, what="the jobs")
+        applied: list[str] = []
+        apply = window.proxy.set_search_text
+
+        def spy(text: str) -> None:
+            applied.append(text)
+            apply(text)
+
+        window.proxy.set_search_text = spy  # type: ignore[method-assign]
+        QTest.keyClicks(window.search, "nig")  # three keystrokes in one go
+        await wait_until(lambda: applied, what="the search applied")
+        await asyncio.sleep(0.05)
+        assert applied == ["nig"]
+        assert shown_names(window) == ["Nightly backup"]
+        for key in "htly":  # 20 ms apart: longer than a frame, shorter than a debounce would wait
+            QTest.keyClicks(window.search, key)
+            await asyncio.sleep(0.02)
+        await wait_until(lambda: applied[-1] == "nightly", what="the last keystroke applied")
+        assert "nigh" in applied  # applied while the typing went on
+        assert shown_names(window) == ["Nightly backup"]
+
+
 async def test_enabled_and_status_filters(env: UiEnv) -> None:
     async with env:
         await some_jobs(env)
