@@ -5,8 +5,9 @@ load_10k_ms: a Snapshot of 10,000 parsed jobs into the model, through the filter
   1280×800 table (one layout pass included). Baseline: the same rows as QStandardItems (7 text cells)
   behind a QSortFilterProxyModel. Goal ≤ 500 ms.
 keystroke_10k_ms: one keystroke in the search field (typing "nightly backup" and deleting it again), the
-  filter applied and the view told, without the debounce. Baseline: QSortFilterProxyModel's own
-  `setFilterFixedString` on the name column (C++ only). Goal ≤ 16 ms (one frame).
+  filter applied and the view told, without the window's one-frame coalescing. Baseline:
+  QSortFilterProxyModel's own `setFilterFixedString` on the name column (C++ only). Goal (issue 20): median
+  ≤ 1.2 × the baseline's median in the same run, and p95 ≤ 16 ms (one frame).
 live_update_10k_ms: one realtime UPDATE (last status and run of one job) applied to the model, through
   the proxy and the view. Baseline: setting the same three cells' text on the QStandardItems. Goal ≤ 1 ms.
 tick_10k_ms: one second of the app's clock passing at 10,000 jobs in a shown table: the tick and the repaint
@@ -60,6 +61,8 @@ CRONS = [
     f"{m} {h} * * {d}" for m in (0, 15, 30, 45) for h in (2, 7, 9, 17, 22) for d in ("*", "1-5", "0", "5")
 ]
 TYPING = "nightly backup"
+#: A keystroke's median may cost at most this many times the C++ filter's in the same run (issue 20).
+KEYSTROKE_VS_BASELINE = 1.2
 
 
 def _app() -> QApplication:
@@ -392,7 +395,13 @@ def run(quick: bool) -> dict[str, Figure]:
     tick, tick_base = measure_tick(jobs, 120 if quick else 600)
     figures = {
         "load_10k_ms": summarize(load, "ms", goal=500.0, baseline=_median(load_base)),
-        "keystroke_10k_ms": summarize(keys, "ms", goal=16.0, baseline=_median(keys_base)),
+        "keystroke_10k_ms": summarize(
+            keys,
+            "ms",
+            goal=round(KEYSTROKE_VS_BASELINE * _median(keys_base), 2),
+            baseline=_median(keys_base),
+            p95_goal=16.0,
+        ),
         "live_update_10k_ms": summarize(live, "ms", goal=1.0, baseline=_median(live_base)),
         "tick_10k_ms": summarize(tick, "ms", goal=16.0, baseline=_median(tick_base)),
     }
