@@ -32,7 +32,7 @@ from cronmirror_desktop.ui.job_model import (
     JobTableModel,
     ObjectRole,
 )
-from tests.ui_support import NOW, PROJECT, job
+from tests.ui_support import NOW, PROJECT, checked_proxy, job
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"), pytest.mark.usefixtures("qapp")]
 
@@ -126,10 +126,7 @@ def model(qtmodeltester: Any, rnd: random.Random) -> JobTableModel:
 
 @pytest.fixture
 def proxy(model: JobTableModel, qtmodeltester: Any) -> JobFilterProxy:
-    p = JobFilterProxy()
-    p.setSourceModel(model)
-    qtmodeltester.check(p)
-    return p
+    return checked_proxy(model, qtmodeltester)
 
 
 def test_narrows_knows_which_queries_can_only_hide_rows() -> None:

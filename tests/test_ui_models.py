@@ -32,7 +32,7 @@ from cronmirror_desktop.ui.request_model import (
 from cronmirror_desktop.ui.request_model import (
     COL_STATUS as REQ_COL_STATUS,
 )
-from tests.ui_support import NOW, job, request
+from tests.ui_support import NOW, checked_proxy, job, request
 
 # The Qt model tester reports through qWarning: make any warning fail the test.
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"), pytest.mark.usefixtures("qapp")]
@@ -175,10 +175,7 @@ def test_worker_last_seen_is_the_newest_updated_at(model: JobTableModel) -> None
 
 @pytest.fixture
 def proxy(model: JobTableModel, qtmodeltester: Any) -> JobFilterProxy:
-    p = JobFilterProxy()
-    p.setSourceModel(model)
-    qtmodeltester.check(p)
-    return p
+    return checked_proxy(model, qtmodeltester)
 
 
 def test_search_filters_by_name_as_you_type(proxy: JobFilterProxy) -> None:

@@ -34,6 +34,8 @@ from cronmirror_desktop.core.store import (
 )
 from cronmirror_desktop.core.timeutil import format_timestamp
 from cronmirror_desktop.ui.controller import AppController
+from cronmirror_desktop.ui.job_filter import JobFilterProxy
+from cronmirror_desktop.ui.job_model import JobTableModel
 from cronmirror_desktop.ui.main_window import MainWindow
 
 PROJECT = "front-office"
@@ -175,6 +177,14 @@ async def started(controller: AppController) -> AppController:
     await controller.start()
     await wait_until(lambda: not controller.loading, what="the first snapshot")
     return controller
+
+
+def checked_proxy(model: JobTableModel, qtmodeltester: Any) -> JobFilterProxy:
+    """The job filter over `model`, watched by Qt's model tester from here on."""
+    proxy = JobFilterProxy()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy)
+    return proxy
 
 
 # -- outer-edge stand-ins -------------------------------------------------------------------------
