@@ -29,17 +29,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cronmirror_desktop.core.wallclock import days_in_month, weekday_sun0
-
-NICKNAMES: dict[str, str] = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
+from cronmirror_desktop.core.wallclock import NICKNAMES, days_in_month, weekday_sun0
 
 #: Occurrence bits of a weekday in its month (1st..5th) and "the last one".
 _NTH_BITS = (0b1, 0b10, 0b100, 0b1000, 0b10000)

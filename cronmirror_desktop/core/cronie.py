@@ -19,17 +19,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cronmirror_desktop.core.wallclock import weekday_sun0
+from cronmirror_desktop.core.wallclock import NICKNAMES, weekday_sun0
 
-MACROS: dict[str, str] = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
+#: cron(8) calls them macros and compares them in lower case only.
+MACROS = NICKNAMES
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 #: (name, lowest, highest, names and the number of the first name)

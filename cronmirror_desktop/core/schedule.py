@@ -47,7 +47,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cronmirror_desktop.core import croner, cronie
 from cronmirror_desktop.core.errors import InvalidRow
 from cronmirror_desktop.core.timeutil import MAX_INSTANT, MIN_INSTANT, in_range, iso_z, now_utc, parse_iso
-from cronmirror_desktop.core.wallclock import CalendarPattern, next_wall
+from cronmirror_desktop.core.wallclock import NICKNAMES, CalendarPattern, next_wall
 
 CRON, EVERY, AT, CALENDAR, EVENT = "cron", "every", "at", "calendar", "event"
 KNOWN_KINDS = frozenset({CRON, EVERY, AT, CALENDAR, EVENT})
@@ -59,9 +59,6 @@ CRON_DIALECT: Dialect = "cron"
 DIALECTS: frozenset[str] = frozenset({GATEWAY_DIALECT, CRON_DIALECT})
 #: Sources whose jobs cron(8)'s rules run: the crontab, launchd calendar intervals, our jobs file.
 CRON_SOURCES = frozenset({"crontab", "launchd", "jobs"})
-
-#: The macros both dialects know (croner also accepts them in any case, cron(8) only in lower case).
-MACROS: dict[str, str] = dict(cronie.MACROS)
 
 #: The gateway staggers recurring top-of-hour jobs over this window (`DEFAULT_TOP_OF_HOUR_STAGGER_MS`).
 GATEWAY_TOP_OF_HOUR_STAGGER_MS = 300_000
@@ -263,7 +260,7 @@ def expand_cron(expr: str, dialect: str = CRON_DIALECT) -> str:
     text = _cron_text(expr)
     if dialect == GATEWAY_DIALECT:
         gateway_pattern(expr)
-        return croner.NICKNAMES.get(text.lower(), text) if text.startswith("@") else text
+        return NICKNAMES.get(text.lower(), text) if text.startswith("@") else text
     _cron_pattern(expr)
     return cronie.expand(text)
 
@@ -275,8 +272,8 @@ def _cron_text(expr: str | None) -> str:
     if text.startswith("@") and " " not in text:
         if text.lower() == "@reboot":
             raise InvalidSchedule("@reboot has no clock time (list it as an 'event' schedule)")
-        if text.lower() not in MACROS:
-            raise InvalidSchedule(f"unknown cron macro {text!r}", f"Use one of {', '.join(MACROS)}.")
+        if text.lower() not in NICKNAMES:  # croner takes any case, cron(8) lower case only
+            raise InvalidSchedule(f"unknown cron macro {text!r}", f"Use one of {', '.join(NICKNAMES)}.")
     return text
 
 
@@ -302,7 +299,7 @@ def _cron_pattern(expr: str | None) -> cronie.CronPattern:
         return cronie.parse(text)
     except cronie.CronieError as exc:
         if text.startswith("@"):  # a macro cron(8) does not know, e.g. "@DAILY"
-            raise InvalidSchedule(str(exc), f"Use one of {', '.join(MACROS)}.") from None
+            raise InvalidSchedule(str(exc), f"Use one of {', '.join(NICKNAMES)}.") from None
         count = len(text.split(" "))
         if count != 5:
             raise InvalidSchedule(

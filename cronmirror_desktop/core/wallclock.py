@@ -16,6 +16,17 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Protocol
 
+#: The @-words both grammars accept, and the patterns they stand for.
+NICKNAMES: dict[str, str] = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
 #: The Gregorian calendar (dates and weekdays) repeats exactly every 400 years.
 CALENDAR_CYCLE_YEARS = 400
 
