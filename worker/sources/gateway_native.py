@@ -420,22 +420,16 @@ class NativeGateway:
 
     async def runs(self, job_id: str, limit: int) -> list[dict[str, Any]]:
         """The job's latest run-log entries (`cron.runs`); empty when the gateway can't be asked."""
-        client = self._client
-        if client is None:
-            return []
-        params: CronRunsParams = {"id": job_id, "limit": max(1, min(limit, 200))}
-        try:
-            answer = await client.call(CRON_RUNS, params, timeout=LIST_TIMEOUT_S)
-        except (GatewayRpcError, GatewayRpcTimeout, GatewayDisconnected):
-            return []
-        entries = answer.get("entries") if isinstance(answer, dict) else None
-        return [e for e in entries or [] if isinstance(e, dict)]
+        return await self._cron_runs({"id": job_id, "limit": max(1, min(limit, 200))})
 
     async def _poll_runs(self, job_id: str, run_id: str | None) -> list[dict[str, Any]]:
+        return await self._cron_runs({"id": job_id, "limit": 5}, run_id=run_id)
+
+    async def _cron_runs(self, params: CronRunsParams, *, run_id: str | None = None) -> list[dict[str, Any]]:
+        """`cron.runs` (narrowed to `run_id` where the protocol has it); empty when it can't be asked."""
         client = self._client
         if client is None:
             return []
-        params: CronRunsParams = {"id": job_id, "limit": 5}
         if run_id is not None and client.hello is not None and client.hello.protocol >= 4:
             params["runId"] = run_id
         try:
