@@ -13,32 +13,6 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 
-class ElidedLabel(QLabel):
-    """One line that ends in "…" when it does not fit, instead of widening the window (the worker's
-    status line can carry a long error; the whole text is in the tooltip)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._full = ""
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-
-    def full_text(self) -> str:
-        return self._full
-
-    def set_full_text(self, text: str) -> None:
-        self._full = text
-        self._elide()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        width = self.contentsRect().width()
-        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(width, 0))
-        super().setText(shown if width > 0 else self._full)
-
-
 class ShrinkingLabel(QLabel):
     """One line: as wide as its text when there is room, cut with "…" (down to `min_chars`) when not."""
 
@@ -54,6 +28,8 @@ class ShrinkingLabel(QLabel):
         return self._full
 
     def setText(self, text: str) -> None:
+        if text == self._full:  # views re-set their texts on every clock tick: no relayout for nothing
+            return
         self._full = text
         self.updateGeometry()
         self._elide()
@@ -91,3 +67,15 @@ class ShrinkingLabel(QLabel):
         shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(width, 0))
         QLabel.setText(self, shown if width > 0 else self._full)
         QLabel.setToolTip(self, self._own_tip or (self._full if self.is_cut() else ""))
+
+
+class ElidedLabel(ShrinkingLabel):
+    """One line that ends in "…" when it does not fit, instead of widening the window (the worker's
+    status line can carry a long error): a shrinking label that asks for no width at all."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def set_full_text(self, text: str) -> None:
+        self.setText(text)
