@@ -2,12 +2,15 @@
 
 One loop per session is deliberate: closing a `qasync.QEventLoop` leaves cycles whose later collection
 crashes Qt (qasync #73; see docs/testing.md). `async def` tests run on that loop through the small hook
-below, which also processes Qt events, timers and queued signals while they await.
+below, which also processes Qt events, timers and queued signals while they await. Cycles are collected on
+the GUI thread only, as in the app (`GuiThreadCollector`): collected in one of the many threads the tests
+run, a cycle holding a Qt object crashed the suite at random once every few runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import itertools
 import json
@@ -25,6 +28,7 @@ import pytest
 from cronmirror_desktop.core.config import ENV_NAMES
 from cronmirror_desktop.core.paths import ENV_CONFIG_DIR, ENV_DEV_DIR
 from cronmirror_desktop.core.secrets import ENV_ALLOW_INSECURE
+from cronmirror_desktop.ui.collector import GuiThreadCollector
 from tests.keyring_memory import MemoryKeyring
 from tests.pgcluster import INSTALL_HINT, TEMPLATE_DB, PgCluster, PgUnavailable, running_cluster
 
@@ -36,6 +40,33 @@ pytest_plugins = ["tests.supastack.fixtures", "tests.store_harness", "tests.real
 
 
 # -- one asyncio loop (qasync) for the session ----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def gui_collector(qapp: Any) -> Iterator[GuiThreadCollector]:
+    """The app's own rule for the whole session: no automatic cycle collection in whatever thread
+    allocates; the GUI thread collects, between events and after each test."""
+    collector = GuiThreadCollector(qapp)
+    collector.start()
+    yield collector
+    collector.stop()
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_test(gui_collector: GuiThreadCollector) -> Iterator[None]:
+    yield
+    gui_collector.collect_due()
+
+
+@pytest.fixture
+def automatic_gc(gui_collector: GuiThreadCollector) -> Iterator[None]:
+    """CPython's own collection, as without the app's rule, for a test about that rule."""
+    gui_collector.stop()
+    gc.enable()
+    try:
+        yield
+    finally:
+        gui_collector.start()
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import subprocess
@@ -127,7 +128,7 @@ async def test_supabase_selected_but_incomplete_falls_back_with_a_reason(
 
 
 async def test_run_app_starts_on_the_local_store_and_quits_when_the_window_closes(
-    tmp_path: Path, qapp: QApplication, ui_settings: Any
+    tmp_path: Path, qapp: QApplication, ui_settings: Any, automatic_gc: None
 ) -> None:
     args = build_parser().parse_args(["--local", "--store-file", str(tmp_path / "mine.sqlite3")])
     QApplication.setQuitOnLastWindowClosed(False)
@@ -136,6 +137,8 @@ async def test_run_app_starts_on_the_local_store_and_quits_when_the_window_close
         await wait_until(
             lambda: any(isinstance(w, AppWindow) and w.isVisible() for w in qapp.topLevelWidgets())
         )
+        # The store's thread runs now: cycles are collected on the GUI thread only (collector.py).
+        assert not gc.isenabled()
         window = next(w for w in qapp.topLevelWidgets() if isinstance(w, AppWindow) and w.isVisible())
         await wait_until(lambda: not window.controller.loading, what="the first snapshot")
         assert window.banner.isVisible()  # not configured
@@ -144,6 +147,7 @@ async def test_run_app_starts_on_the_local_store_and_quits_when_the_window_close
         assert await asyncio.wait_for(running, 10) == 0
         assert (tmp_path / "mine.sqlite3").exists()
         assert ui_settings.value("layout/version") == SETTINGS_VERSION  # the layout was saved on the way out
+        assert gc.isenabled()  # given back
     finally:
         QApplication.setQuitOnLastWindowClosed(True)
 

@@ -43,6 +43,7 @@ from cronmirror_desktop.core.logsetup import configure_logging
 from cronmirror_desktop.core.paths import app_paths, set_dev_dir
 from cronmirror_desktop.core.snapshot_cache import SnapshotCache
 from cronmirror_desktop.ui.cli_args import build_parser
+from cronmirror_desktop.ui.collector import GuiThreadCollector
 from cronmirror_desktop.ui.controller import AppController
 from cronmirror_desktop.ui.crash_reporter import CrashReporter
 from cronmirror_desktop.ui.first_paint import FirstFrame
@@ -89,6 +90,10 @@ async def run_app(
     except CronMirrorError as exc:
         QMessageBox.critical(None, APP_NAME, f"{exc.message}\n\n{exc.hint}")
         return 1
+    # From here on threads run beside the GUI (the store's, the hosted worker's): cycles holding Qt
+    # objects must be collected on this thread only.
+    collector = GuiThreadCollector(app)
+    collector.start()
     throwaway = args.screenshot is not None or context.demo
     controller = AppController(
         context.store,
@@ -191,6 +196,7 @@ async def run_app(
             with contextlib.suppress(Exception):
                 item.cleanup()
         app.removeEventFilter(guard)
+        collector.stop()
     return exit_code
 
 
