@@ -15,6 +15,7 @@ import inspect
 import itertools
 import json
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -42,31 +43,51 @@ pytest_plugins = ["tests.supastack.fixtures", "tests.store_harness", "tests.real
 # -- one asyncio loop (qasync) for the session ----------------------------------------------------
 
 
+#: Collections that ran outside the GUI thread during the current test ("thread (generation n)").
+_OFF_THREAD: list[str] = []
+
+
+def _note_off_thread(phase: str, info: dict[str, int]) -> None:
+    thread = threading.current_thread()
+    if phase == "start" and thread is not threading.main_thread():
+        _OFF_THREAD.append(f"{thread.name} (generation {info['generation']})")
+
+
 @pytest.fixture(scope="session")
 def gui_collector(qapp: Any) -> Iterator[GuiThreadCollector]:
     """The app's own rule for the whole session: no automatic cycle collection in whatever thread
-    allocates; the GUI thread collects, between events and after each test."""
+    allocates; the GUI thread collects, between events and after each test. A collection in another
+    thread fails the test it happened in, instead of crashing a later one at random."""
     collector = GuiThreadCollector(qapp)
     collector.start()
+    gc.callbacks.append(_note_off_thread)
     yield collector
+    gc.callbacks.remove(_note_off_thread)
     collector.stop()
 
 
 @pytest.fixture(autouse=True)
 def _collect_after_each_test(gui_collector: GuiThreadCollector) -> Iterator[None]:
+    _OFF_THREAD.clear()
     yield
     gui_collector.collect_due()
+    if _OFF_THREAD:
+        where = ", ".join(_OFF_THREAD)
+        _OFF_THREAD.clear()
+        pytest.fail(f"cycles were collected outside the GUI thread: {where} (see ui/collector.py)")
 
 
 @pytest.fixture
 def automatic_gc(gui_collector: GuiThreadCollector) -> Iterator[None]:
-    """CPython's own collection, as without the app's rule, for a test about that rule."""
+    """CPython's own collection, as without the app's rule, for a test about that rule (collections in
+    other threads are then expected, not a failure)."""
     gui_collector.stop()
     gc.enable()
     try:
         yield
     finally:
         gui_collector.start()
+        _OFF_THREAD.clear()
 
 
 @pytest.fixture(scope="session")
