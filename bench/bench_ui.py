@@ -71,12 +71,12 @@ def _app() -> QApplication:
     return app
 
 
-def make_rows(n: int, seed: int = 7, now: datetime | None = None) -> list[dict[str, Any]]:
-    """`n` varied jobs around `now` (default: this minute). Around the real time, not a fixed date: with a
+def make_rows(n: int, seed: int = 7) -> list[dict[str, Any]]:
+    """`n` varied jobs around this minute. Around the real time, not a fixed date: with a
     fixed one, every next run slid into the past within a week and the figures measured a store of
     overdue jobs instead."""
     rnd = random.Random(seed)
-    now = now or datetime.now(UTC).replace(second=0, microsecond=0)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
     rows = []
     for i in range(n):
         every = rnd.random() < 0.3

@@ -92,7 +92,7 @@ async def run_app(
         return 1
     # From here on threads run beside the GUI (the store's, the hosted worker's): cycles holding Qt
     # objects must be collected on this thread only.
-    collector = GuiThreadCollector(app)
+    collector = GuiThreadCollector()  # no parent: not one more child of the app per run
     collector.start()
     throwaway = args.screenshot is not None or context.demo
     controller = AppController(
